@@ -1,0 +1,115 @@
+//! Verification cost: ours against a naive implementation and a bare SHA-256 of the same bytes,
+//! measured in one run so the ratios hold on a noisy machine.
+//!
+//! Run: `cargo bench --bench verify`
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use http::{Request, Response};
+use sha2::{Digest, Sha256};
+use tim_callback_auth::{CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, Verifier};
+use tower::{Layer, Service, ServiceExt};
+
+const TOKEN: &str = "bench-callback-token-0123456789";
+const NOW: u64 = 1_700_000_000;
+
+fn query(sign: &str, time: u64) -> String {
+    format!(
+        "SdkAppid=1400000000&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json\
+         &ClientIP=1.2.3.4&OptPlatform=RESTAPI&Sign={sign}&RequestTime={time}"
+    )
+}
+
+/// What a first implementation typically does: parse into owned strings, build the message, hex
+/// encode the digest and compare strings with `==`.
+fn naive_verify(token: &str, query: &str, now: u64) -> bool {
+    let mut sign = None;
+    let mut time = None;
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "Sign" => sign = Some(v.to_string()),
+            "RequestTime" => time = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    let (Some(sign), Some(time)) = (sign, time) else {
+        return false;
+    };
+    let Ok(t) = time.parse::<u64>() else {
+        return false;
+    };
+    if t.abs_diff(now) > 60 {
+        return false;
+    }
+    let message = format!("{token}{time}");
+    hex::encode(Sha256::digest(message.as_bytes())) == sign.to_lowercase()
+}
+
+fn verify(c: &mut Criterion) {
+    let token = CallbackToken::new(TOKEN).unwrap();
+    let snapshot = TokenSnapshot::enabled(token.clone());
+    let verifier = Verifier::new().with_app_id(1_400_000_000);
+    let good = query(&token.sign(NOW), NOW);
+    let bad = query(&"0".repeat(64), NOW);
+    let stale = query(&token.sign(NOW - 3600), NOW - 3600);
+    let unsigned = "SdkAppid=1400000000&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json";
+    let message = format!("{TOKEN}{NOW}");
+
+    let mut group = c.benchmark_group("verify");
+    group.bench_function(BenchmarkId::new("ours", "accept"), |b| {
+        b.iter(|| verifier.verify(black_box(&snapshot), black_box(&good), black_box(NOW)))
+    });
+    group.bench_function(BenchmarkId::new("naive", "accept"), |b| {
+        b.iter(|| naive_verify(black_box(TOKEN), black_box(&good), black_box(NOW)))
+    });
+    group.bench_function(BenchmarkId::new("bare_sha256", "token+time"), |b| {
+        b.iter(|| Sha256::digest(black_box(message.as_bytes())))
+    });
+    group.bench_function(BenchmarkId::new("ours", "reject_bad_sign"), |b| {
+        b.iter(|| verifier.verify(black_box(&snapshot), black_box(&bad), black_box(NOW)))
+    });
+    group.bench_function(BenchmarkId::new("ours", "reject_stale"), |b| {
+        b.iter(|| verifier.verify(black_box(&snapshot), black_box(&stale), black_box(NOW)))
+    });
+    group.bench_function(BenchmarkId::new("ours", "disabled"), |b| {
+        let disabled = TokenSnapshot::disabled();
+        b.iter(|| verifier.verify(black_box(&disabled), black_box(unsigned), black_box(NOW)))
+    });
+    group.finish();
+}
+
+fn layer(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let token = CallbackToken::new(TOKEN).unwrap();
+    let handle = TokenHandle::new(TokenSnapshot::enabled(token.clone()));
+    let inner = tower::service_fn(|_req: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let service = CallbackAuthLayer::new(handle)
+        .with_clock(|| NOW)
+        .layer(inner);
+    let good = format!("/im/callback?{}", query(&token.sign(NOW), NOW));
+
+    let mut group = c.benchmark_group("layer");
+    group.bench_function(BenchmarkId::new("with_layer", "accept"), |b| {
+        b.iter(|| {
+            let request = Request::post(good.as_str()).body(String::new()).unwrap();
+            runtime.block_on(service.clone().oneshot(request)).unwrap()
+        })
+    });
+    group.bench_function(BenchmarkId::new("without_layer", "accept"), |b| {
+        b.iter(|| {
+            let request = Request::post(good.as_str()).body(String::new()).unwrap();
+            runtime.block_on(inner.clone().oneshot(request)).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verify, layer);
+criterion_main!(benches);

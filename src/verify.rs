@@ -1,0 +1,396 @@
+//! Pure, synchronous verification of a callback's query string: no I/O, no allocation.
+
+use std::fmt;
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
+
+use crate::token::TokenSnapshot;
+
+/// The longest `RequestTime` accepted, in digits (`u64::MAX` has 20).
+const MAX_TIME_DIGITS: usize = 20;
+/// The length of a `Sign`: a SHA-256 digest in hex.
+const SIGN_HEX_LEN: usize = 64;
+
+/// Checks a callback's `Sign` and `RequestTime` against a [`TokenSnapshot`].
+///
+/// The verifier is plain configuration: it is `Copy`, does no I/O and never allocates. The
+/// [`CallbackAuthLayer`](crate::CallbackAuthLayer) calls it for every request; call it yourself when
+/// you do not use tower.
+///
+/// # Rules
+///
+/// 1. The raw query string is scanned once. `Sign` and `RequestTime` match exactly; the app id
+///    parameter matches `SdkAppid` case-insensitively (`SdkAppid`, `SdkAppId`, …).
+/// 2. Each of the three may appear at most once ([`Rejection::DuplicateParameter`]).
+/// 3. `RequestTime` is 1 to 20 ASCII digits; `Sign` is exactly 64 hex digits, either case.
+/// 4. The time check comes before any hashing; `|now − RequestTime| ≤ window` is accepted.
+/// 5. With [`with_app_id`](Verifier::with_app_id), the app id must be present and equal. This check
+///    also applies when authentication is disabled: it is the app's own configuration, not Tencent's.
+/// 6. SHA-256(token ‖ RequestTime as received) is compared in constant time with the decoded `Sign`:
+///    first the current token, then the previous one while its deadline has not passed.
+/// 7. A disabled snapshot lets the request through unverified, unless
+///    [`require_signature(true)`](Verifier::require_signature) is set.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tim_callback_auth::{CallbackToken, Rejection, TokenSnapshot, Verified, Verifier};
+///
+/// let token = CallbackToken::new("xxxxyyyy")?;
+/// let snapshot = TokenSnapshot::enabled(token);
+/// let verifier = Verifier::new().with_app_id(888888);
+/// let query = "SdkAppid=888888&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json\
+///     &Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061&RequestTime=1669872112";
+///
+/// assert_eq!(verifier.verify(&snapshot, query, 1669872112 + 30), Ok(Verified::CurrentToken));
+/// assert_eq!(verifier.verify(&snapshot, query, 1669872112 + 61), Err(Rejection::Expired));
+///
+/// let strict = Verifier::new().with_window(Duration::from_secs(10)).require_signature(true);
+/// assert_eq!(
+///     strict.verify(&TokenSnapshot::disabled(), "", 0),
+///     Err(Rejection::AuthenticationDisabled),
+/// );
+/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verifier {
+    window_secs: u64,
+    app_id: Option<u64>,
+    strict: bool,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How a request passed verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Verified {
+    /// The `Sign` matched the current token.
+    CurrentToken,
+    /// The `Sign` matched the previous token, inside its grace period after a rotation.
+    PreviousToken,
+    /// Callback authentication is disabled: the request was let through without a signature check.
+    AuthenticationDisabled,
+}
+
+/// Why a request was rejected.
+///
+/// `Display` is a short lowercase reason that never contains the token, the `Sign` or the query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No `Sign` parameter, while authentication is enabled.
+    MissingSign,
+    /// No `RequestTime` parameter, while authentication is enabled.
+    MissingRequestTime,
+    /// `Sign` is not exactly 64 hex digits.
+    MalformedSign,
+    /// `RequestTime` is not 1 to 20 ASCII digits.
+    MalformedRequestTime,
+    /// `Sign`, `RequestTime` or `SdkAppid` appears more than once.
+    DuplicateParameter,
+    /// `RequestTime` is further in the past than the window allows.
+    Expired,
+    /// `RequestTime` is further in the future than the window allows.
+    FromFuture,
+    /// The `Sign` matches no token that is currently accepted.
+    SignatureMismatch,
+    /// `SdkAppid` is missing, malformed or not the configured app.
+    AppIdMismatch,
+    /// Authentication is disabled at Tencent, but the verifier requires a signature (strict mode).
+    AuthenticationDisabled,
+    /// No token has been loaded yet (the refresher has not completed its first fetch).
+    TokenUnavailable,
+}
+
+impl Rejection {
+    /// A short, stable, lowercase name for the reason, for metrics labels and logs.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Rejection::MissingSign => "missing sign",
+            Rejection::MissingRequestTime => "missing request time",
+            Rejection::MalformedSign => "malformed sign",
+            Rejection::MalformedRequestTime => "malformed request time",
+            Rejection::DuplicateParameter => "duplicate parameter",
+            Rejection::Expired => "request time too old",
+            Rejection::FromFuture => "request time in the future",
+            Rejection::SignatureMismatch => "signature mismatch",
+            Rejection::AppIdMismatch => "app id mismatch",
+            Rejection::AuthenticationDisabled => "authentication disabled",
+            Rejection::TokenUnavailable => "token unavailable",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// The parameters of interest, as slices of the query. `Some(None)` is never used: a duplicate sets
+/// the flag instead.
+#[derive(Default)]
+struct Scan<'q> {
+    sign: Option<&'q [u8]>,
+    request_time: Option<&'q [u8]>,
+    app_id: Option<&'q [u8]>,
+    duplicate_auth: bool,
+    duplicate_app_id: bool,
+}
+
+/// One pass over `a=b&c=d`, keeping slices into the query. No allocation, no percent-decoding:
+/// Tencent sends these three parameters unescaped, and an escaped one is malformed.
+fn scan(query: &[u8]) -> Scan<'_> {
+    let mut out = Scan::default();
+    for pair in query.split(|&b| b == b'&') {
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        // Dispatch on length first: most keys are rejected by one comparison.
+        match key.len() {
+            4 if key == b"Sign" => {
+                out.duplicate_auth |= out.sign.replace(value).is_some();
+            }
+            11 if key == b"RequestTime" => {
+                out.duplicate_auth |= out.request_time.replace(value).is_some();
+            }
+            8 if key.eq_ignore_ascii_case(b"SdkAppid") => {
+                out.duplicate_app_id |= out.app_id.replace(value).is_some();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Parses 1 to 20 ASCII digits. `Ok(None)` when the value is well formed but exceeds `u64`.
+fn parse_time(digits: &[u8]) -> Result<Option<u64>, Rejection> {
+    if digits.is_empty() || digits.len() > MAX_TIME_DIGITS || !digits.iter().all(u8::is_ascii_digit)
+    {
+        return Err(Rejection::MalformedRequestTime);
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        n = match n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+        {
+            Some(n) => n,
+            None => return Ok(None),
+        };
+    }
+    Ok(Some(n))
+}
+
+fn parse_app_id(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > MAX_TIME_DIGITS || !digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+impl Verifier {
+    /// A verifier with a 60-second window in both directions, no app id check and no strict mode.
+    pub const fn new() -> Self {
+        Self {
+            window_secs: 60,
+            app_id: None,
+            strict: false,
+        }
+    }
+
+    /// Sets how far `RequestTime` may be from the current time, in either direction. Sub-second
+    /// parts are ignored (`RequestTime` has whole seconds).
+    #[must_use]
+    pub const fn with_window(mut self, window: Duration) -> Self {
+        self.window_secs = window.as_secs();
+        self
+    }
+
+    /// Requires the `SdkAppid` parameter to be present and equal to `app_id`. Tencent's docs tell
+    /// receivers to check it; it stops callbacks signed for another app that shares the token.
+    #[must_use]
+    pub const fn with_app_id(mut self, app_id: u64) -> Self {
+        self.app_id = Some(app_id);
+        self
+    }
+
+    /// Strict mode: when `true`, a request is rejected with
+    /// [`Rejection::AuthenticationDisabled`] while Tencent reports authentication as disabled,
+    /// instead of being let through unverified.
+    #[must_use]
+    pub const fn require_signature(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// The configured window.
+    pub const fn window(&self) -> Duration {
+        Duration::from_secs(self.window_secs)
+    }
+
+    /// The app id the verifier requires, if any.
+    pub const fn app_id(&self) -> Option<u64> {
+        self.app_id
+    }
+
+    /// Verifies the raw query string of a callback (the part after `?`, not percent-decoded)
+    /// against `tokens`, at Unix time `now_unix` (seconds).
+    ///
+    /// Never allocates and never panics, whatever the query.
+    ///
+    /// # Errors
+    ///
+    /// The [`Rejection`] that explains why the request must not be trusted.
+    pub fn verify(
+        &self,
+        tokens: &TokenSnapshot,
+        query: &str,
+        now_unix: u64,
+    ) -> Result<Verified, Rejection> {
+        let scan = scan(query.as_bytes());
+
+        if let Some(expected) = self.app_id {
+            if scan.duplicate_app_id {
+                return Err(Rejection::DuplicateParameter);
+            }
+            match scan.app_id.and_then(parse_app_id) {
+                Some(got) if got == expected => {}
+                _ => return Err(Rejection::AppIdMismatch),
+            }
+        }
+
+        let (current, previous) = match (tokens.current(), self.strict) {
+            (Some(current), _) => (current, tokens.previous()),
+            (None, false) => return Ok(Verified::AuthenticationDisabled),
+            (None, true) => return Err(Rejection::AuthenticationDisabled),
+        };
+
+        if scan.duplicate_auth {
+            return Err(Rejection::DuplicateParameter);
+        }
+        let sign = scan.sign.ok_or(Rejection::MissingSign)?;
+        let time_digits = scan.request_time.ok_or(Rejection::MissingRequestTime)?;
+        let request_time = parse_time(time_digits)?;
+        if sign.len() != SIGN_HEX_LEN {
+            return Err(Rejection::MalformedSign);
+        }
+        let mut expected = [0u8; 32];
+        hex::decode_to_slice(sign, &mut expected).map_err(|_| Rejection::MalformedSign)?;
+
+        // The time check comes before any hashing: stale and future floods cost no SHA-256.
+        check_window(request_time, now_unix, self.window_secs)?;
+
+        if digest_matches(current.digest(time_digits), &expected) {
+            return Ok(Verified::CurrentToken);
+        }
+        if let Some((previous, valid_until)) = previous {
+            if now_unix <= valid_until && digest_matches(previous.digest(time_digits), &expected) {
+                return Ok(Verified::PreviousToken);
+            }
+        }
+        Err(Rejection::SignatureMismatch)
+    }
+}
+
+fn check_window(request_time: Option<u64>, now: u64, window: u64) -> Result<(), Rejection> {
+    // `None`: more digits than fit in a u64, which is beyond any window.
+    let request_time = request_time.ok_or(Rejection::FromFuture)?;
+    if now > request_time && now - request_time > window {
+        return Err(Rejection::Expired);
+    }
+    if request_time > now && request_time - now > window {
+        return Err(Rejection::FromFuture);
+    }
+    Ok(())
+}
+
+#[inline]
+fn digest_matches(digest: [u8; 32], expected: &[u8; 32]) -> bool {
+    digest.ct_eq(expected).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::CallbackToken;
+
+    const VECTOR_SIGN: &str = "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061";
+    const VECTOR_TIME: u64 = 1669872112;
+
+    fn snapshot() -> TokenSnapshot {
+        TokenSnapshot::enabled(CallbackToken::new("xxxxyyyy").unwrap())
+    }
+
+    fn query(sign: &str, time: u64) -> String {
+        format!("SdkAppid=888888&CallbackCommand=C2C.CallbackAfterSendMsg&Sign={sign}&RequestTime={time}")
+    }
+
+    #[test]
+    fn official_vector_is_accepted() {
+        let q = query(VECTOR_SIGN, VECTOR_TIME);
+        assert_eq!(
+            Verifier::new().verify(&snapshot(), &q, VECTOR_TIME),
+            Ok(Verified::CurrentToken)
+        );
+    }
+
+    #[test]
+    fn uppercase_hex_is_accepted() {
+        let q = query(&VECTOR_SIGN.to_uppercase(), VECTOR_TIME);
+        assert_eq!(
+            Verifier::new().verify(&snapshot(), &q, VECTOR_TIME),
+            Ok(Verified::CurrentToken)
+        );
+    }
+
+    #[test]
+    fn window_edges_are_inclusive_in_both_directions() {
+        let v = Verifier::new();
+        let q = query(VECTOR_SIGN, VECTOR_TIME);
+        let s = snapshot();
+        assert!(v.verify(&s, &q, VECTOR_TIME + 60).is_ok());
+        assert!(v.verify(&s, &q, VECTOR_TIME - 60).is_ok());
+        assert_eq!(v.verify(&s, &q, VECTOR_TIME + 61), Err(Rejection::Expired));
+        assert_eq!(
+            v.verify(&s, &q, VECTOR_TIME - 61),
+            Err(Rejection::FromFuture)
+        );
+    }
+
+    #[test]
+    fn time_beyond_u64_is_from_the_future() {
+        let q = "Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061&RequestTime=99999999999999999999";
+        assert_eq!(
+            Verifier::new().verify(&snapshot(), q, VECTOR_TIME),
+            Err(Rejection::FromFuture)
+        );
+    }
+
+    #[test]
+    fn scan_splits_pairs_without_values() {
+        let s = scan(b"Sign&RequestTime=&x=1&SDKAPPID=5");
+        assert_eq!(s.sign, Some(&b""[..]));
+        assert_eq!(s.request_time, Some(&b""[..]));
+        assert_eq!(s.app_id, Some(&b"5"[..]));
+    }
+
+    #[test]
+    fn app_id_overflow_is_a_mismatch() {
+        assert_eq!(parse_app_id(b"99999999999999999999"), None);
+        assert_eq!(parse_app_id(b"18446744073709551615"), Some(u64::MAX));
+    }
+}

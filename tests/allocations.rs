@@ -1,0 +1,201 @@
+//! A counting global allocator proves that verification allocates nothing, on every path, and that
+//! the layer adds no allocation to the accept path.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::{Request, Response};
+use tim_callback_auth::{
+    CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified, Verifier,
+};
+use tower::{Layer, Service};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts (per thread, so parallel tests don't mix).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let out = f();
+    (out, ALLOCATIONS.with(Cell::get) - before)
+}
+
+const NOW: u64 = 1_700_000_000;
+
+#[test]
+fn the_counter_sees_allocations() {
+    let (boxed, allocations) = allocations_during(|| Box::new(7u64));
+    assert_eq!(*boxed, 7);
+    assert_eq!(allocations, 1);
+}
+
+#[test]
+fn verify_allocates_nothing_on_any_path() {
+    let token = CallbackToken::new("allocation-test-token").unwrap();
+    let old = CallbackToken::new("old-token").unwrap();
+    let snapshot = TokenSnapshot::enabled(token.clone()).with_previous(old.clone(), NOW + 10);
+    let verifier = Verifier::new().with_app_id(1400000000);
+    let strict = verifier.require_signature(true);
+    let sign = token.sign(NOW);
+    let q = |s: &str, t: &str| {
+        format!("SdkAppid=1400000000&CallbackCommand=C2C.X&Sign={s}&RequestTime={t}")
+    };
+    let now = NOW.to_string();
+    let cases: Vec<(String, TokenSnapshot, Verifier, Result<Verified, Rejection>)> = vec![
+        (
+            q(&sign, &now),
+            snapshot.clone(),
+            verifier,
+            Ok(Verified::CurrentToken),
+        ),
+        (
+            q(&old.sign(NOW), &now),
+            snapshot.clone(),
+            verifier,
+            Ok(Verified::PreviousToken),
+        ),
+        (
+            "SdkAppid=1400000000".into(),
+            TokenSnapshot::disabled(),
+            verifier,
+            Ok(Verified::AuthenticationDisabled),
+        ),
+        (
+            "SdkAppid=1400000000".into(),
+            TokenSnapshot::disabled(),
+            strict,
+            Err(Rejection::AuthenticationDisabled),
+        ),
+        (
+            q(&"0".repeat(64), &now),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::SignatureMismatch),
+        ),
+        (
+            q(&sign, "1"),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::Expired),
+        ),
+        (
+            q(&sign, &(NOW + 3600).to_string()),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::FromFuture),
+        ),
+        (
+            q("abc", &now),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::MalformedSign),
+        ),
+        (
+            q(&sign, "x"),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::MalformedRequestTime),
+        ),
+        (
+            "SdkAppid=1400000000&RequestTime=1".into(),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::MissingSign),
+        ),
+        (
+            format!("SdkAppid=1400000000&Sign={sign}"),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::MissingRequestTime),
+        ),
+        (
+            format!("{}&Sign={sign}", q(&sign, &now)),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::DuplicateParameter),
+        ),
+        (
+            q(&sign, &now).replace("1400000000", "1"),
+            snapshot.clone(),
+            verifier,
+            Err(Rejection::AppIdMismatch),
+        ),
+    ];
+    for (query, snapshot, verifier, expected) in &cases {
+        let (result, allocations) = allocations_during(|| verifier.verify(snapshot, query, NOW));
+        assert_eq!(&result, expected, "{query}");
+        assert_eq!(allocations, 0, "{expected:?} allocated {allocations} times");
+    }
+}
+
+#[test]
+fn token_handle_load_allocates_nothing() {
+    let handle = TokenHandle::new(TokenSnapshot::enabled(CallbackToken::new("t").unwrap()));
+    let (snapshot, allocations) = allocations_during(|| handle.load());
+    assert!(snapshot.is_some());
+    assert_eq!(allocations, 0);
+}
+
+fn poll_once<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("the test service is always ready"),
+    }
+}
+
+#[test]
+fn layer_adds_no_allocation_on_the_accept_path() {
+    let token = CallbackToken::new("allocation-test-token").unwrap();
+    let handle = TokenHandle::new(TokenSnapshot::enabled(token.clone()));
+    // The inner service itself allocates nothing: `Response::new(())`.
+    let inner =
+        tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    let mut service = CallbackAuthLayer::new(handle)
+        .with_rejection_response(|_r: Rejection| Response::new(()))
+        .with_clock(|| NOW)
+        .layer(inner);
+    let uri = format!("/cb?SdkAppid=1&Sign={}&RequestTime={NOW}", token.sign(NOW));
+
+    // Warm up (thread-locals of arc-swap's debt lists are set up on first use).
+    let request = Request::post(uri.as_str()).body(()).unwrap();
+    poll_once(service.call(request)).unwrap();
+
+    for _ in 0..100 {
+        let request = Request::post(uri.as_str()).body(()).unwrap();
+        let ((), allocations) = allocations_during(|| {
+            let _ = service.poll_ready(&mut Context::from_waker(Waker::noop()));
+            let response = poll_once(service.call(request)).unwrap();
+            assert_eq!(response.extensions().get::<Rejection>(), None);
+            drop(response);
+        });
+        assert_eq!(allocations, 0);
+    }
+}
