@@ -93,9 +93,13 @@ impl TokenHandle {
 
     /// Connects a refresher's refresh-on-miss channel. Returns `None` when the handle already has one.
     #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
-    pub(crate) fn attach_miss_signal(&self, gap: Duration, wait: Duration) -> Option<&MissSignal> {
-        let signal = MissSignal::new(gap, wait);
-        self.shared.miss.set(signal).ok()?;
+    pub(crate) fn attach_miss_signal(&self, gap: Duration, wait: Duration) -> bool {
+        self.shared.miss.set(MissSignal::new(gap, wait)).is_ok()
+    }
+
+    /// The refresh-on-miss channel, when a refresher writes this handle.
+    #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
+    pub(crate) fn miss_signal(&self) -> Option<&MissSignal> {
         self.shared.miss.get()
     }
 

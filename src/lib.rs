@@ -5,12 +5,29 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "refresh")]
+mod error;
 mod handle;
 pub mod middleware;
+#[cfg(feature = "refresh")]
+mod rand;
+#[cfg(feature = "refresh")]
+#[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
+pub mod refresh;
+#[cfg(feature = "rest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
+pub mod rest;
 mod token;
+#[cfg(feature = "rest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
+pub mod usersig;
 mod verify;
 
+#[cfg(feature = "refresh")]
+pub use crate::error::{Error, ErrorKind};
 pub use crate::handle::TokenHandle;
 pub use crate::middleware::{CallbackAuth, CallbackAuthLayer, ResponseFuture};
+#[cfg(feature = "refresh")]
+pub use crate::refresh::TokenRefresher;
 pub use crate::token::{CallbackToken, InvalidToken, TokenSnapshot, MAX_TOKEN_LEN};
 pub use crate::verify::{Rejection, Verified, Verifier};

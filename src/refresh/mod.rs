@@ -1,0 +1,377 @@
+//! The background refresher: keeps a [`TokenHandle`] up to date from a [`TokenSource`].
+//!
+//! A [`TokenRefresher`] owns one tokio task, the only writer of its handle. The task fetches at a
+//! jittered interval, backs off exponentially on errors while the last good snapshot keeps being
+//! served, keeps the previous token for a grace period after a rotation, and fetches early (at most
+//! once per minimum gap) when the [`CallbackAuthLayer`](crate::CallbackAuthLayer) sees a fresh
+//! signature that matches no known token. Dropping the `TokenRefresher` stops the task.
+//!
+//! The refresher knows nothing of tower: use its [`handle`](TokenRefresher::handle) with the layer,
+//! with [`Verifier`](crate::Verifier) directly, or for anything else.
+//!
+//! # Examples
+//!
+//! A static token (the IM console token, which has no read API), refreshed from nowhere but usable
+//! with the same code as the API-fetched one:
+//!
+//! ```
+//! use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
+//! use tim_callback_auth::{CallbackToken, TokenSnapshot};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = StaticSource::new(TokenSnapshot::enabled(CallbackToken::new("console-token")?));
+//! let refresher = TokenRefresher::builder(source).start().await?;
+//! assert!(refresher.handle().load().unwrap().is_enabled());
+//! assert_eq!(refresher.status().consecutive_failures(), 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Tencent's API, configured (this one needs an account, so it is not run here):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use tim_callback_auth::refresh::TokenRefresher;
+//! use tim_callback_auth::rest::{Region, RestClient};
+//!
+//! # async fn run() -> Result<(), tim_callback_auth::Error> {
+//! let client = RestClient::builder(1400000000, "administrator", "secret key")
+//!     .region(Region::Usa)
+//!     .build()?;
+//! let refresher = TokenRefresher::builder(client)
+//!     .interval(Duration::from_secs(120))
+//!     .grace(Duration::from_secs(600))
+//!     .start()
+//!     .await?;
+//! let handle = refresher.handle(); // give this to CallbackAuthLayer::new
+//! # drop(handle);
+//! # Ok(())
+//! # }
+//! ```
+
+mod source;
+mod task;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use self::source::{StaticSource, TokenSource};
+use self::task::Task;
+use crate::error::{Error, ErrorKind};
+use crate::handle::TokenHandle;
+
+/// Settings of a refresher (see the builder methods for meanings and defaults).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    interval: Duration,
+    jitter: f64,
+    backoff_min: Duration,
+    backoff_max: Duration,
+    grace: Duration,
+    miss_gap: Duration,
+    miss_wait: Duration,
+    initial_timeout: Duration,
+    fetch_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            jitter: 0.1,
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            grace: Duration::from_secs(300),
+            miss_gap: Duration::from_secs(10),
+            miss_wait: Duration::from_secs(1),
+            initial_timeout: Duration::from_secs(10),
+            fetch_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Builds a [`TokenRefresher`]. Created by [`TokenRefresher::builder`].
+pub struct TokenRefresherBuilder<S> {
+    source: S,
+    config: Config,
+}
+
+/// Runs the background refresh task and gives access to its [`TokenHandle`] and status.
+///
+/// Dropping it stops the task (no fetch happens after the drop). See the [module docs](self).
+pub struct TokenRefresher {
+    handle: TokenHandle,
+    status: Arc<Mutex<StatusInner>>,
+    commands: mpsc::Sender<task::Command>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StatusInner {
+    last_success: Option<SystemTime>,
+    consecutive_failures: u32,
+    last_error: Option<ErrorKind>,
+    token_changes: u64,
+    fetches: u64,
+}
+
+/// A point-in-time view of a refresher's health.
+#[derive(Clone, Debug)]
+pub struct RefreshStatus {
+    inner: StatusInner,
+}
+
+impl RefreshStatus {
+    /// When the last fetch succeeded; `None` before the first success.
+    pub fn last_success(&self) -> Option<SystemTime> {
+        self.inner.last_success
+    }
+
+    /// Failed fetches since the last success (0 when healthy).
+    pub fn consecutive_failures(&self) -> u32 {
+        self.inner.consecutive_failures
+    }
+
+    /// The kind of the most recent error, if any fetch ever failed.
+    pub fn last_error(&self) -> Option<ErrorKind> {
+        self.inner.last_error
+    }
+
+    /// How many times the effective configuration changed after the first load (token rotated,
+    /// authentication switched on or off).
+    pub fn token_changes(&self) -> u64 {
+        self.inner.token_changes
+    }
+
+    /// How many fetches were attempted.
+    pub fn fetches(&self) -> u64 {
+        self.inner.fetches
+    }
+}
+
+impl TokenRefresher {
+    /// Starts building a refresher that fetches from `source`.
+    pub fn builder<S: TokenSource>(source: S) -> TokenRefresherBuilder<S> {
+        TokenRefresherBuilder {
+            source,
+            config: Config::default(),
+        }
+    }
+
+    /// A handle on the snapshot this refresher keeps up to date (for the layer or the verifier).
+    pub fn handle(&self) -> TokenHandle {
+        self.handle.clone()
+    }
+
+    /// The refresher's health.
+    pub fn status(&self) -> RefreshStatus {
+        RefreshStatus {
+            inner: self
+                .status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Fetches now, and waits for that fetch.
+    ///
+    /// # Errors
+    ///
+    /// The fetch's error (the last good snapshot is kept), or [`ErrorKind::Stopped`] if the task
+    /// is gone.
+    pub async fn refresh_now(&self) -> Result<(), Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(reply)
+            .await
+            .map_err(|_| Error::new(ErrorKind::Stopped))?;
+        answer.await.map_err(|_| Error::new(ErrorKind::Stopped))?
+    }
+}
+
+impl Drop for TokenRefresher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl fmt::Debug for TokenRefresher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRefresher")
+            .field("handle", &self.handle)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl<S> fmt::Debug for TokenRefresherBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRefresherBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: TokenSource> TokenRefresherBuilder<S> {
+    /// Time between regular fetches (default 60 s; at least 100 ms).
+    #[must_use]
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.config.interval = interval.max(Duration::from_millis(100));
+        self
+    }
+
+    /// Random spread of the interval, as a fraction (default 0.1, i.e. ±10 %; clamped to 0..=0.5),
+    /// so that a fleet of instances does not poll in lockstep.
+    #[must_use]
+    pub fn jitter(mut self, fraction: f64) -> Self {
+        self.config.jitter = if fraction.is_finite() {
+            fraction.clamp(0.0, 0.5)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Backoff after failed fetches: exponential from `min` up to `max`, with ±20 % jitter
+    /// (default 1 s to 5 min; `min` is at least 10 ms, never a zero sleep).
+    #[must_use]
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.config.backoff_min = min.max(Duration::from_millis(10));
+        self.config.backoff_max = max.max(self.config.backoff_min);
+        self
+    }
+
+    /// How long the previous token stays accepted after a rotation (default 5 min).
+    #[must_use]
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.config.grace = grace;
+        self
+    }
+
+    /// Minimum time between two fetches triggered by signature misses (default 10 s).
+    #[must_use]
+    pub fn refresh_on_miss_gap(mut self, gap: Duration) -> Self {
+        self.config.miss_gap = gap;
+        self
+    }
+
+    /// How long the layer waits for a miss-triggered fetch before answering (default 1 s;
+    /// zero disables refresh-on-miss).
+    #[must_use]
+    pub fn refresh_on_miss_wait(mut self, wait: Duration) -> Self {
+        self.config.miss_wait = wait;
+        self
+    }
+
+    /// How long [`start`](Self::start) waits for the first good fetch (default 10 s).
+    #[must_use]
+    pub fn initial_timeout(mut self, timeout: Duration) -> Self {
+        self.config.initial_timeout = timeout;
+        self
+    }
+
+    /// Upper bound on one fetch, for sources without their own timeout (default 30 s).
+    #[must_use]
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.config.fetch_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Starts the task and returns at once. The handle is empty (the layer answers 503) until the
+    /// first fetch succeeds.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub fn spawn(self) -> TokenRefresher {
+        self.launch().0
+    }
+
+    /// Starts the task and waits for the first good fetch. Retryable failures are retried with
+    /// backoff until the initial timeout; other failures (a wrong key, a wrong region…) end it at once.
+    ///
+    /// # Errors
+    ///
+    /// The first non-retryable error, or the last error (or a timeout) when no fetch succeeded
+    /// within the initial timeout. The task is stopped then.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub async fn start(self) -> Result<TokenRefresher, Error> {
+        let timeout = self.config.initial_timeout;
+        let (refresher, mut outcomes) = self.launch();
+        let mut last_error = None;
+        let waited = tokio::time::timeout(timeout, async {
+            loop {
+                if outcomes.changed().await.is_err() {
+                    return Err(ErrorKind::Stopped);
+                }
+                match *outcomes.borrow_and_update() {
+                    Some(Ok(())) => return Ok(()),
+                    Some(Err(kind)) => {
+                        last_error = Some(kind);
+                        // The same classification as `Error::is_retryable`, from the kind alone.
+                        if !matches!(
+                            kind,
+                            ErrorKind::Connect
+                                | ErrorKind::Timeout
+                                | ErrorKind::Transport
+                                | ErrorKind::Retryable
+                                | ErrorKind::UserSig
+                                | ErrorKind::HttpStatus
+                                | ErrorKind::Source
+                                | ErrorKind::SourcePanicked
+                        ) {
+                            return Err(kind);
+                        }
+                    }
+                    None => {}
+                }
+            }
+        })
+        .await;
+        match waited {
+            Ok(Ok(())) => Ok(refresher),
+            Ok(Err(kind)) => Err(Error::new(kind)),
+            Err(_) => Err(Error::new(last_error.unwrap_or(ErrorKind::Timeout))),
+        }
+    }
+
+    fn launch(
+        self,
+    ) -> (
+        TokenRefresher,
+        watch::Receiver<Option<Result<(), ErrorKind>>>,
+    ) {
+        let handle = TokenHandle::empty();
+        handle.attach_miss_signal(self.config.miss_gap, self.config.miss_wait);
+        let status = Arc::new(Mutex::new(StatusInner::default()));
+        let (commands_tx, commands_rx) = mpsc::channel(8);
+        let (outcomes_tx, outcomes_rx) = watch::channel(None);
+        let task = Task {
+            source: Arc::new(self.source),
+            handle: handle.clone(),
+            config: self.config,
+            status: Arc::clone(&status),
+            commands: commands_rx,
+            outcomes: outcomes_tx,
+        };
+        let join = tokio::spawn(task.run());
+        (
+            TokenRefresher {
+                handle,
+                status,
+                commands: commands_tx,
+                task: join,
+            },
+            outcomes_rx,
+        )
+    }
+}

@@ -1,0 +1,306 @@
+//! The background loop: the single writer of the [`TokenHandle`].
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use pin_project_lite::pin_project;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::source::TokenSource;
+use super::{Config, StatusInner};
+use crate::error::{Error, ErrorKind};
+use crate::handle::{MissSignal, TokenHandle};
+use crate::token::TokenSnapshot;
+
+/// A request to fetch now, answered when the fetch is done.
+pub(crate) type Command = oneshot::Sender<Result<(), Error>>;
+
+pin_project! {
+    /// Turns a panic while polling the source's future into an error. (A small hand-written
+    /// `catch_unwind` for futures, rather than pulling in `futures-util` for one adapter.)
+    struct CatchUnwind<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future<Output = Result<TokenSnapshot, Error>>> Future for CatchUnwind<F> {
+    type Output = Result<TokenSnapshot, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.project().inner;
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => Poll::Ready(Err(Error::new(ErrorKind::SourcePanicked))),
+        }
+    }
+}
+
+pub(crate) fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub(crate) struct Task<S> {
+    pub(crate) source: Arc<S>,
+    pub(crate) handle: TokenHandle,
+    pub(crate) config: Config,
+    pub(crate) status: Arc<Mutex<StatusInner>>,
+    pub(crate) commands: mpsc::Receiver<Command>,
+    /// Sends the outcome of every fetch, for `start()` waiting on the first success.
+    pub(crate) outcomes: watch::Sender<Option<Result<(), ErrorKind>>>,
+}
+
+enum Trigger {
+    Schedule,
+    Miss(u64),
+    Command(Command),
+}
+
+impl<S: TokenSource> Task<S> {
+    pub(crate) async fn run(mut self) {
+        let mut next = Instant::now();
+        loop {
+            let trigger = {
+                let signal = self.handle.miss_signal();
+                let woken = async {
+                    match signal {
+                        Some(s) => s.wake.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    biased;
+                    command = self.commands.recv() => match command {
+                        Some(reply) => Trigger::Command(reply),
+                        // Every `TokenRefresher` is gone: stop.
+                        None => return,
+                    },
+                    () = woken => Trigger::Miss(signal.map_or(0, MissSignal::pending)),
+                    () = tokio::time::sleep_until(next) => Trigger::Schedule,
+                }
+            };
+            let result = self.fetch_and_apply().await;
+            next = Instant::now() + self.next_delay(result.is_ok());
+            match trigger {
+                Trigger::Schedule => {}
+                Trigger::Miss(generation) => {
+                    if let Some(signal) = self.handle.miss_signal() {
+                        signal.complete(generation);
+                    }
+                }
+                Trigger::Command(reply) => {
+                    let _ = reply.send(result.as_ref().map(drop).map_err(clone_error));
+                }
+            }
+            let _ = self
+                .outcomes
+                .send(Some(result.map(drop).map_err(|e| e.kind())));
+        }
+    }
+
+    async fn fetch_and_apply(&mut self) -> Result<(), Error> {
+        let started = std::time::Instant::now();
+        let fetch = CatchUnwind {
+            inner: self.source.fetch(),
+        };
+        let result = match tokio::time::timeout(self.config.fetch_timeout, fetch).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(ErrorKind::Timeout)),
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        status.fetches += 1;
+        match result {
+            Ok(snapshot) => {
+                let changed = apply(&self.handle, snapshot, self.config.grace);
+                status.last_success = Some(SystemTime::now());
+                status.consecutive_failures = 0;
+                if changed {
+                    status.token_changes += 1;
+                }
+                tracing::debug!(elapsed_ms, changed, "callback token refreshed");
+                Ok(())
+            }
+            Err(error) => {
+                status.consecutive_failures += 1;
+                status.last_error = Some(error.kind());
+                if self.handle.load().is_some() {
+                    tracing::warn!(
+                        error = %error,
+                        consecutive_failures = status.consecutive_failures,
+                        elapsed_ms,
+                        "callback token refresh failed; serving the last good token"
+                    );
+                } else {
+                    tracing::warn!(
+                        error = %error,
+                        consecutive_failures = status.consecutive_failures,
+                        elapsed_ms,
+                        "callback token refresh failed; no token loaded yet"
+                    );
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn next_delay(&self, ok: bool) -> Duration {
+        let status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        if ok {
+            jittered(self.config.interval, self.config.jitter)
+        } else {
+            backoff(
+                status.consecutive_failures,
+                self.config.backoff_min,
+                self.config.backoff_max,
+            )
+        }
+    }
+}
+
+/// Keeps the error's kind and API details for a `refresh_now` caller; the original goes to the logs.
+fn clone_error(e: &Error) -> Error {
+    match e.api_code() {
+        Some(code) => Error::api(
+            code,
+            e.api_info().unwrap_or_default().to_owned(),
+            e.request_id().map(str::to_owned),
+        ),
+        None => match e.status() {
+            Some(status) => Error::http_status(status),
+            None => Error::new(e.kind()),
+        },
+    }
+}
+
+/// Stores `fetched` unless it is the same as what the handle holds. A new token keeps the old one as
+/// `previous` until now + `grace`. Returns whether the effective configuration changed.
+pub(crate) fn apply(handle: &TokenHandle, fetched: TokenSnapshot, grace: Duration) -> bool {
+    let Some(old) = handle.load() else {
+        handle.store(fetched);
+        return false;
+    };
+    match (old.current(), fetched.current()) {
+        (Some(old_current), Some(new_current)) if old_current == new_current => false,
+        (Some(old_current), Some(new_current)) => {
+            let until = now_unix().saturating_add(grace.as_secs());
+            let next = TokenSnapshot::enabled(new_current.clone());
+            let next = if grace.is_zero() {
+                next
+            } else {
+                next.with_previous(old_current.clone(), until)
+            };
+            tracing::info!(
+                new = %new_current.fingerprint(),
+                previous = %old_current.fingerprint(),
+                grace_secs = grace.as_secs(),
+                "callback token rotated"
+            );
+            handle.store(next);
+            true
+        }
+        (None, None) => false,
+        (_, _) => {
+            tracing::info!(
+                enabled = fetched.is_enabled(),
+                "callback authentication switched"
+            );
+            handle.store(fetched);
+            true
+        }
+    }
+}
+
+/// `base` scaled by a uniform factor in `[1 − jitter, 1 + jitter]`.
+pub(crate) fn jittered(base: Duration, jitter: f64) -> Duration {
+    let factor = 1.0 + jitter * (2.0 * crate::rand::random_unit() - 1.0);
+    base.mul_f64(factor.max(0.0))
+}
+
+/// Exponential backoff with ±20 % jitter: `min · 2^(failures−1)`, capped at `max`, never below `min`.
+pub(crate) fn backoff(failures: u32, min: Duration, max: Duration) -> Duration {
+    let exponent = failures.saturating_sub(1).min(30);
+    let base = min.saturating_mul(1u32 << exponent).min(max);
+    jittered(base, 0.2).clamp(min, max.max(min))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::CallbackToken;
+
+    #[test]
+    fn backoff_grows_and_stays_within_bounds() {
+        let min = Duration::from_secs(1);
+        let max = Duration::from_secs(300);
+        for failures in 0..100 {
+            let d = backoff(failures, min, max);
+            assert!(d >= min && d <= max, "{failures}: {d:?}");
+        }
+        assert!(backoff(1, min, max) <= Duration::from_millis(1200));
+        assert!(backoff(6, min, max) >= Duration::from_millis(25_600));
+        assert!(backoff(50, min, max) >= Duration::from_secs(240));
+    }
+
+    #[test]
+    fn jitter_stays_within_its_fraction() {
+        for _ in 0..1000 {
+            let d = jittered(Duration::from_secs(60), 0.1);
+            assert!(
+                d >= Duration::from_secs(54) && d <= Duration::from_secs(66),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn apply_keeps_the_previous_token_after_a_rotation() {
+        let a = CallbackToken::new("a").unwrap();
+        let b = CallbackToken::new("b").unwrap();
+        let c = CallbackToken::new("c").unwrap();
+        let handle = TokenHandle::empty();
+        assert!(!apply(
+            &handle,
+            TokenSnapshot::enabled(a.clone()),
+            Duration::from_secs(300)
+        ));
+        assert!(!apply(
+            &handle,
+            TokenSnapshot::enabled(a.clone()),
+            Duration::from_secs(300)
+        ));
+        assert!(apply(
+            &handle,
+            TokenSnapshot::enabled(b.clone()),
+            Duration::from_secs(300)
+        ));
+        let s = handle.load().unwrap();
+        assert_eq!(s.current(), Some(&b));
+        let (prev, until) = s.previous().unwrap();
+        assert_eq!(prev, &a);
+        assert!(until >= now_unix() + 299);
+        // A second rotation within the grace period keeps the two newest.
+        assert!(apply(
+            &handle,
+            TokenSnapshot::enabled(c.clone()),
+            Duration::from_secs(300)
+        ));
+        let s = handle.load().unwrap();
+        assert_eq!(s.current(), Some(&c));
+        assert_eq!(s.previous().unwrap().0, &b);
+        // Disabling drops both.
+        assert!(apply(
+            &handle,
+            TokenSnapshot::disabled(),
+            Duration::from_secs(300)
+        ));
+        assert!(!handle.load().unwrap().is_enabled());
+    }
+}

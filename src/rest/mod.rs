@@ -1,0 +1,353 @@
+//! The client for Tencent's callback-token REST API (`v4/live_config/*_callback_token`).
+//!
+//! Every call is `POST {base}/v4/live_config/{command}?sdkappid=…&identifier=…&usersig=…&random=…&contenttype=json`
+//! with a JSON body, signed with a UserSig that the client generates and caches itself
+//! ([`usersig::Signer`](crate::usersig::Signer)). One pooled HTTP client (reqwest with rustls) keeps
+//! connections alive; the connect timeout is 3 s and the request timeout 5 s (Tencent's backend gives
+//! up after 3 s).
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use tim_callback_auth::rest::{Region, RestClient};
+//!
+//! # async fn run() -> Result<(), tim_callback_auth::Error> {
+//! let client = RestClient::builder(1400000000, "administrator", "secret key from the console")
+//!     .region(Region::Singapore)
+//!     .build()?;
+//! let snapshot = client.get_callback_token().await?;
+//! println!("authentication enabled: {}", snapshot.is_enabled());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Errors and secrets
+//!
+//! Failures are [`Error`](crate::Error)s classified by [`ErrorKind`](crate::ErrorKind). No error, log
+//! line or `Debug` output contains the secret key, the UserSig, the token or a request URL.
+
+mod region;
+mod wire;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+pub use self::region::{ParseRegionError, Region};
+use crate::error::{Error, ErrorKind};
+use crate::token::{CallbackToken, TokenSnapshot};
+use crate::usersig::Signer;
+
+/// The largest answer body read from the API; Tencent's answers are a few hundred bytes.
+const MAX_BODY: usize = 64 * 1024;
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default request timeout: longer than Tencent's own 3 s backend timeout.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client for the callback-token API of one app. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct RestClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    region: Region,
+    signer: Signer,
+}
+
+/// Builds a [`RestClient`]. Created by [`RestClient::builder`].
+pub struct RestClientBuilder {
+    sdk_app_id: u64,
+    identifier: String,
+    secret_key: String,
+    region: Region,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    user_sig_lifetime: Duration,
+}
+
+impl RestClient {
+    /// Starts a client for app `sdk_app_id`, signing as the App admin `identifier` with `secret_key`.
+    pub fn builder(sdk_app_id: u64, identifier: &str, secret_key: &str) -> RestClientBuilder {
+        RestClientBuilder {
+            sdk_app_id,
+            identifier: identifier.to_owned(),
+            secret_key: secret_key.to_owned(),
+            region: Region::China,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            user_sig_lifetime: crate::usersig::DEFAULT_LIFETIME,
+        }
+    }
+
+    /// The app this client calls for.
+    pub fn sdk_app_id(&self) -> u64 {
+        self.inner.signer.sdk_app_id()
+    }
+
+    /// The region (or custom base URL) this client calls.
+    pub fn region(&self) -> &Region {
+        &self.inner.region
+    }
+
+    /// Reads the callback token configuration: an enabled snapshot with the token, or a disabled
+    /// one when `IsTokenEnable` is false or no configuration exists (100302, logged as a warning).
+    ///
+    /// # Errors
+    ///
+    /// Transport failures, a non-200 status, an undecodable body, an API error, and
+    /// [`ErrorKind::InvalidToken`] when the API reports an enabled token that is empty or longer
+    /// than 128 bytes (such a token is never accepted as "enabled").
+    pub async fn get_callback_token(&self) -> Result<TokenSnapshot, Error> {
+        let answer = self
+            .call::<wire::TokenConfig>("get_callback_token", b"{}".to_vec())
+            .await;
+        let config = match answer {
+            Ok(Some(config)) => config,
+            Ok(None) => return Err(Error::new(ErrorKind::Decode)),
+            Err(e) if e.kind() == ErrorKind::NotConfigured => {
+                tracing::warn!(
+                    sdk_app_id = self.sdk_app_id(),
+                    "no callback token is configured (100302): callback authentication is off"
+                );
+                return Ok(TokenSnapshot::disabled());
+            }
+            Err(e) => return Err(e),
+        };
+        if !config.is_token_enable {
+            return Ok(TokenSnapshot::disabled());
+        }
+        let token = config.token.unwrap_or_default();
+        CallbackToken::new(&token)
+            .map(TokenSnapshot::enabled)
+            .map_err(|_| Error::new(ErrorKind::InvalidToken))
+    }
+
+    /// Sets the callback token and/or the `IsTokenEnable` switch. Both are required the first time;
+    /// later calls may change one of them.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] when both are `None`; otherwise as
+    /// [`get_callback_token`](RestClient::get_callback_token).
+    pub async fn set_callback_token(
+        &self,
+        token: Option<&CallbackToken>,
+        enabled: Option<bool>,
+    ) -> Result<(), Error> {
+        if token.is_none() && enabled.is_none() {
+            return Err(Error::new(ErrorKind::InvalidInput));
+        }
+        let mut body = serde_json::Map::new();
+        if let Some(token) = token {
+            let text = std::str::from_utf8(token.expose())
+                .map_err(|_| Error::new(ErrorKind::InvalidInput))?;
+            body.insert("Token".into(), text.into());
+        }
+        if let Some(enabled) = enabled {
+            body.insert("IsTokenEnable".into(), enabled.into());
+        }
+        let body = serde_json::to_vec(&body).map_err(|_| Error::new(ErrorKind::InvalidInput))?;
+        self.call::<wire::Ignored>("set_callback_token", body)
+            .await
+            .map(drop)
+    }
+
+    /// Deletes the callback token configuration (authentication is then not configured).
+    ///
+    /// # Errors
+    ///
+    /// As [`get_callback_token`](RestClient::get_callback_token).
+    pub async fn delete_callback_token(&self) -> Result<(), Error> {
+        self.call::<wire::Ignored>("delete_callback_token", b"{}".to_vec())
+            .await
+            .map(drop)
+    }
+
+    /// One signed call. `Ok(None)` when the call succeeded without a `Response` object.
+    async fn call<R: DeserializeOwned>(
+        &self,
+        command: &'static str,
+        body: Vec<u8>,
+    ) -> Result<Option<R>, Error> {
+        let span = tracing::info_span!(
+            "tim_rest_call",
+            command,
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self.call_inner(command, body, &span).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(_) => {
+                span.record("outcome", "ok");
+            }
+            Err(e) => {
+                span.record("outcome", e.kind().as_str());
+                span.in_scope(|| tracing::debug!(error = %e, "tencent api call failed"));
+            }
+        }
+        result
+    }
+
+    async fn call_inner<R: DeserializeOwned>(
+        &self,
+        command: &'static str,
+        body: Vec<u8>,
+        span: &tracing::Span,
+    ) -> Result<Option<R>, Error> {
+        let inner = &self.inner;
+        let user_sig = inner.signer.user_sig();
+        let url = format!(
+            "{}/v4/live_config/{command}?sdkappid={}&identifier={}&usersig={user_sig}&random={}&contenttype=json",
+            inner.base_url,
+            inner.signer.sdk_app_id(),
+            inner.signer.identifier(),
+            crate::rand::random_u64() as u32,
+        );
+        let response = inner
+            .http
+            .post(url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(Error::http_status(status));
+        }
+        let bytes = read_capped(response).await?;
+        let base: wire::Base<R> =
+            wire::parse(&bytes).ok_or_else(|| Error::new(ErrorKind::Decode))?;
+        if let Some(id) = &base.request_id {
+            span.record("request_id", id.as_str());
+        }
+        if base.error_code != 0 {
+            let info = inner
+                .signer
+                .scrub(base.error_info.as_deref().unwrap_or_default());
+            let info: String = info.chars().take(256).collect();
+            let error = Error::api(base.error_code, info, base.request_id);
+            if error.kind() == ErrorKind::UserSig {
+                inner.signer.invalidate();
+            }
+            return Err(error);
+        }
+        if base.action_status.as_deref().is_some_and(|s| s != "OK") {
+            return Err(Error::new(ErrorKind::Decode));
+        }
+        Ok(base.response)
+    }
+}
+
+/// Reads at most [`MAX_BODY`] bytes; a larger body is a decode error.
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(Error::new(ErrorKind::Decode));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Maps a reqwest error, dropping the URL (it carries the UserSig).
+fn transport_error(e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_connect() {
+        ErrorKind::Connect
+    } else if e.is_decode() {
+        ErrorKind::Decode
+    } else {
+        ErrorKind::Transport
+    };
+    Error::new(kind).with_source(e.without_url())
+}
+
+impl RestClientBuilder {
+    /// The region to call (default [`Region::China`]), or [`Region::custom`] for a base URL.
+    #[must_use]
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = region;
+        self
+    }
+
+    /// Connect timeout (default 3 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Whole-request timeout (default 5 s; keep it above Tencent's 3 s).
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Lifetime of the admin UserSigs (default one day).
+    #[must_use]
+    pub fn user_sig_lifetime(mut self, lifetime: Duration) -> Self {
+        self.user_sig_lifetime = lifetime;
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for an invalid identifier or an empty secret key (the source
+    /// says which), [`ErrorKind::Transport`] when the HTTP client cannot be created.
+    pub fn build(self) -> Result<RestClient, Error> {
+        let signer = Signer::new(self.sdk_app_id, &self.identifier, &self.secret_key)
+            .map_err(|e| Error::new(ErrorKind::InvalidInput).with_source(e))?
+            .with_lifetime(self.user_sig_lifetime);
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(transport_error)?;
+        Ok(RestClient {
+            inner: Arc::new(Inner {
+                http,
+                base_url: self.region.base_url(),
+                region: self.region,
+                signer,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for RestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RestClient")
+            .field("region", &self.inner.region)
+            .field("signer", &self.inner.signer)
+            .finish()
+    }
+}
+
+impl fmt::Debug for RestClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RestClientBuilder")
+            .field("sdk_app_id", &self.sdk_app_id)
+            .field("identifier", &self.identifier)
+            .field("secret_key", &format_args!("Sensitive"))
+            .field("region", &self.region)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}

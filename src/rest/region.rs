@@ -1,0 +1,202 @@
+//! [`Region`]: where Tencent's admin REST API lives.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Tencent Cloud Chat data center, or a custom base URL (a proxy, or a local mock in tests).
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::rest::Region;
+///
+/// let region: Region = "singapore".parse()?;
+/// assert_eq!(region.base_url(), "https://adminapisgp.im.qcloud.com");
+/// let local = Region::custom("http://127.0.0.1:8080/")?;
+/// assert_eq!(local.base_url(), "http://127.0.0.1:8080");
+/// # Ok::<(), tim_callback_auth::rest::ParseRegionError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Region {
+    /// China: `console.tim.qq.com`.
+    #[default]
+    China,
+    /// Singapore: `adminapisgp.im.qcloud.com`.
+    Singapore,
+    /// Seoul, Korea: `adminapikr.im.qcloud.com`.
+    Korea,
+    /// Tokyo, Japan: `adminapijpn.im.qcloud.com`.
+    Japan,
+    /// Frankfurt, Germany: `adminapiger.im.qcloud.com`.
+    Germany,
+    /// Mumbai, India: `adminapiind.im.qcloud.com`.
+    India,
+    /// Silicon Valley, USA: `adminapiusa.im.qcloud.com`.
+    Usa,
+    /// Jakarta, Indonesia: `adminapiidn.im.qcloud.com`.
+    Indonesia,
+    /// A custom base URL, without a trailing slash. Build it with [`Region::custom`].
+    Custom(String),
+}
+
+impl Region {
+    /// Every named region, in the order of Tencent's documentation.
+    pub const ALL: [Region; 8] = [
+        Region::China,
+        Region::Singapore,
+        Region::Korea,
+        Region::Japan,
+        Region::Germany,
+        Region::India,
+        Region::Usa,
+        Region::Indonesia,
+    ];
+
+    /// A custom base URL such as `https://proxy.example.com` or `http://127.0.0.1:8080`.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseRegionError`] when the URL does not start with `http://` or `https://`, has no host,
+    /// or carries a query or fragment.
+    pub fn custom(base_url: &str) -> Result<Self, ParseRegionError> {
+        let trimmed = base_url.trim().trim_end_matches('/');
+        let rest = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) => {
+                Ok(Region::Custom(trimmed.to_owned()))
+            }
+            _ => Err(ParseRegionError(ParseKind::BadUrl)),
+        }
+    }
+
+    /// The API domain of a named region; `None` for a custom URL.
+    pub const fn domain(&self) -> Option<&'static str> {
+        Some(match self {
+            Region::China => "console.tim.qq.com",
+            Region::Singapore => "adminapisgp.im.qcloud.com",
+            Region::Korea => "adminapikr.im.qcloud.com",
+            Region::Japan => "adminapijpn.im.qcloud.com",
+            Region::Germany => "adminapiger.im.qcloud.com",
+            Region::India => "adminapiind.im.qcloud.com",
+            Region::Usa => "adminapiusa.im.qcloud.com",
+            Region::Indonesia => "adminapiidn.im.qcloud.com",
+            Region::Custom(_) => return None,
+        })
+    }
+
+    /// The name accepted by `parse` (`china`, `singapore`, …); `custom` for a custom URL.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Region::China => "china",
+            Region::Singapore => "singapore",
+            Region::Korea => "korea",
+            Region::Japan => "japan",
+            Region::Germany => "germany",
+            Region::India => "india",
+            Region::Usa => "usa",
+            Region::Indonesia => "indonesia",
+            Region::Custom(_) => "custom",
+        }
+    }
+
+    /// The base URL requests go to, without a trailing slash (`https://{domain}` for named regions).
+    pub fn base_url(&self) -> String {
+        match (self, self.domain()) {
+            (Region::Custom(url), _) => url.clone(),
+            (_, Some(domain)) => format!("https://{domain}"),
+            (_, None) => unreachable!("only custom regions have no domain"),
+        }
+    }
+}
+
+impl FromStr for Region {
+    type Err = ParseRegionError;
+
+    /// Parses a region name (case-insensitive) or, when it starts with `http://` or `https://`, a
+    /// custom base URL.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.starts_with("http://") || s.starts_with("https://") {
+            return Region::custom(s);
+        }
+        Region::ALL
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(s))
+            .ok_or(ParseRegionError(ParseKind::UnknownName))
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Region::Custom(url) => f.write_str(url),
+            named => f.write_str(named.name()),
+        }
+    }
+}
+
+/// The error returned for an unknown region name or an unusable base URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseRegionError(ParseKind);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ParseKind {
+    UnknownName,
+    BadUrl,
+}
+
+impl fmt::Display for ParseRegionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ParseKind::UnknownName => f.write_str(
+                "unknown region: expected china, singapore, korea, japan, germany, india, usa or indonesia",
+            ),
+            ParseKind::BadUrl => f.write_str(
+                "invalid base url: expected http:// or https:// followed by a host, without query or fragment",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParseRegionError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_to_its_domain() {
+        let expected = [
+            ("china", "console.tim.qq.com"),
+            ("singapore", "adminapisgp.im.qcloud.com"),
+            ("korea", "adminapikr.im.qcloud.com"),
+            ("japan", "adminapijpn.im.qcloud.com"),
+            ("germany", "adminapiger.im.qcloud.com"),
+            ("india", "adminapiind.im.qcloud.com"),
+            ("usa", "adminapiusa.im.qcloud.com"),
+            ("indonesia", "adminapiidn.im.qcloud.com"),
+        ];
+        for (name, domain) in expected {
+            let region: Region = name.parse().unwrap();
+            assert_eq!(region.domain(), Some(domain));
+            assert_eq!(region.base_url(), format!("https://{domain}"));
+            assert_eq!(region.to_string(), name);
+            assert_eq!(name.to_uppercase().parse::<Region>().unwrap(), region);
+        }
+    }
+
+    #[test]
+    fn unknown_names_and_bad_urls_are_refused() {
+        assert!("mars".parse::<Region>().is_err());
+        assert!(Region::custom("ftp://x").is_err());
+        assert!(Region::custom("http://").is_err());
+        assert!(Region::custom("http://x/?a=b").is_err());
+        assert_eq!(
+            "http://127.0.0.1:9/".parse::<Region>().unwrap().base_url(),
+            "http://127.0.0.1:9"
+        );
+    }
+}
