@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{Request, Response};
 use sha2::{Digest, Sha256};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, Verifier};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, ServiceExt};
 
 const TOKEN: &str = "bench-callback-token-0123456789";
 const NOW: u64 = 1_700_000_000;
@@ -105,7 +105,7 @@ fn layer(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("without_layer", "accept"), |b| {
         b.iter(|| {
             let request = Request::post(good.as_str()).body(String::new()).unwrap();
-            runtime.block_on(inner.clone().oneshot(request)).unwrap()
+            runtime.block_on(inner.oneshot(request)).unwrap()
         })
     });
     group.finish();

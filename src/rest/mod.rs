@@ -23,7 +23,7 @@
 //!
 //! # Errors and secrets
 //!
-//! Failures are [`Error`](crate::Error)s classified by [`ErrorKind`](crate::ErrorKind). No error, log
+//! Failures are [`Error`]s classified by [`ErrorKind`]. No error, log
 //! line or `Debug` output contains the secret key, the UserSig, the token or a request URL.
 
 mod region;
