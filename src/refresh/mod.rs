@@ -35,7 +35,8 @@
 //! use tim_callback_auth::refresh::TokenRefresher;
 //! use tim_callback_auth::rest::{Region, RestClient};
 //!
-//! # async fn run() -> Result<(), tim_callback_auth::Error> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), tim_callback_auth::Error> {
 //! let client = RestClient::builder(1400000000, "administrator", "secret key")
 //!     .region(Region::Usa)
 //!     .build()?;

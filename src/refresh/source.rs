@@ -12,7 +12,7 @@ use crate::token::TokenSnapshot;
 ///
 /// ```
 /// use tim_callback_auth::refresh::TokenSource;
-/// use tim_callback_auth::{CallbackToken, Error, TokenSnapshot};
+/// use tim_callback_auth::{CallbackToken, Error, ErrorKind, TokenSnapshot};
 ///
 /// struct FromEnv;
 ///
@@ -23,6 +23,13 @@ use crate::token::TokenSnapshot;
 ///         Ok(TokenSnapshot::enabled(token))
 ///     }
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // Unset variable: the refresher would keep its last good snapshot and retry.
+/// let error = FromEnv.fetch().await.unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::Source);
+/// # }
 /// ```
 ///
 /// The refresher only stores what `fetch` returns when it succeeds; an error keeps the last good

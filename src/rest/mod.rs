@@ -11,7 +11,8 @@
 //! ```no_run
 //! use tim_callback_auth::rest::{Region, RestClient};
 //!
-//! # async fn run() -> Result<(), tim_callback_auth::Error> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), tim_callback_auth::Error> {
 //! let client = RestClient::builder(1400000000, "administrator", "secret key from the console")
 //!     .region(Region::Singapore)
 //!     .build()?;
