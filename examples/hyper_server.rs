@@ -1,0 +1,73 @@
+//! The same layer on plain hyper 1 with hyper-util, with a static token.
+//!
+//! ```sh
+//! TIM_CALLBACK_TOKEN=my-token LISTEN_ADDR=127.0.0.1:8080 cargo run --example hyper_server
+//! ```
+//!
+//! Without `TIM_CALLBACK_TOKEN` it uses the demo token `demo-token` (for trying it with
+//! `send_callback`).
+
+#[path = "support/config.rs"]
+mod config;
+
+use std::convert::Infallible;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tim_callback_auth::{CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot};
+use tower::Layer;
+
+const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
+
+async fn callback(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(Response::new(Full::new(Bytes::from_static(
+        TENCENT_OK.as_bytes(),
+    ))))
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let listen = config::listen_addr().unwrap_or_else(|e| config::exit_with(e));
+    let token = config::static_token()
+        .unwrap_or_else(|e| config::exit_with(e))
+        .unwrap_or_else(|| CallbackToken::new("demo-token").expect("valid token"));
+    let handle = TokenHandle::new(TokenSnapshot::enabled(token));
+    let service = CallbackAuthLayer::new(handle).layer(tower::service_fn(callback));
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("could not listen on {listen}: {e}");
+            std::process::exit(1)
+        });
+    tracing::info!(%listen, "listening");
+    let shutdown = config::shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            // Keep-alive is on by default: Tencent reuses connections.
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}

@@ -1,0 +1,156 @@
+//! Configuration from environment variables, shared by the examples. Error messages name the
+//! variable and the problem, never its value (some are secrets).
+#![allow(dead_code)]
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tim_callback_auth::rest::{Region, RestClient};
+use tim_callback_auth::CallbackToken;
+
+/// A variable that is missing or wrong.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub why: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.why)
+    }
+}
+
+fn var(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError {
+            variable: name,
+            why: "is not valid UTF-8".into(),
+        }),
+    }
+}
+
+fn required(name: &'static str, why: &str) -> Result<String, ConfigError> {
+    var(name)?.ok_or_else(|| ConfigError {
+        variable: name,
+        why: format!("is required {why}"),
+    })
+}
+
+/// `TIM_SDKAPPID`, if set.
+pub fn sdk_app_id() -> Result<Option<u64>, ConfigError> {
+    var("TIM_SDKAPPID")?
+        .map(|v| {
+            v.trim().parse::<u64>().map_err(|_| ConfigError {
+                variable: "TIM_SDKAPPID",
+                why: "must be the app's SDKAppID, a decimal number".into(),
+            })
+        })
+        .transpose()
+}
+
+/// A REST client from `TIM_SDKAPPID`, `TIM_SECRET_KEY`, `TIM_ADMIN`, `TIM_REGION`, `TIM_API_BASE_URL`.
+pub fn rest_client() -> Result<RestClient, ConfigError> {
+    let sdk_app_id = sdk_app_id()?.ok_or(ConfigError {
+        variable: "TIM_SDKAPPID",
+        why: "is required to call Tencent's API (or set TIM_CALLBACK_TOKEN for a static token)"
+            .into(),
+    })?;
+    let secret_key = required("TIM_SECRET_KEY", "to sign Tencent API calls")?;
+    let admin = var("TIM_ADMIN")?.unwrap_or_else(|| "administrator".into());
+    if let Err(e) = tim_callback_auth::usersig::validate_identifier(&admin) {
+        return Err(ConfigError {
+            variable: "TIM_ADMIN",
+            why: e.to_string(),
+        });
+    }
+    let region = match var("TIM_API_BASE_URL")? {
+        Some(url) => Region::custom(&url).map_err(|e| ConfigError {
+            variable: "TIM_API_BASE_URL",
+            why: e.to_string(),
+        })?,
+        None => var("TIM_REGION")?
+            .unwrap_or_else(|| "china".into())
+            .parse()
+            .map_err(|e: tim_callback_auth::rest::ParseRegionError| ConfigError {
+                variable: "TIM_REGION",
+                why: e.to_string(),
+            })?,
+    };
+    RestClient::builder(sdk_app_id, &admin, &secret_key)
+        .region(region)
+        .build()
+        .map_err(|e| ConfigError {
+            variable: "TIM_SECRET_KEY",
+            why: e.to_string(),
+        })
+}
+
+/// `TIM_CALLBACK_TOKEN`, if set.
+pub fn static_token() -> Result<Option<CallbackToken>, ConfigError> {
+    var("TIM_CALLBACK_TOKEN")?
+        .map(|t| {
+            CallbackToken::new(&t).map_err(|e| ConfigError {
+                variable: "TIM_CALLBACK_TOKEN",
+                why: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+/// `TIM_REFRESH_SECS` (default 60).
+pub fn refresh_interval() -> Result<Duration, ConfigError> {
+    match var("TIM_REFRESH_SECS")? {
+        None => Ok(Duration::from_secs(60)),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => Err(ConfigError {
+                variable: "TIM_REFRESH_SECS",
+                why: "must be a whole number of seconds greater than 0".into(),
+            }),
+        },
+    }
+}
+
+/// `LISTEN_ADDR` (default `127.0.0.1:8080`).
+pub fn listen_addr() -> Result<SocketAddr, ConfigError> {
+    var("LISTEN_ADDR")?
+        .unwrap_or_else(|| "127.0.0.1:8080".into())
+        .parse()
+        .map_err(|_| ConfigError {
+            variable: "LISTEN_ADDR",
+            why: "must be an address and port such as 127.0.0.1:8080 or [::]:8080".into(),
+        })
+}
+
+/// Prints the error and exits with status 2.
+pub fn exit_with(error: ConfigError) -> ! {
+    eprintln!("configuration error: {error}");
+    std::process::exit(2)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,126 @@
+//! The example binaries, run as a user would: configuration errors, and a signed callback sent by
+//! `send_callback` to `axum_server` on an OS-assigned port, then a graceful SIGTERM shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/<name>`, built by `cargo test` alongside this test.
+fn example(name: &str) -> Command {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path: PathBuf = dir.join("examples").join(name);
+    assert!(path.exists(), "{} is not built", path.display());
+    let mut command = Command::new(path);
+    for var in [
+        "TIM_SDKAPPID",
+        "TIM_SECRET_KEY",
+        "TIM_ADMIN",
+        "TIM_REGION",
+        "TIM_API_BASE_URL",
+        "TIM_CALLBACK_TOKEN",
+        "TIM_REFRESH_SECS",
+        "LISTEN_ADDR",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+#[test]
+fn axum_server_names_the_wrong_variable_and_exits_2() {
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[("TIM_SECRET_KEY", "very-secret-value")], "TIM_SDKAPPID"),
+        (
+            &[
+                ("TIM_SDKAPPID", "12x"),
+                ("TIM_SECRET_KEY", "very-secret-value"),
+            ],
+            "TIM_SDKAPPID",
+        ),
+        (&[("TIM_SDKAPPID", "1400000000")], "TIM_SECRET_KEY"),
+        (
+            &[
+                ("TIM_SDKAPPID", "1"),
+                ("TIM_SECRET_KEY", "very-secret-value"),
+                ("TIM_REGION", "mars"),
+            ],
+            "TIM_REGION",
+        ),
+        (
+            &[
+                ("TIM_CALLBACK_TOKEN", "very-secret-value"),
+                ("LISTEN_ADDR", "nowhere"),
+            ],
+            "LISTEN_ADDR",
+        ),
+    ];
+    for (env, variable) in cases {
+        let output = example("axum_server")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(2), "{env:?}: {stderr}");
+        assert!(stderr.contains(variable), "{env:?}: {stderr}");
+        assert!(!stderr.contains("very-secret-value") && !stdout.contains("very-secret-value"));
+    }
+}
+
+#[test]
+fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
+    let mut server = example("axum_server")
+        .env("TIM_CALLBACK_TOKEN", "example-token")
+        .env("TIM_SDKAPPID", "1400000000")
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        assert!(Instant::now() < deadline, "server did not start");
+        let line = lines.next().expect("server output").unwrap();
+        assert!(!line.contains("example-token"), "{line}");
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let send = |token: &str, offset: &str| {
+        let output = example("send_callback")
+            .args([
+                "--url",
+                &format!("http://{addr}/im/callback"),
+                "--token",
+                token,
+            ])
+            .args(["--sdkappid", "1400000000", "--time-offset", offset])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let accepted = send("example-token", "0");
+    assert!(accepted.contains("status: 200 OK"), "{accepted}");
+    assert!(accepted.contains(r#""ActionStatus":"OK""#), "{accepted}");
+    let forged = send("wrong-token", "0");
+    assert!(forged.contains("status: 401"), "{forged}");
+    let stale = send("example-token", "-120");
+    assert!(stale.contains("status: 401"), "{stale}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = server.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("shut down")), "{rest:?}");
+    assert!(rest.iter().all(|l| !l.contains("example-token")));
+}
