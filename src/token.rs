@@ -1,8 +1,11 @@
 //! The callback token and the snapshot a verification checks against.
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -12,9 +15,11 @@ pub const MAX_TOKEN_LEN: usize = 128;
 /// A callback authentication token, ready to verify signatures.
 ///
 /// Tencent signs each callback with `Sign = hex(SHA-256(Token ‖ RequestTime))`. A `CallbackToken`
-/// absorbs the token into a SHA-256 state once, when it is created, so that each verification only
-/// hashes the `RequestTime` digits (one SHA-256 block for tokens of up to 45 bytes, two blocks for the
-/// longest tokens).
+/// absorbs the token's full 64-byte blocks into a SHA-256 midstate once, when it is created, so each
+/// verification compresses only the final block: the token's last `len % 64` bytes, the
+/// `RequestTime` digits and the padding. That is one SHA-256 compression whenever
+/// `len % 64 + digits ≤ 55` (every token of up to 45 bytes, and the 64- and 128-byte ones), two
+/// otherwise.
 ///
 /// Cloning is cheap (one reference count). Two tokens compare equal (in constant time) when their
 /// bytes are equal. `Debug` never shows the token; [`CallbackToken::fingerprint`] gives a short,
@@ -40,11 +45,44 @@ pub struct CallbackToken {
 }
 
 struct TokenInner {
-    /// SHA-256 state after absorbing the token bytes.
-    state: Sha256,
-    /// The token itself, kept for equality (rotation detection) and [`CallbackToken::expose`].
+    /// Unique per token value created in this process: the key of the per-thread digest cache
+    /// (an address could be reused after a token is dropped; this id never is).
+    id: u64,
+    /// SHA-256 state after the token's full 64-byte blocks.
+    midstate: [u32; 8],
+    /// How many full blocks `midstate` absorbed.
+    full_blocks: usize,
+    /// The token itself: its tail (after the full blocks) goes into every final block; also kept
+    /// for equality (rotation detection) and [`CallbackToken::expose`].
     bytes: Box<[u8]>,
 }
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+/// Source of [`TokenInner::id`]; starts at 1 so that 0 marks an empty cache entry.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The last digest this thread computed. Every callback Tencent sends within one second carries the
+/// same `RequestTime` and so the same `Sign`: under load, most verifications reuse this entry and
+/// skip the compression. Keyed by token id and the exact `RequestTime` bytes.
+#[derive(Clone, Copy)]
+struct CachedDigest {
+    token_id: u64,
+    time_len: u8,
+    time: [u8; 20],
+    digest: [u8; 32],
+    /// `digest` in lowercase hex: the `Sign` Tencent sends for this second.
+    sign: [u8; 64],
+}
+
+thread_local! {
+    static LAST_DIGEST: Cell<CachedDigest> = const {
+        Cell::new(CachedDigest { token_id: 0, time_len: 0, time: [0; 20], digest: [0; 32], sign: [0; 64] })
+    };
+}
+
+const SHA256_IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
 
 impl CallbackToken {
     /// Creates a token from its text.
@@ -69,25 +107,94 @@ impl CallbackToken {
         if token.len() > MAX_TOKEN_LEN {
             return Err(InvalidToken(InvalidTokenKind::TooLong));
         }
-        let mut state = Sha256::new();
-        state.update(token);
+        let (blocks, _) = token.as_chunks::<64>();
+        let mut midstate = SHA256_IV;
+        compress256(&mut midstate, blocks);
         Ok(Self {
             inner: Arc::new(TokenInner {
-                state,
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                midstate,
+                full_blocks: blocks.len(),
                 bytes: token.into(),
             }),
         })
     }
 
-    /// Computes the digest Tencent would sign for this `RequestTime`, exactly as received.
+    /// The cache entry for `(self, request_time)`, if this thread has the latest one.
+    #[inline]
+    fn cached(&self, request_time: &[u8]) -> Option<CachedDigest> {
+        let id = self.inner.id;
+        LAST_DIGEST.with(|cell| {
+            let last = cell.get();
+            (last.token_id == id && &last.time[..usize::from(last.time_len)] == request_time)
+                .then_some(last)
+        })
+    }
+
+    /// The lowercase hex `Sign` for `request_time`, when this thread computed it last (the common
+    /// case: every callback of one second carries the same `Sign`). `None` means "compute it".
+    #[inline]
+    pub(crate) fn cached_sign(&self, request_time: &[u8]) -> Option<[u8; 64]> {
+        self.cached(request_time).map(|entry| entry.sign)
+    }
+
+    /// [`digest`](Self::digest) through the per-thread cache of the last `(token, RequestTime)`.
+    #[inline]
+    pub(crate) fn digest_cached(&self, request_time: &[u8]) -> [u8; 32] {
+        if request_time.len() > 20 {
+            return self.digest(request_time);
+        }
+        if let Some(entry) = self.cached(request_time) {
+            return entry.digest;
+        }
+        let digest = self.digest(request_time);
+        let mut time = [0u8; 20];
+        time[..request_time.len()].copy_from_slice(request_time);
+        let mut sign = [0u8; 64];
+        // Cannot fail: the output is exactly twice the input.
+        let _ = hex::encode_to_slice(digest, &mut sign);
+        LAST_DIGEST.with(|cell| {
+            cell.set(CachedDigest {
+                token_id: self.inner.id,
+                time_len: request_time.len() as u8,
+                time,
+                digest,
+                sign,
+            })
+        });
+        digest
+    }
+
+    /// Computes SHA-256(token ‖ request_time), the digest Tencent signs, from the midstate.
     ///
-    /// This is the hot path of a verification: it clones the precomputed state and hashes only
-    /// `request_time`. It does not allocate.
+    /// This is the hot path of a verification: it pads the token's tail and `request_time` into one
+    /// or two blocks on the stack and compresses only those. It does not allocate.
     #[inline]
     pub(crate) fn digest(&self, request_time: &[u8]) -> [u8; 32] {
-        let mut state = self.inner.state.clone();
-        state.update(request_time);
-        state.finalize().into()
+        let inner = &*self.inner;
+        let tail = &inner.bytes[inner.full_blocks * 64..];
+        let len = tail.len() + request_time.len();
+        if len + 9 > 128 {
+            // Only for inputs longer than any RequestTime the verifier lets through.
+            let mut hasher = Sha256::new();
+            hasher.update(&inner.bytes);
+            hasher.update(request_time);
+            return hasher.finalize().into();
+        }
+        let mut buf = [0u8; 128];
+        buf[..tail.len()].copy_from_slice(tail);
+        buf[tail.len()..len].copy_from_slice(request_time);
+        buf[len] = 0x80;
+        let end = if len + 9 <= 64 { 64 } else { 128 };
+        let bits = ((inner.bytes.len() + request_time.len()) as u64) * 8;
+        buf[end - 8..end].copy_from_slice(&bits.to_be_bytes());
+        let mut state = inner.midstate;
+        compress256(&mut state, buf[..end].as_chunks::<64>().0);
+        let mut out = [0u8; 32];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        out
     }
 
     /// Returns the lowercase hex `Sign` Tencent would send with this `RequestTime`.
@@ -308,6 +415,52 @@ mod tests {
             let mut buf = [0u8; 20];
             assert_eq!(format_u64(n, &mut buf), n.to_string().as_bytes());
         }
+    }
+
+    #[test]
+    fn midstate_digest_matches_plain_sha256_for_every_length() {
+        for token_len in 1..=MAX_TOKEN_LEN {
+            let text: String = (0..token_len)
+                .map(|i| (b'a' + (i % 26) as u8) as char)
+                .collect();
+            let token = CallbackToken::new(&text).unwrap();
+            for time in ["0", "1669872112", "18446744073709551615", &"9".repeat(70)] {
+                let expected: [u8; 32] = Sha256::digest(format!("{text}{time}")).into();
+                assert_eq!(
+                    token.digest(time.as_bytes()),
+                    expected,
+                    "{token_len} + {time}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cached_digest_is_keyed_by_token_and_exact_time_bytes() {
+        let a = CallbackToken::new("token-a").unwrap();
+        let b = CallbackToken::new("token-b").unwrap();
+        for (token, time) in [
+            (&a, "100"),
+            (&a, "100"),
+            (&b, "100"),
+            (&a, "0100"),
+            (&a, "101"),
+        ] {
+            assert_eq!(
+                token.digest_cached(time.as_bytes()),
+                token.digest(time.as_bytes())
+            );
+            let sign = token.cached_sign(time.as_bytes()).unwrap();
+            assert_eq!(
+                sign.as_slice(),
+                hex::encode(token.digest(time.as_bytes())).as_bytes()
+            );
+        }
+        assert_eq!(a.cached_sign(b"100"), None, "only the latest entry is kept");
+        // A token dropped and another created: ids are never reused.
+        drop(b);
+        let c = CallbackToken::new("token-c").unwrap();
+        assert_eq!(c.digest_cached(b"100"), c.digest(b"100"));
     }
 
     #[test]
