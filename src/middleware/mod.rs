@@ -56,14 +56,17 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let handle = TokenHandle::new(TokenSnapshot::enabled(CallbackToken::new("my-callback-token")?));
+//! let token = CallbackToken::new("my-callback-token")?;
+//! let handle = TokenHandle::new(TokenSnapshot::enabled(token.clone()));
 //! let layer = CallbackAuthLayer::new(handle)
 //!     .with_verifier(Verifier::new().with_window(Duration::from_secs(30)).with_app_id(1400000000))
 //!     .with_rejection_response(ForbidCallback);
 //! let app = Router::new().route("/im/callback", post(|| async { "ok" })).layer(layer);
 //!
-//! let request = http::Request::post("/im/callback?SdkAppid=1400000001")
-//!     .body(axum::body::Body::empty())?;
+//! // Correctly signed, but for another app that shares the token.
+//! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! let uri = format!("/im/callback?SdkAppid=1400000001&Sign={}&RequestTime={now}", token.sign(now));
+//! let request = http::Request::post(uri).body(axum::body::Body::empty())?;
 //! let response = app.oneshot(request).await?;
 //! assert_eq!(response.status(), 200);
 //! assert_eq!(response.extensions().get::<Rejection>(), Some(&Rejection::AppIdMismatch));
