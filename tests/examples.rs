@@ -124,3 +124,44 @@ fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
     assert!(rest.iter().any(|l| l.contains("shut down")), "{rest:?}");
     assert!(rest.iter().all(|l| !l.contains("example-token")));
 }
+
+#[path = "support/mock.rs"]
+mod mock;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_token_sets_a_strong_token_and_prints_only_its_fingerprint() {
+    let api = mock::MockApi::start("old-token").await;
+    let mut command = example("rotate_token");
+    command
+        .env("TIM_SDKAPPID", mock::SDK_APP_ID.to_string())
+        .env("TIM_SECRET_KEY", mock::SECRET_KEY)
+        .env("TIM_ADMIN", mock::ADMIN)
+        .env("TIM_API_BASE_URL", api.base_url());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = api.token().unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let fingerprint = tim_callback_auth::CallbackToken::new(&token)
+        .unwrap()
+        .fingerprint();
+    assert!(stdout.contains(&fingerprint), "{stdout}");
+    assert!(!stdout.contains(&token));
+    assert_eq!(api.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn standalone_refresher_follows_two_rotations_showing_fingerprints_only() {
+    let output = example("standalone_refresher").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("changes 2"), "{stdout}");
+    assert!(!stdout.contains("standalone-token"), "{stdout}");
+}
