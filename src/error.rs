@@ -138,6 +138,14 @@ impl Error {
         error
     }
 
+    /// Rewrites Tencent's `ErrorInfo` (to remove secrets the server might echo).
+    #[cfg_attr(not(feature = "rest"), allow(dead_code))]
+    pub(crate) fn scrub_api_info(&mut self, scrub: impl FnOnce(&str) -> String) {
+        if let Some(api) = &mut self.api {
+            api.info = scrub(&api.info);
+        }
+    }
+
     /// An error for a user's own [`TokenSource`](crate::refresh::TokenSource), wrapping its cause.
     /// Keep secrets out of `source`: it is shown in logs.
     pub fn from_source(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {

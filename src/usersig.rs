@@ -148,7 +148,14 @@ pub struct Signer {
     identifier: String,
     secret_key: String,
     lifetime: u64,
-    cached: Mutex<Option<Cached>>,
+    cached: Mutex<SignerState>,
+}
+
+#[derive(Default)]
+struct SignerState {
+    current: Option<Cached>,
+    /// The issue time of the latest UserSig, kept across `invalidate`.
+    last_issued: Option<u64>,
 }
 
 struct Cached {
@@ -172,7 +179,7 @@ impl Signer {
             identifier: identifier.to_owned(),
             secret_key: secret_key.to_owned(),
             lifetime: DEFAULT_LIFETIME.as_secs(),
-            cached: Mutex::new(None),
+            cached: Mutex::new(SignerState::default()),
         })
     }
 
@@ -195,27 +202,36 @@ impl Signer {
 
     /// The cached UserSig at Unix time `now_unix`, generated anew when missing, invalidated or
     /// within the last 10 % of its lifetime.
+    ///
+    /// A UserSig has one-second resolution: one regenerated within the second of the previous one
+    /// would be identical, so it is issued one second earlier instead (still valid, and different).
     pub fn user_sig_at(&self, now_unix: u64) -> String {
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = cached.as_ref() {
+        let mut state = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = state.current.as_ref() {
             if now_unix < c.renew_at {
                 return c.sig.clone();
             }
         }
+        let issued_at = if state.last_issued == Some(now_unix) {
+            now_unix.saturating_sub(1)
+        } else {
+            now_unix
+        };
         // The inputs were validated in `new`, so this cannot fail.
         let sig = generate(
             self.sdk_app_id,
             &self.identifier,
             &self.secret_key,
-            now_unix,
+            issued_at,
             self.lifetime,
         )
         .unwrap_or_default();
-        let renew_at = now_unix.saturating_add(self.lifetime - self.lifetime / 10);
-        *cached = Some(Cached {
+        let renew_at = issued_at.saturating_add(self.lifetime - self.lifetime / 10);
+        state.current = Some(Cached {
             sig: sig.clone(),
             renew_at,
         });
+        state.last_issued = Some(issued_at);
         sig
     }
 
@@ -229,7 +245,7 @@ impl Signer {
 
     /// Drops the cached UserSig: the next call generates a new one.
     pub fn invalidate(&self) {
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.cached.lock().unwrap_or_else(|e| e.into_inner()).current = None;
     }
 
     /// Whether `text` contains the secret key or the cached UserSig (for scrubbing messages).
@@ -239,6 +255,7 @@ impl Signer {
             .cached
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .current
             .as_ref()
         {
             if !c.sig.is_empty() {
@@ -351,8 +368,13 @@ mod tests {
         let signer = Signer::new(1, "admin", "key").unwrap();
         let first = signer.user_sig_at(10_000);
         signer.invalidate();
-        let second = signer.user_sig_at(10_001);
+        // Within the same second: a different UserSig all the same.
+        let second = signer.user_sig_at(10_000);
         assert_ne!(first, second);
+        assert_eq!(decode(&second)["TLS.time"], 9_999u64);
+        signer.invalidate();
+        let third = signer.user_sig_at(10_000);
+        assert_ne!(third, second);
     }
 
     #[test]

@@ -34,8 +34,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::de::DeserializeOwned;
-
 pub use self::region::{ParseRegionError, Region};
 use crate::error::{Error, ErrorKind};
 use crate::token::{CallbackToken, TokenSnapshot};
@@ -105,28 +103,12 @@ impl RestClient {
     /// [`ErrorKind::InvalidToken`] when the API reports an enabled token that is empty or longer
     /// than 128 bytes (such a token is never accepted as "enabled").
     pub async fn get_callback_token(&self) -> Result<TokenSnapshot, Error> {
-        let answer = self
-            .call::<wire::TokenConfig>("get_callback_token", b"{}".to_vec())
-            .await;
-        let config = match answer {
-            Ok(Some(config)) => config,
-            Ok(None) => return Err(Error::new(ErrorKind::Decode)),
-            Err(e) if e.kind() == ErrorKind::NotConfigured => {
-                tracing::warn!(
-                    sdk_app_id = self.sdk_app_id(),
-                    "no callback token is configured (100302): callback authentication is off"
-                );
-                return Ok(TokenSnapshot::disabled());
-            }
-            Err(e) => return Err(e),
-        };
-        if !config.is_token_enable {
-            return Ok(TokenSnapshot::disabled());
-        }
-        let token = config.token.unwrap_or_default();
-        CallbackToken::new(&token)
-            .map(TokenSnapshot::enabled)
-            .map_err(|_| Error::new(ErrorKind::InvalidToken))
+        self.call(
+            "get_callback_token",
+            b"{}".to_vec(),
+            parse_get_callback_token,
+        )
+        .await
     }
 
     /// Sets the callback token and/or the `IsTokenEnable` switch. Both are required the first time;
@@ -154,9 +136,7 @@ impl RestClient {
             body.insert("IsTokenEnable".into(), enabled.into());
         }
         let body = serde_json::to_vec(&body).map_err(|_| Error::new(ErrorKind::InvalidInput))?;
-        self.call::<wire::Ignored>("set_callback_token", body)
-            .await
-            .map(drop)
+        self.call("set_callback_token", body, check_base).await
     }
 
     /// Deletes the callback token configuration (authentication is then not configured).
@@ -165,17 +145,19 @@ impl RestClient {
     ///
     /// As [`get_callback_token`](RestClient::get_callback_token).
     pub async fn delete_callback_token(&self) -> Result<(), Error> {
-        self.call::<wire::Ignored>("delete_callback_token", b"{}".to_vec())
+        self.call("delete_callback_token", b"{}".to_vec(), check_base)
             .await
-            .map(drop)
     }
 
-    /// One signed call. `Ok(None)` when the call succeeded without a `Response` object.
-    async fn call<R: DeserializeOwned>(
+    /// One signed call, its answer read and handed to `interpret`. API errors are scrubbed of
+    /// secrets and invalidate the UserSig when it was the problem. One `tracing` span per call with
+    /// the outcome, the duration and Tencent's `RequestId`.
+    async fn call<T>(
         &self,
         command: &'static str,
         body: Vec<u8>,
-    ) -> Result<Option<R>, Error> {
+        interpret: fn(&[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let span = tracing::info_span!(
             "tim_rest_call",
             command,
@@ -184,7 +166,20 @@ impl RestClient {
             request_id = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self.call_inner(command, body, &span).await;
+        let answer = self.exchange(command, body).await;
+        let result = answer.and_then(|bytes| {
+            if let Some(id) = wire::request_id(&bytes) {
+                span.record("request_id", id.as_str());
+            }
+            interpret(&bytes)
+        });
+        let result = result.map_err(|mut error| {
+            error.scrub_api_info(|info| self.inner.signer.scrub(info));
+            if error.kind() == ErrorKind::UserSig {
+                self.inner.signer.invalidate();
+            }
+            error
+        });
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         match &result {
             Ok(_) => {
@@ -198,12 +193,8 @@ impl RestClient {
         result
     }
 
-    async fn call_inner<R: DeserializeOwned>(
-        &self,
-        command: &'static str,
-        body: Vec<u8>,
-        span: &tracing::Span,
-    ) -> Result<Option<R>, Error> {
+    /// The HTTP exchange: the body of a 200 answer, at most [`MAX_BODY`] bytes.
+    async fn exchange(&self, command: &'static str, body: Vec<u8>) -> Result<Vec<u8>, Error> {
         let inner = &self.inner;
         let user_sig = inner.signer.user_sig();
         let url = format!(
@@ -225,28 +216,78 @@ impl RestClient {
         if status != 200 {
             return Err(Error::http_status(status));
         }
-        let bytes = read_capped(response).await?;
-        let base: wire::Base<R> =
-            wire::parse(&bytes).ok_or_else(|| Error::new(ErrorKind::Decode))?;
-        if let Some(id) = &base.request_id {
-            span.record("request_id", id.as_str());
-        }
-        if base.error_code != 0 {
-            let info = inner
-                .signer
-                .scrub(base.error_info.as_deref().unwrap_or_default());
-            let info: String = info.chars().take(256).collect();
-            let error = Error::api(base.error_code, info, base.request_id);
-            if error.kind() == ErrorKind::UserSig {
-                inner.signer.invalidate();
-            }
-            return Err(error);
-        }
-        if base.action_status.as_deref().is_some_and(|s| s != "OK") {
-            return Err(Error::new(ErrorKind::Decode));
-        }
-        Ok(base.response)
+        read_capped(response).await
     }
+}
+
+/// Checks the fields every answer carries (`set_callback_token`, `delete_callback_token`).
+fn check_base(body: &[u8]) -> Result<(), Error> {
+    let base: wire::Base<serde::de::IgnoredAny> =
+        wire::parse(body).ok_or_else(|| Error::new(ErrorKind::Decode))?;
+    api_result(base).map(drop)
+}
+
+fn api_result<R>(base: wire::Base<R>) -> Result<Option<R>, Error> {
+    if base.error_code != 0 {
+        let info: String = base
+            .error_info
+            .unwrap_or_default()
+            .chars()
+            .take(256)
+            .collect();
+        return Err(Error::api(base.error_code, info, base.request_id));
+    }
+    if base.action_status.as_deref().is_some_and(|s| s != "OK") {
+        return Err(Error::new(ErrorKind::Decode));
+    }
+    Ok(base.response)
+}
+
+/// Interprets the body of a `get_callback_token` answer, exactly as [`RestClient`] does: pure, no
+/// I/O, so it also serves callers with their own HTTP client.
+///
+/// - `IsTokenEnable: true` with a 1 to 128 byte token: an enabled snapshot;
+/// - `IsTokenEnable: false`, or error 100302 (no configuration exists; logged as a warning): a
+///   disabled snapshot.
+///
+/// # Errors
+///
+/// [`ErrorKind::Decode`] when the body is not the documented JSON (missing `ErrorCode`, missing
+/// `Response`, wrong types), [`ErrorKind::InvalidToken`] for an enabled token that is empty or longer
+/// than 128 bytes, and the classified API error for any other non-zero `ErrorCode`.
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::rest::parse_get_callback_token;
+///
+/// let body = br#"{"ErrorCode":0,"ErrorInfo":"","ActionStatus":"OK","RequestId":"Id-1",
+///     "Response":{"Token":"abc","IsTokenEnable":true}}"#;
+/// assert!(parse_get_callback_token(body)?.is_enabled());
+/// let garbage = parse_get_callback_token(b"<html>502</html>").unwrap_err();
+/// assert_eq!(garbage.kind(), tim_callback_auth::ErrorKind::Decode);
+/// # Ok::<(), tim_callback_auth::Error>(())
+/// ```
+pub fn parse_get_callback_token(body: &[u8]) -> Result<TokenSnapshot, Error> {
+    let base: wire::Base<wire::TokenConfig> =
+        wire::parse(body).ok_or_else(|| Error::new(ErrorKind::Decode))?;
+    let config = match api_result(base) {
+        Ok(Some(config)) => config,
+        Ok(None) => return Err(Error::new(ErrorKind::Decode)),
+        Err(e) if e.kind() == ErrorKind::NotConfigured => {
+            tracing::warn!(
+                "no callback token is configured (100302): callback authentication is off"
+            );
+            return Ok(TokenSnapshot::disabled());
+        }
+        Err(e) => return Err(e),
+    };
+    if !config.is_token_enable {
+        return Ok(TokenSnapshot::disabled());
+    }
+    CallbackToken::new(config.token.as_deref().unwrap_or_default())
+        .map(TokenSnapshot::enabled)
+        .map_err(|_| Error::new(ErrorKind::InvalidToken))
 }
 
 /// Reads at most [`MAX_BODY`] bytes; a larger body is a decode error.

@@ -30,13 +30,19 @@ pub(crate) struct TokenConfig {
     pub(crate) is_token_enable: bool,
 }
 
-/// For answers without a `Response` of interest: accept and ignore whatever is there.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Ignored {}
-
 /// Parses an answer. `None` when the body is not the documented JSON.
 pub(crate) fn parse<R: serde::de::DeserializeOwned>(body: &[u8]) -> Option<Base<R>> {
     serde_json::from_slice(body).ok()
+}
+
+/// Tencent's `RequestId`, if the body is JSON that carries one (for logs, whatever the outcome).
+pub(crate) fn request_id(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id {
+        #[serde(rename = "RequestId")]
+        request_id: Option<String>,
+    }
+    serde_json::from_slice::<Id>(body).ok()?.request_id
 }
 
 #[cfg(test)]
