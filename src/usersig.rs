@@ -245,7 +245,10 @@ impl Signer {
 
     /// Drops the cached UserSig: the next call generates a new one.
     pub fn invalidate(&self) {
-        self.cached.lock().unwrap_or_else(|e| e.into_inner()).current = None;
+        self.cached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .current = None;
     }
 
     /// Whether `text` contains the secret key or the cached UserSig (for scrubbing messages).

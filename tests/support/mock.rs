@@ -63,17 +63,45 @@ struct State {
     violations: Mutex<Vec<String>>,
 }
 
-/// A running mock. Dropping it stops the server.
+/// A running mock. Dropping it stops the server and every connection.
 pub struct MockApi {
     addr: SocketAddr,
     state: Arc<State>,
-    server: tokio::task::JoinHandle<()>,
+    server: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for MockApi {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some(server) = self.server.lock().unwrap().take() {
+            server.abort();
+        }
     }
+}
+
+/// Accepts connections until aborted; aborting it also ends every open connection (they live in its
+/// `JoinSet`), so a refused-connection fault is not hidden by a kept-alive connection.
+fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let state = Arc::clone(&state);
+                    connections.spawn(async move {
+                        let service = hyper::service::service_fn(move |req| {
+                            let state = Arc::clone(&state);
+                            async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                Some(_) = connections.join_next() => {}
+            }
+        }
+    })
 }
 
 pub const SDK_APP_ID: u64 = 1400000000;
@@ -109,29 +137,38 @@ impl MockApi {
             user_sigs: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
         });
-        let served = Arc::clone(&state);
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = Arc::clone(&served);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let server = serve(listener, Arc::clone(&state));
         MockApi {
             addr,
             state,
-            server,
+            server: Mutex::new(Some(server)),
         }
+    }
+
+    /// Closes the listener and every connection: new connections are refused.
+    pub fn refuse_connections(&self) {
+        if let Some(server) = self.server.lock().unwrap().take() {
+            server.abort();
+        }
+    }
+
+    /// Listens again on the same address after [`refuse_connections`](Self::refuse_connections).
+    pub async fn accept_connections(&self) {
+        if self.server.lock().unwrap().is_some() {
+            return;
+        }
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(_) if tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("cannot listen on {} again: {e}", self.addr),
+            }
+        };
+        *self.server.lock().unwrap() = Some(serve(listener, Arc::clone(&self.state)));
     }
 
     /// `http://127.0.0.1:PORT`, for `Region::custom`.
