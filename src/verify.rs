@@ -514,6 +514,79 @@ mod tests {
         );
     }
 
+    fn hashes_during(f: impl FnOnce()) -> u64 {
+        let before = crate::token::HASHES.with(|n| n.get());
+        f();
+        crate::token::HASHES.with(|n| n.get()) - before
+    }
+
+    #[test]
+    fn stale_future_and_malformed_requests_are_rejected_without_hashing() {
+        let s = snapshot();
+        let v = Verifier::new().with_app_id(888888);
+        let cases = [
+            (
+                query(VECTOR_SIGN, VECTOR_TIME),
+                VECTOR_TIME + 3600,
+                Rejection::Expired,
+            ),
+            (
+                query(VECTOR_SIGN, VECTOR_TIME),
+                VECTOR_TIME - 3600,
+                Rejection::FromFuture,
+            ),
+            (
+                query(&"0".repeat(64), VECTOR_TIME),
+                VECTOR_TIME + 61,
+                Rejection::Expired,
+            ),
+            (
+                query("zz", VECTOR_TIME),
+                VECTOR_TIME,
+                Rejection::MalformedSign,
+            ),
+            (
+                query(&"g".repeat(64), VECTOR_TIME),
+                VECTOR_TIME,
+                Rejection::MalformedSign,
+            ),
+            (
+                query(VECTOR_SIGN, VECTOR_TIME).replace("888888", "1"),
+                VECTOR_TIME,
+                Rejection::AppIdMismatch,
+            ),
+        ];
+        for (q, now, expected) in cases {
+            let hashes = hashes_during(|| assert_eq!(v.verify(&s, &q, now), Err(expected)));
+            assert_eq!(hashes, 0, "{expected:?}");
+        }
+    }
+
+    #[test]
+    fn callbacks_of_one_second_share_one_hash() {
+        let s = TokenSnapshot::enabled(CallbackToken::new("one-hash-per-second").unwrap());
+        let token = s.current().unwrap().clone();
+        let q = query(&token.sign(VECTOR_TIME + 7), VECTOR_TIME + 7);
+        let hashes = hashes_during(|| {
+            for _ in 0..100 {
+                assert_eq!(
+                    Verifier::new().verify(&s, &q, VECTOR_TIME),
+                    Ok(Verified::CurrentToken)
+                );
+            }
+        });
+        assert_eq!(hashes, 1);
+        // A forged Sign in the same second costs no hash either once the second is cached.
+        let forged = query(&"ab".repeat(32), VECTOR_TIME + 7);
+        let hashes = hashes_during(|| {
+            assert_eq!(
+                Verifier::new().verify(&s, &forged, VECTOR_TIME),
+                Err(Rejection::SignatureMismatch)
+            );
+        });
+        assert_eq!(hashes, 0);
+    }
+
     #[test]
     fn scan_splits_pairs_without_values() {
         let s = scan(b"Sign&RequestTime=&x=1&SDKAPPID=5");
