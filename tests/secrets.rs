@@ -1,0 +1,211 @@
+//! Secret hygiene: run the demo scenario and the whole fault matrix under a `tracing` subscriber
+//! that captures every event and span field at every level (from every crate), format every public
+//! type and every error with `Debug` and `Display`, and find no token, secret key, UserSig or Sign.
+
+#[path = "../examples/demo.rs"]
+#[allow(dead_code)]
+mod demo;
+mod support {
+    #[path = "../support/faults.rs"]
+    pub mod faults;
+    #[path = "../support/mock.rs"]
+    pub mod mock;
+}
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use support::faults::{run_fault, Fault};
+use support::mock::{ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
+use tim_callback_auth::rest::{Region, RestClient};
+use tim_callback_auth::usersig::{self, Signer};
+use tim_callback_auth::{
+    CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified, Verifier,
+};
+use tower::Layer as _;
+use tracing::field::{Field, Visit};
+use tracing::{span, Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+/// Everything any span or event recorded, as text.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<String>>);
+
+struct Fields<'a>(&'a mut String);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, " {}={value:?}", field.name());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = write!(self.0, " {}={value}", field.name());
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, _: &span::Id, _: Context<'_, S>) {
+        let mut text = self.0.lock().unwrap();
+        let _ = write!(text, "\nspan {}", attrs.metadata().name());
+        attrs.record(&mut Fields(&mut text));
+    }
+    fn on_record(&self, _: &span::Id, values: &span::Record<'_>, _: Context<'_, S>) {
+        values.record(&mut Fields(&mut self.0.lock().unwrap()));
+    }
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let mut text = self.0.lock().unwrap();
+        let _ = write!(
+            text,
+            "\n{} {}",
+            event.metadata().level(),
+            event.metadata().target()
+        );
+        event.record(&mut Fields(&mut text));
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_logs_debug_output_or_errors() {
+    let capture = Capture::default();
+    tracing_subscriber::registry().with(capture.clone()).init();
+    let started = now();
+
+    // 1. The demo scenario: rotation, forged/stale/unsigned callbacks, disabling, an outage.
+    let cases = demo::scenario().await;
+    assert!(cases.iter().all(demo::Case::passed));
+
+    // 2. The whole fault matrix, collecting every error the crate produced.
+    let mut errors = Vec::new();
+    for fault in Fault::all() {
+        errors.extend(run_fault(&fault).await);
+    }
+    let finished = now();
+
+    // 3. Every public type, formatted.
+    let token = CallbackToken::new(support::faults::TOKEN).unwrap();
+    let snapshot = TokenSnapshot::enabled(token.clone()).with_previous(token.clone(), 1);
+    let handle = TokenHandle::new(snapshot.clone());
+    let layer = CallbackAuthLayer::new(handle.clone());
+    let service = layer.layer(tower::service_fn(|_: http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    }));
+    let client_builder = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY);
+    let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+        .region(Region::custom("http://127.0.0.1:9").unwrap())
+        .build()
+        .unwrap();
+    let signer = Signer::new(SDK_APP_ID, ADMIN, SECRET_KEY).unwrap();
+    let _ = signer.user_sig();
+    let source = StaticSource::new(snapshot.clone());
+    let refresher_builder = TokenRefresher::builder(source.clone());
+    let refresher = TokenRefresher::builder(source.clone())
+        .start()
+        .await
+        .unwrap();
+    let mut shown = vec![
+        format!("{token:?}"),
+        format!("{snapshot:?}"),
+        format!("{handle:?}"),
+        format!("{layer:?}"),
+        format!("{:?}", Verifier::new().with_app_id(SDK_APP_ID)),
+        format!("{client_builder:?}"),
+        format!("{client:?}"),
+        format!("{signer:?}"),
+        format!("{source:?}"),
+        format!("{refresher_builder:?}"),
+        format!("{refresher:?}"),
+        format!("{:?}", refresher.status()),
+        format!(
+            "{:?} {}",
+            Rejection::SignatureMismatch,
+            Rejection::SignatureMismatch
+        ),
+        format!("{:?}", Verified::PreviousToken),
+        format!("{:?}", CallbackToken::new("").unwrap_err()),
+    ];
+    let _ = &service;
+    for error in &errors {
+        shown.push(format!("{error} {error:?}"));
+        let mut source = std::error::Error::source(error);
+        while let Some(s) = source {
+            shown.push(format!("{s} {s:?}"));
+            source = s.source();
+        }
+    }
+
+    // The secrets of this run.
+    let tokens = ["demo-token-v1", "demo-token-v2", support::faults::TOKEN];
+    let mut secrets: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+    secrets.push(SECRET_KEY.to_string());
+    for t in started.saturating_sub(2)..=finished + 2 {
+        for lifetime in [usersig::DEFAULT_LIFETIME] {
+            secrets.push(
+                usersig::generate(SDK_APP_ID, ADMIN, SECRET_KEY, t, lifetime.as_secs()).unwrap(),
+            );
+        }
+    }
+    let mut signs = HashSet::new();
+    for t in started.saturating_sub(3600 + 5)..=finished + 5 {
+        for token in tokens {
+            signs.insert(CallbackToken::new(token).unwrap().sign(t));
+        }
+    }
+
+    let logs = capture.0.lock().unwrap().clone();
+    // The capture works: it saw our own events and those of the HTTP stack.
+    assert!(
+        logs.contains("rejected tencent callback"),
+        "capture is empty"
+    );
+    assert!(logs.contains("callback token rotated"));
+    assert!(logs.contains("tim_rest_call"));
+    assert!(logs.contains("reason=signature mismatch"));
+    assert!(
+        logs.contains("hyper") || logs.contains("reqwest"),
+        "the HTTP stack's events too"
+    );
+    let find_leak = |text: &str| -> Option<String> {
+        for secret in &secrets {
+            if text.contains(secret.as_str()) {
+                return Some(excerpt(text, secret));
+            }
+        }
+        let lower = text.to_ascii_lowercase();
+        let mut run = 0;
+        for (i, b) in lower.bytes().enumerate() {
+            run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+            if run >= 64 && signs.contains(&lower[i + 1 - 64..=i]) {
+                return Some(excerpt(text, &lower[i + 1 - 64..=i]));
+            }
+        }
+        None
+    };
+    // The detector itself works (negative controls).
+    let planted_sign = CallbackToken::new("demo-token-v2").unwrap().sign(started);
+    assert!(find_leak(&format!("x Sign={} y", planted_sign.to_uppercase())).is_some());
+    assert!(find_leak(&format!("key={SECRET_KEY}")).is_some());
+    for text in std::iter::once(&logs).chain(&shown) {
+        if let Some(leak) = find_leak(text) {
+            panic!("a secret leaked into: {leak}");
+        }
+    }
+    drop(refresher);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+fn excerpt(text: &str, needle: &str) -> String {
+    let at = text.find(needle).unwrap_or(0);
+    let start = text.floor_char_boundary(at.saturating_sub(200));
+    let end = text.ceil_char_boundary((at + needle.len() + 50).min(text.len()));
+    text[start..end].to_string()
+}
