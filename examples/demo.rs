@@ -9,7 +9,7 @@
 //! Exits non-zero if any case differs from what is expected. `tests/demo.rs` runs the same scenario.
 
 #[path = "../tests/support/mock.rs"]
-mod mock;
+pub(crate) mod mock;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
