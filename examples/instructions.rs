@@ -71,14 +71,24 @@ fn main() {
     for i in 0..n {
         let ok = match case.as_str() {
             "none" => true,
-            "accept" => verifier.verify(black_box(&snapshot), black_box(&good), NOW).is_ok(),
+            "accept" => verifier
+                .verify(black_box(&snapshot), black_box(&good), NOW)
+                .is_ok(),
             "accept_uncached" => {
                 let q = if i % 2 == 0 { &good } else { &next_second };
-                verifier.verify(black_box(&snapshot), black_box(q), NOW).is_ok()
+                verifier
+                    .verify(black_box(&snapshot), black_box(q), NOW)
+                    .is_ok()
             }
-            "stale" => verifier.verify(black_box(&snapshot), black_box(&stale), NOW).is_ok(),
-            "bad_sign" => verifier.verify(black_box(&snapshot), black_box(&bad), NOW).is_ok(),
-            "disabled" => verifier.verify(black_box(&disabled), black_box(unsigned), NOW).is_ok(),
+            "stale" => verifier
+                .verify(black_box(&snapshot), black_box(&stale), NOW)
+                .is_ok(),
+            "bad_sign" => verifier
+                .verify(black_box(&snapshot), black_box(&bad), NOW)
+                .is_ok(),
+            "disabled" => verifier
+                .verify(black_box(&disabled), black_box(unsigned), NOW)
+                .is_ok(),
             "naive" => naive_verify(black_box(TOKEN), black_box(&good), NOW),
             "bare_sha256" => black_box(Sha256::digest(black_box(message.as_bytes())))[0] != 1,
             other => {
