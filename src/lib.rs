@@ -5,6 +5,7 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod apps;
 #[cfg(feature = "refresh")]
 mod error;
 mod handle;
@@ -17,17 +18,20 @@ pub mod refresh;
 #[cfg(feature = "rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
 pub mod rest;
+pub mod stats;
 mod token;
 #[cfg(feature = "rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
 pub mod usersig;
 mod verify;
 
+pub use crate::apps::{AppHealth, AppSet, Health, HealthState};
 #[cfg(feature = "refresh")]
 pub use crate::error::{Error, ErrorKind};
 pub use crate::handle::TokenHandle;
 pub use crate::middleware::{CallbackAuth, CallbackAuthLayer, ResponseFuture};
 #[cfg(feature = "refresh")]
 pub use crate::refresh::TokenRefresher;
+pub use crate::stats::CallbackStats;
 pub use crate::token::{CallbackToken, InvalidToken, TokenSnapshot, MAX_TOKEN_LEN};
 pub use crate::verify::{Rejection, Verified, Verifier};

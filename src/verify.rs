@@ -111,6 +111,38 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Every reason, in declaration order (for metrics and statistics).
+    pub const ALL: [Rejection; 11] = [
+        Rejection::MissingSign,
+        Rejection::MissingRequestTime,
+        Rejection::MalformedSign,
+        Rejection::MalformedRequestTime,
+        Rejection::DuplicateParameter,
+        Rejection::Expired,
+        Rejection::FromFuture,
+        Rejection::SignatureMismatch,
+        Rejection::AppIdMismatch,
+        Rejection::AuthenticationDisabled,
+        Rejection::TokenUnavailable,
+    ];
+
+    /// The position of this reason in [`Rejection::ALL`].
+    pub(crate) const fn index(&self) -> usize {
+        match self {
+            Rejection::MissingSign => 0,
+            Rejection::MissingRequestTime => 1,
+            Rejection::MalformedSign => 2,
+            Rejection::MalformedRequestTime => 3,
+            Rejection::DuplicateParameter => 4,
+            Rejection::Expired => 5,
+            Rejection::FromFuture => 6,
+            Rejection::SignatureMismatch => 7,
+            Rejection::AppIdMismatch => 8,
+            Rejection::AuthenticationDisabled => 9,
+            Rejection::TokenUnavailable => 10,
+        }
+    }
+
     /// A short, stable, lowercase name for the reason, for metrics labels and logs.
     pub const fn as_str(&self) -> &'static str {
         match self {
@@ -139,8 +171,8 @@ impl std::error::Error for Rejection {}
 
 /// The parameters of interest, as slices of the query. `Some(None)` is never used: a duplicate sets
 /// the flag instead.
-#[derive(Default)]
-struct Scan<'q> {
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Scan<'q> {
     sign: Option<&'q [u8]>,
     request_time: Option<&'q [u8]>,
     app_id: Option<&'q [u8]>,
@@ -154,7 +186,7 @@ struct Scan<'q> {
 /// The `&` separators are found eight bytes at a time ([`separators`]); each segment is then
 /// classified by its first byte and a prefix comparison, so unrelated parameters cost one or two
 /// byte comparisons.
-fn scan(query: &[u8]) -> Scan<'_> {
+pub(crate) fn scan(query: &[u8]) -> Scan<'_> {
     let mut out = Scan::default();
     let mut start = 0;
     let mut visit = |end: usize| {
@@ -364,8 +396,18 @@ impl Verifier {
         query: &str,
         now_unix: u64,
     ) -> Result<Verified, Rejection> {
-        let scan = scan(query.as_bytes());
+        self.verify_scanned(&scan(query.as_bytes()), tokens, now_unix)
+    }
 
+    /// [`verify`](Self::verify) on a query already scanned (the multi-app layer scans once to find
+    /// the app, then verifies).
+    pub(crate) fn verify_scanned(
+        &self,
+        scan: &Scan<'_>,
+        tokens: &TokenSnapshot,
+        now_unix: u64,
+    ) -> Result<Verified, Rejection> {
+        let scan = *scan;
         let Some(current) = tokens.current() else {
             if self.strict {
                 return Err(Rejection::AuthenticationDisabled);
@@ -406,6 +448,21 @@ impl Verifier {
             }
         }
         Err(Rejection::SignatureMismatch)
+    }
+}
+
+impl Scan<'_> {
+    /// The app id parameter: `Ok(None)` when absent, an error when duplicated or not a number.
+    pub(crate) fn parsed_app_id(&self) -> Result<Option<u64>, Rejection> {
+        if self.duplicate_app_id {
+            return Err(Rejection::DuplicateParameter);
+        }
+        match self.app_id {
+            None => Ok(None),
+            Some(digits) => parse_app_id(digits)
+                .map(Some)
+                .ok_or(Rejection::AppIdMismatch),
+        }
     }
 }
 
@@ -585,6 +642,13 @@ mod tests {
             );
         });
         assert_eq!(hashes, 0);
+    }
+
+    #[test]
+    fn rejection_index_matches_all() {
+        for (i, r) in Rejection::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::task::{Context, Poll, Waker};
 
 use http::{Request, Response};
 use tim_callback_auth::{
-    CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified, Verifier,
+    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified,
+    Verifier,
 };
 use tower::{Layer, Service};
 
@@ -195,6 +196,38 @@ fn layer_adds_no_allocation_on_the_accept_path() {
             let response = poll_once(service.call(request)).unwrap();
             assert_eq!(response.extensions().get::<Rejection>(), None);
             drop(response);
+        });
+        assert_eq!(allocations, 0);
+    }
+}
+
+#[test]
+fn multi_app_layer_adds_no_allocation_on_the_accept_path() {
+    let apps = AppSet::new();
+    let mut tokens = Vec::new();
+    for id in 1400000000..1400000010u64 {
+        let token = CallbackToken::new(&format!("token-{id}")).unwrap();
+        apps.insert(id, TokenHandle::new(TokenSnapshot::enabled(token.clone())));
+        tokens.push((id, token));
+    }
+    let inner =
+        tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    let mut service = CallbackAuthLayer::for_apps(apps)
+        .with_rejection_response(|_r: Rejection| Response::new(()))
+        .with_clock(|| NOW)
+        .layer(inner);
+    let uris: Vec<String> = tokens
+        .iter()
+        .map(|(id, t)| format!("/cb?SdkAppid={id}&Sign={}&RequestTime={NOW}", t.sign(NOW)))
+        .collect();
+    for uri in &uris {
+        poll_once(service.call(Request::post(uri.as_str()).body(()).unwrap())).unwrap();
+    }
+    for uri in uris.iter().cycle().take(100) {
+        let request = Request::post(uri.as_str()).body(()).unwrap();
+        let ((), allocations) = allocations_during(|| {
+            let response = poll_once(service.call(request)).unwrap();
+            assert_eq!(response.extensions().get::<Rejection>(), None);
         });
         assert_eq!(allocations, 0);
     }

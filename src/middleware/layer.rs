@@ -8,7 +8,9 @@ use tower_layer::Layer;
 
 use super::response::DefaultRejection;
 use super::service::CallbackAuth;
+use crate::apps::AppSet;
 use crate::handle::TokenHandle;
+use crate::stats::{CallbackStats, Counters};
 use crate::verify::Verifier;
 
 /// A [`Layer`] that verifies Tencent callbacks before they reach the wrapped service.
@@ -20,10 +22,30 @@ pub struct CallbackAuthLayer<R = DefaultRejection> {
 
 /// Everything a request needs, behind one `Arc` so per-connection clones stay cheap.
 pub(crate) struct Config<R> {
-    pub(crate) handle: TokenHandle,
+    pub(crate) tokens: Tokens,
+    /// The counters of a single-app layer (unused with an [`AppSet`]: each app has its own).
+    pub(crate) counters: Counters,
     pub(crate) verifier: Verifier,
     pub(crate) clock: Clock,
     pub(crate) rejection: R,
+}
+
+/// What the layer verifies against.
+#[derive(Clone)]
+pub(crate) enum Tokens {
+    /// One app: one handle (and the counters of this layer).
+    Single(TokenHandle),
+    /// Several apps, chosen by the request's `SdkAppid`.
+    Apps(AppSet),
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tokens::Single(handle) => handle.fmt(f),
+            Tokens::Apps(apps) => apps.fmt(f),
+        }
+    }
 }
 
 /// Where the current Unix time comes from. Read once per request.
@@ -50,9 +72,24 @@ impl CallbackAuthLayer {
     /// A layer that verifies against whatever `handle` holds, with [`Verifier::new`] and the
     /// [`DefaultRejection`] response.
     pub fn new(handle: TokenHandle) -> Self {
+        Self::with_tokens(Tokens::Single(handle))
+    }
+
+    /// A layer for several apps behind one endpoint: each callback is verified against the app its
+    /// `SdkAppid` names (and that app's refresher is asked on a signature miss). A callback naming
+    /// no app of the set is rejected with
+    /// [`Rejection::AppIdMismatch`](crate::Rejection::AppIdMismatch) before any hashing. The set can
+    /// change while the layer runs. The verifier's own [`with_app_id`](Verifier::with_app_id) is
+    /// ignored in this mode: the set decides.
+    pub fn for_apps(apps: AppSet) -> Self {
+        Self::with_tokens(Tokens::Apps(apps))
+    }
+
+    fn with_tokens(tokens: Tokens) -> Self {
         Self {
             config: Arc::new(Config {
-                handle,
+                counters: Counters::new(None),
+                tokens,
                 verifier: Verifier::new(),
                 clock: Clock::System,
                 rejection: DefaultRejection,
@@ -72,7 +109,8 @@ impl<R> CallbackAuthLayer<R> {
         let (verifier, clock, rejection) = f(&self.config);
         CallbackAuthLayer {
             config: Arc::new(Config {
-                handle: self.config.handle.clone(),
+                tokens: self.config.tokens.clone(),
+                counters: Counters::new(verifier.app_id()),
                 verifier,
                 clock,
                 rejection,
@@ -117,9 +155,23 @@ impl<R> CallbackAuthLayer<R> {
         })
     }
 
-    /// The handle this layer reads.
-    pub fn handle(&self) -> &TokenHandle {
-        &self.config.handle
+    /// The handle this layer reads, for a single-app layer; `None` for [`for_apps`](Self::for_apps).
+    pub fn handle(&self) -> Option<&TokenHandle> {
+        match &self.config.tokens {
+            Tokens::Single(handle) => Some(handle),
+            Tokens::Apps(_) => None,
+        }
+    }
+
+    /// What the layer decided so far: one entry for a single-app layer; for
+    /// [`for_apps`](Self::for_apps), one per app and one (`app_id() == None`) for callbacks that
+    /// named no known app. Counting allocates nothing; with the `metrics` feature the same counts
+    /// go to the [`metrics`](https://docs.rs/metrics) facade too.
+    pub fn stats(&self) -> Vec<CallbackStats> {
+        match &self.config.tokens {
+            Tokens::Single(_) => vec![self.config.counters.snapshot()],
+            Tokens::Apps(apps) => apps.stats(),
+        }
     }
 }
 
@@ -134,7 +186,7 @@ impl<R> Clone for CallbackAuthLayer<R> {
 impl<R: fmt::Debug> fmt::Debug for CallbackAuthLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackAuthLayer")
-            .field("handle", &self.config.handle)
+            .field("tokens", &self.config.tokens)
             .field("verifier", &self.config.verifier)
             .field("rejection", &self.config.rejection)
             .finish()

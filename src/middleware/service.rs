@@ -8,9 +8,12 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::layer::Config;
+use super::layer::{Config, Tokens};
 use super::response::RejectionResponse;
-use crate::verify::{Rejection, Verified};
+use crate::apps::App;
+use crate::handle::TokenHandle;
+use crate::stats::Counters;
+use crate::verify::{scan, Rejection, Scan, Verified, Verifier};
 
 /// The service built by [`CallbackAuthLayer`](super::CallbackAuthLayer): verifies the callback's
 /// query string, then calls the inner service with the request untouched, or answers with the
@@ -35,21 +38,77 @@ impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for CallbackAuth<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackAuth")
             .field("inner", &self.inner)
-            .field("handle", &self.config.handle)
+            .field("tokens", &self.config.tokens)
             .field("verifier", &self.config.verifier)
             .field("rejection", &self.config.rejection)
             .finish()
     }
 }
 
+/// The app a request was checked against: its counters, and its handle for refresh-on-miss.
+pub(crate) enum Checked<'a> {
+    Single(&'a TokenHandle, &'a Counters),
+    App(Arc<App>),
+    Unknown(&'a Counters),
+}
+
+impl Checked<'_> {
+    pub(crate) fn record(&self, outcome: Result<Verified, Rejection>) {
+        match self {
+            Checked::Single(_, counters) | Checked::Unknown(counters) => counters.record(outcome),
+            Checked::App(app) => app.counters.record(outcome),
+        }
+    }
+
+    fn handle(&self) -> Option<&TokenHandle> {
+        match self {
+            Checked::Single(handle, _) => Some(handle),
+            Checked::App(app) => Some(&app.handle),
+            Checked::Unknown(_) => None,
+        }
+    }
+}
+
 impl<R> Config<R> {
-    /// One load of the handle, one verification. No allocation.
+    /// One load of the handle (after one lookup of the app), one verification. No allocation.
     #[inline]
-    pub(crate) fn check(&self, query: &str, now: u64) -> Result<Verified, Rejection> {
-        self.handle.with_snapshot(|snapshot| match snapshot {
-            Some(snapshot) => self.verifier.verify(snapshot, query, now),
-            None => Err(Rejection::TokenUnavailable),
-        })
+    pub(crate) fn check(
+        &self,
+        query: &str,
+        now: u64,
+    ) -> (Result<Verified, Rejection>, Checked<'_>) {
+        let verify = |handle: &TokenHandle, verifier: Verifier, scan: &Scan<'_>| {
+            handle.with_snapshot(|snapshot| match snapshot {
+                Some(snapshot) => verifier.verify_scanned(scan, snapshot, now),
+                None => Err(Rejection::TokenUnavailable),
+            })
+        };
+        let scan = scan(query.as_bytes());
+        match &self.tokens {
+            Tokens::Single(handle) => (
+                verify(handle, self.verifier, &scan),
+                Checked::Single(handle, &self.counters),
+            ),
+            Tokens::Apps(apps) => {
+                let app = match scan.parsed_app_id() {
+                    Ok(Some(id)) => apps.find(id),
+                    Ok(None) => None,
+                    Err(rejection) => {
+                        return (Err(rejection), Checked::Unknown(apps.unknown_counters()))
+                    }
+                };
+                match app {
+                    Some(app) => {
+                        let result = verify(&app.handle, self.verifier.with_app_id(app.id), &scan);
+                        (result, Checked::App(app))
+                    }
+                    None => (
+                        Err(Rejection::AppIdMismatch),
+                        Checked::Unknown(apps.unknown_counters()),
+                    ),
+                }
+            }
+        }
     }
 
     /// The rejection response, with the reason in its extensions, and a log line that carries the
@@ -108,28 +167,29 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let query = req.uri().query().unwrap_or("");
         let now = self.config.clock.now_unix();
-        match self.config.check(query, now) {
+        let (result, checked) = self.config.check(query, now);
+        if let Err(Rejection::SignatureMismatch) = result {
+            // The token may have just been rotated: wait for that app's refresher, then verify once
+            // more with the same clock reading. The ready inner service moves into the future.
+            if let Some(wait) = checked.handle().and_then(TokenHandle::refresh_on_miss) {
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let config = Arc::clone(&self.config);
+                return ResponseFuture::waiting(Box::pin(async move {
+                    wait.await;
+                    let query = req.uri().query().unwrap_or("");
+                    let (result, checked) = config.check(query, now);
+                    checked.record(result);
+                    match result {
+                        Ok(_) => Ok(inner.call(req)),
+                        Err(rejection) => Err(config.reject(rejection, query)),
+                    }
+                }));
+            }
+        }
+        checked.record(result);
+        match result {
             Ok(_) => ResponseFuture::inner(self.inner.call(req)),
-            Err(Rejection::SignatureMismatch) => match self.config.handle.refresh_on_miss() {
-                // The token may have just been rotated: wait for the refresher, then verify once
-                // more with the same clock reading. The ready inner service moves into the future.
-                Some(wait) => {
-                    let clone = self.inner.clone();
-                    let mut inner = std::mem::replace(&mut self.inner, clone);
-                    let config = Arc::clone(&self.config);
-                    ResponseFuture::waiting(Box::pin(async move {
-                        wait.await;
-                        let query = req.uri().query().unwrap_or("");
-                        match config.check(query, now) {
-                            Ok(_) => Ok(inner.call(req)),
-                            Err(rejection) => Err(config.reject(rejection, query)),
-                        }
-                    }))
-                }
-                None => ResponseFuture::rejected(
-                    self.config.reject(Rejection::SignatureMismatch, query),
-                ),
-            },
             Err(rejection) => ResponseFuture::rejected(self.config.reject(rejection, query)),
         }
     }

@@ -78,6 +78,7 @@ pub(crate) struct Config {
     miss_wait: Duration,
     initial_timeout: Duration,
     fetch_timeout: Duration,
+    app_id: Option<u64>,
 }
 
 impl Default for Config {
@@ -92,6 +93,7 @@ impl Default for Config {
             miss_wait: Duration::from_secs(1),
             initial_timeout: Duration::from_secs(10),
             fetch_timeout: Duration::from_secs(30),
+            app_id: None,
         }
     }
 }
@@ -119,6 +121,7 @@ pub(crate) struct StatusInner {
     last_error: Option<ErrorKind>,
     token_changes: u64,
     fetches: u64,
+    successes: u64,
 }
 
 /// A point-in-time view of a refresher's health.
@@ -152,6 +155,16 @@ impl RefreshStatus {
     /// How many fetches were attempted.
     pub fn fetches(&self) -> u64 {
         self.inner.fetches
+    }
+
+    /// How many fetches succeeded.
+    pub fn successes(&self) -> u64 {
+        self.inner.successes
+    }
+
+    /// How many fetches failed, in all.
+    pub fn failures(&self) -> u64 {
+        self.inner.fetches - self.inner.successes
     }
 }
 
@@ -274,6 +287,14 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
     #[must_use]
     pub fn initial_timeout(mut self, timeout: Duration) -> Self {
         self.config.initial_timeout = timeout;
+        self
+    }
+
+    /// The SDKAppID this refresher serves: the `app` label of its metrics and a field of its log
+    /// lines (default: none, label `default`).
+    #[must_use]
+    pub fn app_id(mut self, app_id: u64) -> Self {
+        self.config.app_id = Some(app_id);
         self
     }
 

@@ -117,15 +117,21 @@ impl<S: TokenSource> Task<S> {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         status.fetches += 1;
-        match result {
+        let outcome = match result {
             Ok(snapshot) => {
                 let changed = apply(&self.handle, snapshot, self.config.grace);
                 status.last_success = Some(SystemTime::now());
                 status.consecutive_failures = 0;
+                status.successes += 1;
                 if changed {
                     status.token_changes += 1;
                 }
-                tracing::debug!(elapsed_ms, changed, "callback token refreshed");
+                tracing::debug!(
+                    app = self.config.app_id,
+                    elapsed_ms,
+                    changed,
+                    "callback token refreshed"
+                );
                 Ok(())
             }
             Err(error) => {
@@ -133,6 +139,7 @@ impl<S: TokenSource> Task<S> {
                 status.last_error = Some(error.kind());
                 if self.handle.load().is_some() {
                     tracing::warn!(
+                        app = self.config.app_id,
                         error = %error,
                         consecutive_failures = status.consecutive_failures,
                         elapsed_ms,
@@ -140,6 +147,7 @@ impl<S: TokenSource> Task<S> {
                     );
                 } else {
                     tracing::warn!(
+                        app = self.config.app_id,
                         error = %error,
                         consecutive_failures = status.consecutive_failures,
                         elapsed_ms,
@@ -148,6 +156,29 @@ impl<S: TokenSource> Task<S> {
                 }
                 Err(error)
             }
+        };
+        #[cfg(feature = "metrics")]
+        self.emit_metrics(&status, outcome.as_ref().err().map(Error::kind));
+        outcome
+    }
+
+    /// Mirrors the status to the `metrics` facade (once per fetch; allocation here is fine).
+    #[cfg(feature = "metrics")]
+    fn emit_metrics(&self, status: &StatusInner, error: Option<ErrorKind>) {
+        use crate::stats::{app_label, label, names};
+        let app = app_label(self.config.app_id);
+        let outcome = error.map_or_else(|| "ok".to_owned(), |kind| label(kind.as_str()));
+        metrics::counter!(names::REFRESHES, "app" => app.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::counter!(names::TOKEN_CHANGES, "app" => app.clone())
+            .absolute(status.token_changes);
+        metrics::gauge!(names::CONSECUTIVE_FAILURES, "app" => app.clone())
+            .set(f64::from(status.consecutive_failures));
+        if let Some(at) = status
+            .last_success
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        {
+            metrics::gauge!(names::LAST_SUCCESS, "app" => app).set(at.as_secs_f64());
         }
     }
 

@@ -1,0 +1,357 @@
+//! [`AppSet`]: several SDKAppIDs behind one endpoint, and their [`Health`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+#[cfg(feature = "refresh")]
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+
+use crate::handle::TokenHandle;
+#[cfg(feature = "refresh")]
+use crate::refresh::{RefreshStatus, TokenRefresher};
+use crate::stats::{CallbackStats, Counters};
+
+/// The apps one endpoint serves, keyed by SDKAppID, each with its own [`TokenHandle`] (and, if
+/// inserted with one, its own refresher, so one app's failing API never delays another's).
+///
+/// Cheap to clone; every clone sees the same set. Apps can be added and removed at any time (a
+/// config reload): the layer reads the set through one `arc-swap` load per request and finds the app
+/// by binary search in a sorted slice, without allocating. Removing an app drops its refresher, which
+/// stops its background task.
+///
+/// Give it to [`CallbackAuthLayer::for_apps`](crate::CallbackAuthLayer::for_apps): a callback whose
+/// `SdkAppid` is missing or not in the set is rejected with
+/// [`Rejection::AppIdMismatch`](crate::Rejection::AppIdMismatch) before any hashing.
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::{AppSet, CallbackToken, TokenHandle, TokenSnapshot};
+///
+/// let apps = AppSet::new();
+/// apps.insert(1400000001, TokenHandle::new(TokenSnapshot::enabled(CallbackToken::new("token-a")?)));
+/// apps.insert(1400000002, TokenHandle::new(TokenSnapshot::enabled(CallbackToken::new("token-b")?)));
+/// assert_eq!(apps.app_ids(), vec![1400000001, 1400000002]);
+/// assert!(apps.remove(1400000001));
+/// assert!(!apps.contains(1400000001));
+/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// ```
+#[derive(Clone)]
+pub struct AppSet {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    table: ArcSwap<Vec<Arc<App>>>,
+    /// Serialises read-modify-write updates of `table`.
+    writer: Mutex<()>,
+    /// Callbacks naming no known app.
+    unknown: Counters,
+}
+
+/// One app of the set.
+pub(crate) struct App {
+    pub(crate) id: u64,
+    pub(crate) handle: TokenHandle,
+    pub(crate) counters: Counters,
+    #[cfg(feature = "refresh")]
+    refresher: Option<TokenRefresher>,
+}
+
+impl AppSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                table: ArcSwap::from_pointee(Vec::new()),
+                writer: Mutex::new(()),
+                unknown: Counters::new(None),
+            }),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Vec<Arc<App>>)) {
+        let _writer = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut apps: Vec<Arc<App>> = self.shared.table.load().as_ref().clone();
+        f(&mut apps);
+        apps.sort_by_key(|app| app.id);
+        self.shared.table.store(Arc::new(apps));
+    }
+
+    fn put(&self, app: App) {
+        let app = Arc::new(app);
+        self.update(|apps| {
+            apps.retain(|a| a.id != app.id);
+            apps.push(app);
+        });
+    }
+
+    /// Adds `app_id` with a handle you keep up to date (a static token, or your own writer).
+    /// Replaces the app if it is already in the set.
+    pub fn insert(&self, app_id: u64, handle: TokenHandle) {
+        self.put(App {
+            id: app_id,
+            handle,
+            counters: Counters::new(Some(app_id)),
+            #[cfg(feature = "refresh")]
+            refresher: None,
+        });
+    }
+
+    /// Adds `app_id` with its refresher; the set keeps the refresher alive until the app is removed
+    /// (or replaced). Replaces the app if it is already in the set.
+    #[cfg(feature = "refresh")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
+    pub fn insert_refresher(&self, app_id: u64, refresher: TokenRefresher) {
+        self.put(App {
+            id: app_id,
+            handle: refresher.handle(),
+            counters: Counters::new(Some(app_id)),
+            refresher: Some(refresher),
+        });
+    }
+
+    /// Removes `app_id`; its callbacks are rejected from the next request on. Returns whether it
+    /// was in the set.
+    pub fn remove(&self, app_id: u64) -> bool {
+        let mut found = false;
+        self.update(|apps| {
+            let before = apps.len();
+            apps.retain(|a| a.id != app_id);
+            found = apps.len() != before;
+        });
+        found
+    }
+
+    /// Whether `app_id` is in the set.
+    pub fn contains(&self, app_id: u64) -> bool {
+        self.find(app_id).is_some()
+    }
+
+    /// The SDKAppIDs in the set, ascending.
+    pub fn app_ids(&self) -> Vec<u64> {
+        self.shared.table.load().iter().map(|a| a.id).collect()
+    }
+
+    /// The handle of `app_id`, if it is in the set.
+    pub fn handle(&self, app_id: u64) -> Option<TokenHandle> {
+        self.find(app_id).map(|a| a.handle.clone())
+    }
+
+    pub(crate) fn find(&self, app_id: u64) -> Option<Arc<App>> {
+        let table = self.shared.table.load();
+        table
+            .binary_search_by_key(&app_id, |a| a.id)
+            .ok()
+            .map(|i| Arc::clone(&table[i]))
+    }
+
+    pub(crate) fn unknown_counters(&self) -> &Counters {
+        &self.shared.unknown
+    }
+
+    /// The layer's counters: one entry per app (ascending), then one with `app_id() == None` for
+    /// callbacks that named no known app.
+    pub fn stats(&self) -> Vec<CallbackStats> {
+        let table = self.shared.table.load();
+        table
+            .iter()
+            .map(|a| a.counters.snapshot())
+            .chain(std::iter::once(self.shared.unknown.snapshot()))
+            .collect()
+    }
+
+    /// The refresher status of `app_id`, if it was inserted with a refresher.
+    #[cfg(feature = "refresh")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
+    pub fn refresh_status(&self, app_id: u64) -> Option<RefreshStatus> {
+        self.find(app_id)?
+            .refresher
+            .as_ref()
+            .map(TokenRefresher::status)
+    }
+
+    /// Readiness: [`HealthState::Ready`] once every app has a snapshot;
+    /// [`HealthState::Degraded`] (still serving the last good token) while some app's refresher
+    /// has been failing and its last success is older than `degraded_after`;
+    /// [`HealthState::NotReady`] while some app has no snapshot yet, or the set is empty.
+    pub fn health(&self, degraded_after: Duration) -> Health {
+        #[cfg(feature = "refresh")]
+        let now = SystemTime::now();
+        let table = self.shared.table.load();
+        let apps: Vec<AppHealth> = table
+            .iter()
+            .map(|app| {
+                let loaded = app.handle.load().is_some();
+                #[cfg(feature = "refresh")]
+                let (failures, since) = match app.refresher.as_ref().map(TokenRefresher::status) {
+                    Some(status) => (
+                        status.consecutive_failures(),
+                        status
+                            .last_success()
+                            .map(|t| now.duration_since(t).unwrap_or_default()),
+                    ),
+                    None => (0, None),
+                };
+                #[cfg(not(feature = "refresh"))]
+                let (failures, since) = (0u32, None::<Duration>);
+                let stale = failures > 0 && since.is_none_or(|s| s > degraded_after);
+                AppHealth {
+                    app_id: app.id,
+                    loaded,
+                    consecutive_failures: failures,
+                    seconds_since_success: since.map(|s| s.as_secs()),
+                    state: if !loaded {
+                        HealthState::NotReady
+                    } else if stale {
+                        HealthState::Degraded
+                    } else {
+                        HealthState::Ready
+                    },
+                }
+            })
+            .collect();
+        let state = if apps.is_empty() {
+            HealthState::NotReady
+        } else {
+            apps.iter()
+                .map(|a| a.state)
+                .max()
+                .unwrap_or(HealthState::Ready)
+        };
+        Health { state, apps }
+    }
+}
+
+impl Default for AppSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for AppSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppSet")
+            .field("apps", &self.app_ids())
+            .finish()
+    }
+}
+
+/// Overall readiness, from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum HealthState {
+    /// Every app has a snapshot and no refresher has been failing for long.
+    Ready,
+    /// Serving, but some app's token could not be refreshed for longer than the threshold.
+    Degraded,
+    /// Some app has no snapshot yet (callbacks for it are answered 503), or there is no app.
+    NotReady,
+}
+
+impl HealthState {
+    /// `ready`, `degraded` or `not_ready`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            HealthState::Ready => "ready",
+            HealthState::Degraded => "degraded",
+            HealthState::NotReady => "not_ready",
+        }
+    }
+}
+
+/// The health of one app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppHealth {
+    app_id: u64,
+    loaded: bool,
+    consecutive_failures: u32,
+    seconds_since_success: Option<u64>,
+    state: HealthState,
+}
+
+impl AppHealth {
+    /// The app.
+    pub fn app_id(&self) -> u64 {
+        self.app_id
+    }
+    /// Whether a snapshot is loaded.
+    pub fn loaded(&self) -> bool {
+        self.loaded
+    }
+    /// Failed refreshes since the last success (0 without a refresher).
+    pub fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures
+    }
+    /// Seconds since the last successful refresh (`None` without a refresher or before the first).
+    pub fn seconds_since_success(&self) -> Option<u64> {
+        self.seconds_since_success
+    }
+    /// This app's state.
+    pub fn state(&self) -> HealthState {
+        self.state
+    }
+}
+
+/// The readiness of an [`AppSet`]; serve it at `GET /healthz` with [`Health::to_response`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    state: HealthState,
+    apps: Vec<AppHealth>,
+}
+
+impl Health {
+    /// The overall state: the worst of the apps'.
+    pub fn state(&self) -> HealthState {
+        self.state
+    }
+
+    /// Each app's health, by ascending SDKAppID.
+    pub fn apps(&self) -> &[AppHealth] {
+        &self.apps
+    }
+
+    /// A JSON document without any secret:
+    /// `{"status":"ready","apps":[{"sdkappid":1400000000,"status":"ready","loaded":true,"consecutive_failures":0,"seconds_since_success":12}]}`.
+    pub fn to_json(&self) -> String {
+        let apps: Vec<String> = self
+            .apps
+            .iter()
+            .map(|a| {
+                format!(
+                    r#"{{"sdkappid":{},"status":"{}","loaded":{},"consecutive_failures":{},"seconds_since_success":{}}}"#,
+                    a.app_id,
+                    a.state.as_str(),
+                    a.loaded,
+                    a.consecutive_failures,
+                    a.seconds_since_success
+                        .map_or_else(|| "null".to_owned(), |s| s.to_string())
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"status":"{}","apps":[{}]}}"#,
+            self.state.as_str(),
+            apps.join(",")
+        )
+    }
+
+    /// An HTTP response for a health endpoint: 200 when ready or degraded (still serving), 503 when
+    /// not ready; `Content-Type: application/json`; the body is [`to_json`](Health::to_json).
+    /// Works with any body type built from a `String` (axum's `Body`, `Full<Bytes>`, `String`).
+    pub fn to_response<B: From<String>>(&self) -> http::Response<B> {
+        let status = match self.state {
+            HealthState::Ready | HealthState::Degraded => http::StatusCode::OK,
+            HealthState::NotReady => http::StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut response = http::Response::new(B::from(self.to_json()));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,207 @@
+//! Per-app counters of what the layer decided: plain atomics (no allocation on the hot path), read
+//! as a [`CallbackStats`] snapshot, and mirrored to the `metrics` facade with the `metrics` feature.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::verify::{Rejection, Verified};
+
+/// Counters of one app (or of a single-app layer).
+#[derive(Debug)]
+pub(crate) struct Counters {
+    app_id: Option<u64>,
+    accepted: [AtomicU64; 3],
+    rejected: [AtomicU64; Rejection::ALL.len()],
+    #[cfg(feature = "metrics")]
+    metrics: metrics_handles::Handles,
+}
+
+impl Counters {
+    pub(crate) fn new(app_id: Option<u64>) -> Self {
+        Self {
+            app_id,
+            accepted: Default::default(),
+            rejected: Default::default(),
+            #[cfg(feature = "metrics")]
+            metrics: metrics_handles::Handles::register(app_id),
+        }
+    }
+
+    /// Counts one decision. Relaxed atomics; no allocation.
+    #[inline]
+    pub(crate) fn record(&self, outcome: Result<Verified, Rejection>) {
+        match outcome {
+            Ok(verified) => {
+                let i = accepted_index(verified);
+                self.accepted[i].fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                self.metrics.accepted[i].increment(1);
+            }
+            Err(rejection) => {
+                self.rejected[rejection.index()].fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                self.metrics.rejected[rejection.index()].increment(1);
+            }
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> CallbackStats {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CallbackStats {
+            app_id: self.app_id,
+            accepted: self.accepted.each_ref().map(load),
+            rejected: self.rejected.each_ref().map(load),
+        }
+    }
+}
+
+fn accepted_index(verified: Verified) -> usize {
+    match verified {
+        Verified::CurrentToken => 0,
+        Verified::PreviousToken => 1,
+        Verified::AuthenticationDisabled => 2,
+    }
+}
+
+/// A point-in-time copy of the layer's counters for one app.
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::{CallbackAuthLayer, Rejection, TokenHandle};
+///
+/// let layer = CallbackAuthLayer::new(TokenHandle::empty());
+/// let stats = layer.stats();
+/// assert_eq!(stats.accepted_total(), 0);
+/// assert_eq!(stats.rejected(Rejection::TokenUnavailable), 0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackStats {
+    app_id: Option<u64>,
+    accepted: [u64; 3],
+    rejected: [u64; Rejection::ALL.len()],
+}
+
+impl CallbackStats {
+    /// The app these counters belong to (`None` for a single-app layer without an app id check).
+    pub fn app_id(&self) -> Option<u64> {
+        self.app_id
+    }
+
+    /// Callbacks accepted with the current token.
+    pub fn accepted_current(&self) -> u64 {
+        self.accepted[0]
+    }
+
+    /// Callbacks accepted with the previous token, during a rotation's grace period.
+    pub fn accepted_previous(&self) -> u64 {
+        self.accepted[1]
+    }
+
+    /// Callbacks let through because authentication is disabled.
+    pub fn accepted_disabled(&self) -> u64 {
+        self.accepted[2]
+    }
+
+    /// All accepted callbacks.
+    pub fn accepted_total(&self) -> u64 {
+        self.accepted.iter().sum()
+    }
+
+    /// Callbacks rejected for `reason`.
+    pub fn rejected(&self, reason: Rejection) -> u64 {
+        self.rejected[reason.index()]
+    }
+
+    /// All rejected callbacks.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.iter().sum()
+    }
+}
+
+/// The metric names, for dashboards and alerts.
+pub mod names {
+    /// Counter, labels `app`, `token` (`current`, `previous`, `disabled`).
+    pub const ACCEPTED: &str = "tim_callback_accepted_total";
+    /// Counter, labels `app`, `reason` (a [`Rejection::as_str`](crate::Rejection::as_str) with `_`).
+    pub const REJECTED: &str = "tim_callback_rejected_total";
+    /// Counter, labels `app`, `outcome` (`ok` or an [`ErrorKind`](crate::ErrorKind) name with `_`).
+    pub const REFRESHES: &str = "tim_callback_refreshes_total";
+    /// Counter, label `app`: token rotations and switches of authentication on or off.
+    pub const TOKEN_CHANGES: &str = "tim_callback_token_changes_total";
+    /// Gauge, label `app`: Unix time of the last successful refresh (alert on
+    /// `time() - tim_callback_last_refresh_success_timestamp_seconds`).
+    pub const LAST_SUCCESS: &str = "tim_callback_last_refresh_success_timestamp_seconds";
+    /// Gauge, label `app`: failed refreshes since the last success.
+    pub const CONSECUTIVE_FAILURES: &str = "tim_callback_refresh_consecutive_failures";
+}
+
+/// The `app` label value: the SDKAppID, or `default` for a single-app layer without one.
+#[cfg(feature = "metrics")]
+pub(crate) fn app_label(app_id: Option<u64>) -> String {
+    app_id.map_or_else(|| "default".to_owned(), |id| id.to_string())
+}
+
+/// `signature mismatch` → `signature_mismatch`.
+#[cfg(feature = "metrics")]
+pub(crate) fn label(text: &str) -> String {
+    text.replace(' ', "_")
+}
+
+#[cfg(feature = "metrics")]
+mod metrics_handles {
+    use metrics::{counter, Counter};
+
+    use super::{app_label, label};
+    use crate::stats::names;
+    use crate::verify::Rejection;
+
+    /// Counter handles registered once per app, so that counting allocates nothing.
+    #[derive(Debug)]
+    pub(super) struct Handles {
+        pub(super) accepted: [Counter; 3],
+        pub(super) rejected: [Counter; Rejection::ALL.len()],
+    }
+
+    impl Handles {
+        pub(super) fn register(app_id: Option<u64>) -> Self {
+            let app = app_label(app_id);
+            Self {
+                accepted: ["current", "previous", "disabled"]
+                    .map(|token| counter!(names::ACCEPTED, "app" => app.clone(), "token" => token)),
+                rejected: Rejection::ALL.map(|r| {
+                    counter!(names::REJECTED, "app" => app.clone(), "reason" => label(r.as_str()))
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_each_outcome_in_its_own_counter() {
+        let c = Counters::new(Some(7));
+        c.record(Ok(Verified::CurrentToken));
+        c.record(Ok(Verified::CurrentToken));
+        c.record(Ok(Verified::PreviousToken));
+        c.record(Ok(Verified::AuthenticationDisabled));
+        c.record(Err(Rejection::Expired));
+        c.record(Err(Rejection::TokenUnavailable));
+        let s = c.snapshot();
+        assert_eq!(s.app_id(), Some(7));
+        assert_eq!(
+            (
+                s.accepted_current(),
+                s.accepted_previous(),
+                s.accepted_disabled()
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(s.rejected(Rejection::Expired), 1);
+        assert_eq!(s.rejected(Rejection::TokenUnavailable), 1);
+        assert_eq!(s.rejected(Rejection::SignatureMismatch), 0);
+        assert_eq!((s.accepted_total(), s.rejected_total()), (4, 2));
+    }
+}
