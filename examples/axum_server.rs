@@ -5,16 +5,21 @@
 //! TIM_CALLBACK_TOKEN=console-token TIM_SDKAPPID=1400000000 cargo run --example axum_server
 //! ```
 //!
+//! Several apps behind the one endpoint: `TIM_APPS=apps.json` (see README.md).
+//!
 //! See README.md ("Running the example server") for every variable. Invalid configuration prints
-//! which variable is wrong and why, and exits with status 2.
+//! which variable is wrong and why, and exits with status 2. `GET /healthz` answers readiness.
 
 #[path = "support/config.rs"]
 mod config;
 
-use axum::routing::post;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::routing::{get, post};
 use axum::Router;
 use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
-use tim_callback_auth::{CallbackAuthLayer, TokenSnapshot, Verifier};
+use tim_callback_auth::{AppSet, CallbackAuthLayer, TokenHandle, TokenSnapshot};
 
 const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
@@ -22,6 +27,11 @@ async fn callback(body: String) -> &'static str {
     // Your business logic goes here. The body is untrusted beyond the Sign: see README's security notes.
     tracing::info!(bytes = body.len(), "verified callback");
     TENCENT_OK
+}
+
+fn exit_load(app: u64, error: tim_callback_auth::Error) -> ! {
+    eprintln!("could not load the callback token of app {app}: {error}");
+    std::process::exit(1)
 }
 
 #[tokio::main]
@@ -33,41 +43,80 @@ async fn main() {
         .init();
 
     let listen = config::listen_addr().unwrap_or_else(|e| config::exit_with(e));
-    let interval = config::refresh_interval().unwrap_or_else(|e| config::exit_with(e));
+    let apps_file = config::apps_file().unwrap_or_else(|e| config::exit_with(e));
     let app_id = config::sdk_app_id().unwrap_or_else(|e| config::exit_with(e));
-    let static_token = config::static_token().unwrap_or_else(|e| config::exit_with(e));
 
-    let started = match static_token {
-        Some(token) => {
-            tracing::info!(fingerprint = %token.fingerprint(), "using the static callback token");
-            TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)))
-                .start()
-                .await
+    // One AppSet for every mode with an SDKAppID: it routes by `SdkAppid`, keeps each app's
+    // refresher, and answers /healthz.
+    let apps = AppSet::new();
+    let mut single = None;
+    if let Some(entries) = apps_file {
+        for entry in entries {
+            let id = entry.sdk_app_id;
+            match entry.source {
+                config::AppSource::Static(token) => {
+                    tracing::info!(app = id, fingerprint = %token.fingerprint(), "static callback token");
+                    apps.insert(id, TokenHandle::new(TokenSnapshot::enabled(token)));
+                }
+                config::AppSource::Api(client, interval) => {
+                    tracing::info!(app = id, region = %client.region(), "callback token from tencent's api");
+                    let refresher = TokenRefresher::builder(client)
+                        .app_id(id)
+                        .interval(interval)
+                        .start();
+                    apps.insert_refresher(id, refresher.await.unwrap_or_else(|e| exit_load(id, e)));
+                }
+            }
         }
-        None => {
-            let client = config::rest_client().unwrap_or_else(|e| config::exit_with(e));
-            tracing::info!(region = %client.region(), "fetching the callback token from tencent's api");
-            TokenRefresher::builder(client)
-                .interval(interval)
-                .start()
-                .await
+    } else {
+        let interval = config::refresh_interval().unwrap_or_else(|e| config::exit_with(e));
+        let static_token = config::static_token().unwrap_or_else(|e| config::exit_with(e));
+        let refresher = match static_token {
+            Some(token) => {
+                tracing::info!(fingerprint = %token.fingerprint(), "using the static callback token");
+                TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)))
+                    .start()
+                    .await
+            }
+            None => {
+                let client = config::rest_client().unwrap_or_else(|e| config::exit_with(e));
+                tracing::info!(region = %client.region(), "fetching the callback token from tencent's api");
+                TokenRefresher::builder(client).interval(interval).start().await
+            }
         }
-    };
-    let refresher = match started {
-        Ok(refresher) => refresher,
-        Err(error) => {
-            eprintln!("could not load the callback token: {error}");
-            std::process::exit(1);
+        .unwrap_or_else(|e| exit_load(app_id.unwrap_or(0), e));
+        match app_id {
+            Some(id) => apps.insert_refresher(id, refresher),
+            None => single = Some(refresher),
         }
-    };
-
-    let mut verifier = Verifier::new();
-    if let Some(app_id) = app_id {
-        verifier = verifier.with_app_id(app_id);
     }
+
+    let auth = match &single {
+        // A static token without TIM_SDKAPPID: no app to route by, no SdkAppid check.
+        Some(refresher) => CallbackAuthLayer::new(refresher.handle()),
+        None => CallbackAuthLayer::for_apps(apps.clone()),
+    };
+    let health = apps.clone();
+    let any_app = single.is_some();
     let app = Router::new()
         .route("/im/callback", post(callback))
-        .layer(CallbackAuthLayer::new(refresher.handle()).with_verifier(verifier));
+        .layer(auth)
+        .route(
+            "/healthz",
+            get(move || async move {
+                if any_app {
+                    // A static token is always loaded.
+                    let body = Body::from(r#"{"status":"ready","apps":[]}"#);
+                    return http::Response::builder()
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .unwrap_or_default();
+                }
+                health
+                    .health(Duration::from_secs(300))
+                    .to_response::<Body>()
+            }),
+        );
 
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => listener,

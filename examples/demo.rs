@@ -13,12 +13,15 @@ pub(crate) mod mock;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
-use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Verifier};
+use tim_callback_auth::{AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot};
+
+/// A second app behind the same endpoint, with a static token (the IM console's).
+const APP_B: u64 = SDK_APP_ID + 1;
 
 const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
@@ -69,6 +72,22 @@ impl Tencent {
         self.send(url).await
     }
 
+    async fn health(&self) -> u16 {
+        let url = self.endpoint.replace("/im/callback", "/healthz");
+        match self.http.get(url).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                if body.contains(r#""status":"ready""#) {
+                    status
+                } else {
+                    0
+                }
+            }
+            Err(_) => 0,
+        }
+    }
+
     async fn send(&self, url: String) -> u16 {
         let body = r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"alice","To_Account":"bob","MsgBody":[]}"#;
         match self
@@ -113,11 +132,24 @@ pub async fn scenario() -> Vec<Case> {
         .start()
         .await
         .expect("the mock answers");
+    let app_b = CallbackToken::new("demo-app-b-token").expect("valid token");
+    let apps = AppSet::new();
+    apps.insert(SDK_APP_ID, refresher.handle());
+    apps.insert(
+        APP_B,
+        TokenHandle::new(TokenSnapshot::enabled(app_b.clone())),
+    );
+    let health = apps.clone();
     let app = Router::new()
         .route("/im/callback", post(|| async { TENCENT_OK }))
-        .layer(
-            CallbackAuthLayer::new(refresher.handle())
-                .with_verifier(Verifier::new().with_app_id(SDK_APP_ID)),
+        .layer(CallbackAuthLayer::for_apps(apps))
+        .route(
+            "/healthz",
+            get(move || async move {
+                health
+                    .health(Duration::from_secs(300))
+                    .to_response::<axum::body::Body>()
+            }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -159,10 +191,23 @@ pub async fn scenario() -> Vec<Case> {
         tencent.callback(SDK_APP_ID, None).await,
     );
     case(
-        "wrong SdkAppid",
+        "unknown SdkAppid",
         401,
-        tencent.callback(SDK_APP_ID + 1, Some((&v1, t))).await,
+        tencent.callback(SDK_APP_ID + 9, Some((&v1, t))).await,
     );
+
+    // Two apps behind one endpoint: each with its own token; no replay across them.
+    case(
+        "app B, its own token",
+        200,
+        tencent.callback(APP_B, Some((&app_b, t))).await,
+    );
+    case(
+        "signed for app A, claims app B",
+        401,
+        tencent.callback(APP_B, Some((&v1, t))).await,
+    );
+    case("GET /healthz (ready)", 200, tencent.health().await);
 
     // 3. Rotation at Tencent: the new token works at once (refresh on miss), the old one during grace.
     tokio::time::sleep(Duration::from_millis(1100)).await;

@@ -70,7 +70,7 @@ fn accepted_index(verified: Verified) -> usize {
 /// use tim_callback_auth::{CallbackAuthLayer, Rejection, TokenHandle};
 ///
 /// let layer = CallbackAuthLayer::new(TokenHandle::empty());
-/// let stats = layer.stats();
+/// let stats = &layer.stats()[0];
 /// assert_eq!(stats.accepted_total(), 0);
 /// assert_eq!(stats.rejected(Rejection::TokenUnavailable), 0);
 /// ```

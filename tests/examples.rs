@@ -165,3 +165,141 @@ fn standalone_refresher_follows_two_rotations_showing_fingerprints_only() {
     assert!(stdout.contains("changes 2"), "{stdout}");
     assert!(!stdout.contains("standalone-token"), "{stdout}");
 }
+
+/// Starts `axum_server` with `env` on an OS-assigned port; returns the child and its address.
+fn start_server(
+    env: &[(&str, String)],
+) -> (
+    std::process::Child,
+    String,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut server = example("axum_server")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    (server, addr, lines)
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn send_to(addr: &str, token: &str, app: u64) -> String {
+    let output = example("send_callback")
+        .args([
+            "--url",
+            &format!("http://{addr}/im/callback"),
+            "--token",
+            token,
+        ])
+        .args(["--sdkappid", &app.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_server_serves_two_apps_from_tim_apps_with_healthz() {
+    let api = mock::MockApi::start("api-app-token").await;
+    let file = std::env::temp_dir().join(format!("tim-apps-{}.json", std::process::id()));
+    let apps = format!(
+        r#"[
+            {{"sdkappid": {}, "secret_key_env": "TEST_SECRET_A", "admin": "{}", "api_base_url": "{}"}},
+            {{"sdkappid": 1400000077, "callback_token_env": "TEST_TOKEN_B"}}
+        ]"#,
+        mock::SDK_APP_ID,
+        mock::ADMIN,
+        api.base_url()
+    );
+    std::fs::write(&file, apps).unwrap();
+    let env = [
+        ("TIM_APPS", file.display().to_string()),
+        ("TEST_SECRET_A", mock::SECRET_KEY.to_string()),
+        ("TEST_TOKEN_B", "static-app-token".to_string()),
+    ];
+    let (mut server, addr, lines) = tokio::task::spawn_blocking(move || start_server(&env))
+        .await
+        .unwrap();
+    let checks = tokio::task::spawn_blocking(move || {
+        (
+            send_to(&addr, "api-app-token", mock::SDK_APP_ID),
+            send_to(&addr, "static-app-token", 1400000077),
+            send_to(&addr, "api-app-token", 1400000077),
+            http_get(&addr, "/healthz"),
+        )
+    })
+    .await
+    .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    let _ = std::fs::remove_file(&file);
+    let (a, b, cross, health) = checks;
+    assert!(a.contains("status: 200"), "{a}");
+    assert!(b.contains("status: 200"), "{b}");
+    assert!(cross.contains("status: 401"), "{cross}");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(
+        health.contains(r#""status":"ready""#) && health.contains("1400000077"),
+        "{health}"
+    );
+    let logs: Vec<String> = lines.map_while(Result::ok).collect();
+    for secret in ["api-app-token", "static-app-token", mock::SECRET_KEY] {
+        assert!(!health.contains(secret) && logs.iter().all(|l| !l.contains(secret)));
+    }
+}
+
+#[test]
+fn axum_server_explains_a_bad_tim_apps_file_and_exits_2() {
+    let file = std::env::temp_dir().join(format!("tim-apps-bad-{}.json", std::process::id()));
+    for (content, expected) in [
+        ("not json", "not a JSON list"),
+        ("[]", "lists no app"),
+        (
+            r#"[{"sdkappid": 1, "secret_key_env": "TEST_UNSET_VARIABLE_X"}]"#,
+            "TEST_UNSET_VARIABLE_X",
+        ),
+        (
+            r#"[{"sdkappid": 1, "callback_token": "a"}, {"sdkappid": 1, "callback_token": "b"}]"#,
+            "twice",
+        ),
+        (
+            r#"[{"sdkappid": 1, "callback_token": "very-secret-value", "secret_key": "k"}]"#,
+            "not both",
+        ),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let output = example("axum_server")
+            .env("TIM_APPS", &file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{content}: {stderr}");
+        assert!(
+            stderr.contains("TIM_APPS") && stderr.contains(expected),
+            "{content}: {stderr}"
+        );
+        assert!(!stderr.contains("very-secret-value"));
+    }
+    let _ = std::fs::remove_file(&file);
+}

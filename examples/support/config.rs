@@ -154,3 +154,119 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+/// Where one app of `TIM_APPS` gets its token.
+pub enum AppSource {
+    /// A static token (the IM console token).
+    Static(CallbackToken),
+    /// Tencent's API, polled at this interval.
+    Api(RestClient, Duration),
+}
+
+/// One entry of the `TIM_APPS` file.
+pub struct AppConfig {
+    pub sdk_app_id: u64,
+    pub source: AppSource,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppEntry {
+    sdkappid: u64,
+    secret_key: Option<String>,
+    secret_key_env: Option<String>,
+    admin: Option<String>,
+    region: Option<String>,
+    api_base_url: Option<String>,
+    callback_token: Option<String>,
+    callback_token_env: Option<String>,
+    refresh_secs: Option<u64>,
+}
+
+/// `TIM_APPS`: the path of a JSON file with one entry per app, e.g.
+///
+/// ```json
+/// [
+///   {"sdkappid": 1400000000, "secret_key_env": "TIM_SECRET_KEY_A", "region": "singapore"},
+///   {"sdkappid": 1400000001, "callback_token_env": "TIM_CALLBACK_TOKEN_B"}
+/// ]
+/// ```
+///
+/// Fields: `sdkappid` (required); the token from the API with `secret_key_env` (the name of an
+/// environment variable holding the key; `secret_key` inline is accepted but keeps a secret in a
+/// file), `admin` (default `administrator`), `region` or `api_base_url`, `refresh_secs` (default 60);
+/// or a static token with `callback_token_env` (or `callback_token`).
+pub fn apps_file() -> Result<Option<Vec<AppConfig>>, ConfigError> {
+    let Some(path) = var("TIM_APPS")? else {
+        return Ok(None);
+    };
+    let bad = |why: String| ConfigError {
+        variable: "TIM_APPS",
+        why,
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+    let entries: Vec<AppEntry> = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("{path} is not a JSON list of apps: {e}")))?;
+    if entries.is_empty() {
+        return Err(bad(format!("{path} lists no app")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut apps = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let id = entry.sdkappid;
+        let at = |why: &str| bad(format!("entry {} (sdkappid {id}): {why}", i + 1));
+        if !seen.insert(id) {
+            return Err(at("this sdkappid is listed twice"));
+        }
+        let from_env =
+            |name: &Option<String>, inline: &Option<String>, what: &str| match (name, inline) {
+                (Some(name), _) => match std::env::var(name) {
+                    Ok(v) if !v.is_empty() => Ok(Some(v)),
+                    _ => Err(at(&format!("{what}_env names {name}, which is not set"))),
+                },
+                (None, Some(v)) => Ok(Some(v.clone())),
+                (None, None) => Ok(None),
+            };
+        let token = from_env(
+            &entry.callback_token_env,
+            &entry.callback_token,
+            "callback_token",
+        )?;
+        let key = from_env(&entry.secret_key_env, &entry.secret_key, "secret_key")?;
+        let source = match (token, key) {
+            (Some(_), Some(_)) => {
+                return Err(at("give either a callback token or a secret key, not both"))
+            }
+            (None, None) => return Err(at("needs secret_key_env (the API) or callback_token_env")),
+            (Some(token), None) => AppSource::Static(
+                CallbackToken::new(&token).map_err(|e| at(&format!("callback token: {e}")))?,
+            ),
+            (None, Some(key)) => {
+                let admin = entry.admin.unwrap_or_else(|| "administrator".into());
+                let region =
+                    match (&entry.api_base_url, &entry.region) {
+                        (Some(url), _) => Region::custom(url).map_err(|e| at(&e.to_string()))?,
+                        (None, Some(name)) => name.parse().map_err(
+                            |e: tim_callback_auth::rest::ParseRegionError| at(&e.to_string()),
+                        )?,
+                        (None, None) => Region::China,
+                    };
+                let client = RestClient::builder(id, &admin, &key)
+                    .region(region)
+                    .build()
+                    .map_err(|e| at(&e.to_string()))?;
+                let secs = entry.refresh_secs.unwrap_or(60);
+                if secs == 0 {
+                    return Err(at("refresh_secs must be greater than 0"));
+                }
+                AppSource::Api(client, Duration::from_secs(secs))
+            }
+        };
+        apps.push(AppConfig {
+            sdk_app_id: id,
+            source,
+        });
+    }
+    Ok(Some(apps))
+}
