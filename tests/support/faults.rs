@@ -164,7 +164,7 @@ pub async fn run_fault(fault: &Fault) -> Vec<Error> {
     let sigs_before = h.api.user_sigs().len();
     match fault.reply() {
         Some(reply) => h.api.set_fallback(reply),
-        None => h.api.refuse_connections(),
+        None => h.api.refuse_connections().await,
     }
     let fetches_before = h.refresher.status().fetches();
 

@@ -67,24 +67,37 @@ struct State {
 pub struct MockApi {
     addr: SocketAddr,
     state: Arc<State>,
-    server: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    server: Mutex<Option<Server>>,
+}
+
+/// The accept loop and the way to stop it.
+struct Server {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Drop for MockApi {
     fn drop(&mut self) {
         if let Some(server) = self.server.lock().unwrap().take() {
-            server.abort();
+            server.task.abort();
         }
     }
 }
 
-/// Accepts connections until aborted; aborting it also ends every open connection (they live in its
-/// `JoinSet`), so a refused-connection fault is not hidden by a kept-alive connection.
-fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// Accepts connections until stopped; stopping closes the listener and ends every open connection
+/// (they live in its `JoinSet`) before the task finishes, so a refused-connection fault is not
+/// hidden by a kept-alive connection.
+fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> Server {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
+                _ = &mut stopped => {
+                    drop(listener);
+                    connections.shutdown().await;
+                    return;
+                }
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
                     let state = Arc::clone(&state);
@@ -101,7 +114,8 @@ fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> tokio::task::J
                 Some(_) = connections.join_next() => {}
             }
         }
-    })
+    });
+    Server { task, stop }
 }
 
 pub const SDK_APP_ID: u64 = 1400000000;
@@ -145,10 +159,13 @@ impl MockApi {
         }
     }
 
-    /// Closes the listener and every connection: new connections are refused.
-    pub fn refuse_connections(&self) {
-        if let Some(server) = self.server.lock().unwrap().take() {
-            server.abort();
+    /// Closes the listener and every connection, and returns once they are closed: new
+    /// connections are refused.
+    pub async fn refuse_connections(&self) {
+        let server = self.server.lock().unwrap().take();
+        if let Some(server) = server {
+            let _ = server.stop.send(());
+            let _ = server.task.await;
         }
     }
 
