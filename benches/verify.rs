@@ -6,47 +6,15 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 
+#[path = "support/naive.rs"]
+mod naive;
+use naive::{naive_verify, query, NOW, TOKEN};
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{Request, Response};
 use sha2::{Digest, Sha256};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, Verifier};
 use tower::{Layer, ServiceExt};
-
-const TOKEN: &str = "bench-callback-token-0123456789";
-const NOW: u64 = 1_700_000_000;
-
-fn query(sign: &str, time: u64) -> String {
-    format!(
-        "SdkAppid=1400000000&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json\
-         &ClientIP=1.2.3.4&OptPlatform=RESTAPI&Sign={sign}&RequestTime={time}"
-    )
-}
-
-/// What a first implementation typically does: parse into owned strings, build the message, hex
-/// encode the digest and compare strings with `==`.
-fn naive_verify(token: &str, query: &str, now: u64) -> bool {
-    let mut sign = None;
-    let mut time = None;
-    for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
-            "Sign" => sign = Some(v.to_string()),
-            "RequestTime" => time = Some(v.to_string()),
-            _ => {}
-        }
-    }
-    let (Some(sign), Some(time)) = (sign, time) else {
-        return false;
-    };
-    let Ok(t) = time.parse::<u64>() else {
-        return false;
-    };
-    if t.abs_diff(now) > 60 {
-        return false;
-    }
-    let message = format!("{token}{time}");
-    hex::encode(Sha256::digest(message.as_bytes())) == sign.to_lowercase()
-}
 
 fn verify(c: &mut Criterion) {
     let token = CallbackToken::new(TOKEN).unwrap();

@@ -36,11 +36,7 @@ fn exit_load(app: u64, error: tim_callback_auth::Error) -> ! {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    config::init_tracing();
 
     let listen = config::listen_addr().unwrap_or_else(|e| config::exit_with(e));
     let apps_file = config::apps_file().unwrap_or_else(|e| config::exit_with(e));

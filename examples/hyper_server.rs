@@ -30,11 +30,7 @@ async fn callback(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infa
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    config::init_tracing();
     let listen = config::listen_addr().unwrap_or_else(|e| config::exit_with(e));
     let token = config::static_token()
         .unwrap_or_else(|e| config::exit_with(e))

@@ -323,20 +323,7 @@ fn app_id_must_match_when_configured() {
 
 #[test]
 fn rejection_messages_are_short_and_lowercase() {
-    let all = [
-        Rejection::MissingSign,
-        Rejection::MissingRequestTime,
-        Rejection::MalformedSign,
-        Rejection::MalformedRequestTime,
-        Rejection::DuplicateParameter,
-        Rejection::Expired,
-        Rejection::FromFuture,
-        Rejection::SignatureMismatch,
-        Rejection::AppIdMismatch,
-        Rejection::AuthenticationDisabled,
-        Rejection::TokenUnavailable,
-    ];
-    for r in all {
+    for r in Rejection::ALL {
         let text = r.to_string();
         assert!(!text.is_empty() && text.len() < 40, "{text}");
         assert_eq!(text, text.to_lowercase());

@@ -127,6 +127,15 @@ pub fn listen_addr() -> Result<SocketAddr, ConfigError> {
         })
 }
 
+/// Logs to stdout, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}
+
 /// Prints the error and exits with status 2.
 pub fn exit_with(error: ConfigError) -> ! {
     eprintln!("configuration error: {error}");
