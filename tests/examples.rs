@@ -92,19 +92,7 @@ fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
-    let send = |token: &str, offset: &str| {
-        let output = example("send_callback")
-            .args([
-                "--url",
-                &format!("http://{addr}/im/callback"),
-                "--token",
-                token,
-            ])
-            .args(["--sdkappid", "1400000000", "--time-offset", offset])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let send = |token: &str, offset: &str| send_to(&addr, token, 1400000000, offset);
     let accepted = send("example-token", "0");
     assert!(accepted.contains("status: 200 OK"), "{accepted}");
     assert!(accepted.contains(r#""ActionStatus":"OK""#), "{accepted}");
@@ -203,7 +191,7 @@ fn http_get(addr: &str, path: &str) -> String {
     answer
 }
 
-fn send_to(addr: &str, token: &str, app: u64) -> String {
+fn send_to(addr: &str, token: &str, app: u64, time_offset: &str) -> String {
     let output = example("send_callback")
         .args([
             "--url",
@@ -211,7 +199,7 @@ fn send_to(addr: &str, token: &str, app: u64) -> String {
             "--token",
             token,
         ])
-        .args(["--sdkappid", &app.to_string()])
+        .args(["--sdkappid", &app.to_string(), "--time-offset", time_offset])
         .output()
         .unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -241,9 +229,9 @@ async fn axum_server_serves_two_apps_from_tim_apps_with_healthz() {
         .unwrap();
     let checks = tokio::task::spawn_blocking(move || {
         (
-            send_to(&addr, "api-app-token", mock::SDK_APP_ID),
-            send_to(&addr, "static-app-token", 1400000077),
-            send_to(&addr, "api-app-token", 1400000077),
+            send_to(&addr, "api-app-token", mock::SDK_APP_ID, "0"),
+            send_to(&addr, "static-app-token", 1400000077, "0"),
+            send_to(&addr, "api-app-token", 1400000077, "0"),
             http_get(&addr, "/healthz"),
         )
     })
