@@ -142,6 +142,8 @@ pub(crate) struct MissSignal {
     epoch: tokio::time::Instant,
     gap_ms: u64,
     wait: Duration,
+    /// Set when the refresher is gone: nothing would serve a request, so none is made.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl MissSignal {
@@ -154,7 +156,16 @@ impl MissSignal {
             epoch: tokio::time::Instant::now(),
             gap_ms: u64::try_from(gap.as_millis()).unwrap_or(u64::MAX),
             wait,
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The refresher stopped: from now on signature misses are rejected at once instead of waiting
+    /// for a fetch that would never come.
+    #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.completed.send_modify(|done| *done = u64::MAX);
     }
 
     /// The generation the refresher is about to serve.
@@ -176,7 +187,7 @@ impl MissSignal {
     }
 
     fn request(&self) -> Option<RefreshWait> {
-        if self.wait.is_zero() {
+        if self.wait.is_zero() || self.closed.load(Ordering::Acquire) {
             return None;
         }
         let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1);

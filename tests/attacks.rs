@@ -298,3 +298,29 @@ async fn dropping_the_refresher_mid_fetch_ends_the_task_and_all_calls() {
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(api.calls(), 1, "no call after the drop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_refresher_is_dropped_misses_do_not_wait() {
+    let h = Harness::start_with("dropped-token", |b| {
+        b.refresh_on_miss_wait(Duration::from_secs(5))
+    })
+    .await;
+    let handle = h.refresher.handle();
+    let app = Router::new()
+        .route("/cb", post(|| async { "ok" }))
+        .layer(CallbackAuthLayer::new(handle));
+    drop(h.refresher);
+    let t = now();
+    let forged = format!("/cb?Sign={}&RequestTime={t}", "ab".repeat(32));
+    let started = Instant::now();
+    let response = app
+        .oneshot(Request::post(forged).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited {:?}",
+        started.elapsed()
+    );
+}

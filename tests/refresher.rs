@@ -520,3 +520,21 @@ async fn static_source_serves_the_console_token() {
         Some(&token("console"))
     );
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let mock = MockApi::start(TOKEN).await;
+    // A redirect to a URL that would answer: following it would resend the signed call.
+    let target = format!(
+        "{}/v4/live_config/get_callback_token?elsewhere=1",
+        mock.base_url()
+    );
+    mock.script([Reply::Redirect(target)]);
+    let error = client(&mock.base_url())
+        .get_callback_token()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::HttpStatus);
+    assert_eq!(error.status(), Some(302));
+    assert_eq!(mock.calls(), 1);
+}

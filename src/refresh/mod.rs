@@ -212,6 +212,10 @@ impl TokenRefresher {
 impl Drop for TokenRefresher {
     fn drop(&mut self) {
         self.task.abort();
+        // Layers may still hold the handle: misses must not wait for this refresher any more.
+        if let Some(signal) = self.handle.miss_signal() {
+            signal.close();
+        }
     }
 }
 

@@ -359,6 +359,8 @@ impl RestClientBuilder {
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            // Tencent's API never redirects; following one would resend a signed request elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(transport_error)?;
         Ok(RestClient {

@@ -43,6 +43,8 @@ pub enum Reply {
     Hang,
     /// Send the headers and half a body, then stall forever.
     StallBody,
+    /// `302 Found` to this location.
+    Redirect(String),
 }
 
 #[derive(Debug, Default)]
@@ -287,6 +289,13 @@ async fn answer(state: &State, mut reply: Reply, command: Command) -> Response<M
                     .unwrap()
             }
             Reply::Body(body) => return json(body),
+            Reply::Redirect(location) => {
+                return Response::builder()
+                    .status(302)
+                    .header("location", location)
+                    .body(Full::new(Bytes::new()).boxed())
+                    .unwrap()
+            }
             Reply::Hang => std::future::pending::<()>().await,
             Reply::StallBody => {
                 return Response::builder()
