@@ -217,15 +217,15 @@ fn classify<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
         Some(b's') => {}
         _ => return,
     }
-    // `SdkAppid` in any case.
-    if segment.len() >= 8
-        && segment[..8].eq_ignore_ascii_case(b"SdkAppid")
-        && segment.get(8).is_none_or(|&b| b == b'=')
-    {
-        out.duplicate_app_id |= out
-            .app_id
-            .replace(segment.get(9..).unwrap_or(&[]))
-            .is_some();
+    // `SdkAppid` in any case: every byte of the name is a letter, so OR-ing in the ASCII case bit
+    // and comparing eight bytes at once is exact.
+    const SDKAPPID: u64 = u64::from_le_bytes(*b"sdkappid");
+    const CASE: u64 = 0x2020_2020_2020_2020;
+    let Some((name, rest)) = segment.split_first_chunk::<8>() else {
+        return;
+    };
+    if u64::from_le_bytes(*name) | CASE == SDKAPPID && rest.first().is_none_or(|&b| b == b'=') {
+        out.duplicate_app_id |= out.app_id.replace(rest.get(1..).unwrap_or(&[])).is_some();
     }
 }
 
@@ -327,14 +327,10 @@ fn parse_time(digits: &[u8]) -> Result<Option<u64>, Rejection> {
     Ok(Some(n))
 }
 
+/// Parses a decimal SDKAppID: the same digits rule as `RequestTime`; `None` when malformed or
+/// beyond `u64`.
 fn parse_app_id(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > MAX_TIME_DIGITS || !digits.iter().all(u8::is_ascii_digit)
-    {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    parse_time(digits).ok().flatten()
 }
 
 impl Verifier {
