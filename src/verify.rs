@@ -359,6 +359,12 @@ impl Verifier {
         self
     }
 
+    /// The same verifier without the app id check (the multi-app layer has already matched the app).
+    pub(crate) const fn without_app_id(mut self) -> Self {
+        self.app_id = None;
+        self
+    }
+
     /// Strict mode: when `true`, a request is rejected with
     /// [`Rejection::AuthenticationDisabled`] while Tencent reports authentication as disabled,
     /// instead of being let through unverified.

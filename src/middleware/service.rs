@@ -99,7 +99,12 @@ impl<R> Config<R> {
                 };
                 match app {
                     Some(app) => {
-                        let result = verify(&app.handle, self.verifier.with_app_id(app.id), &scan);
+                        let result = verify(
+                            &app.handle,
+                            // The lookup already matched SdkAppid (and refused duplicates).
+                            self.verifier.without_app_id(),
+                            &scan,
+                        );
                         (result, Checked::App(app))
                     }
                     None => (
