@@ -84,6 +84,22 @@ impl ErrorKind {
         }
     }
 
+    /// Whether errors of this kind may go away without a configuration change (an HTTP status
+    /// counts as transient here; [`Error::is_retryable`] also looks at which status).
+    pub const fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Connect
+                | ErrorKind::Timeout
+                | ErrorKind::Transport
+                | ErrorKind::HttpStatus
+                | ErrorKind::Retryable
+                | ErrorKind::UserSig
+                | ErrorKind::Source
+                | ErrorKind::SourcePanicked
+        )
+    }
+
     /// Classifies one of Tencent's `ErrorCode` values (non-zero).
     pub const fn from_api_code(code: i64) -> ErrorKind {
         match code {
@@ -180,15 +196,9 @@ impl Error {
     /// Whether the same call may succeed later without a configuration change.
     pub fn is_retryable(&self) -> bool {
         match self.kind {
-            ErrorKind::Connect
-            | ErrorKind::Timeout
-            | ErrorKind::Transport
-            | ErrorKind::Retryable
-            | ErrorKind::UserSig
-            | ErrorKind::Source
-            | ErrorKind::SourcePanicked => true,
+            // Only server-side statuses: a 404 or 403 will not heal by itself.
             ErrorKind::HttpStatus => self.status.is_none_or(|s| s >= 500 || s == 429),
-            _ => false,
+            kind => kind.is_transient(),
         }
     }
 

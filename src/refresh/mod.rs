@@ -343,18 +343,7 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
                     Some(Ok(())) => return Ok(()),
                     Some(Err(kind)) => {
                         last_error = Some(kind);
-                        // The same classification as `Error::is_retryable`, from the kind alone.
-                        if !matches!(
-                            kind,
-                            ErrorKind::Connect
-                                | ErrorKind::Timeout
-                                | ErrorKind::Transport
-                                | ErrorKind::Retryable
-                                | ErrorKind::UserSig
-                                | ErrorKind::HttpStatus
-                                | ErrorKind::Source
-                                | ErrorKind::SourcePanicked
-                        ) {
+                        if !kind.is_transient() {
                             return Err(kind);
                         }
                     }
