@@ -24,7 +24,11 @@ const SIGN_HEX_LEN: usize = 64;
 ///    parameter matches `SdkAppid` case-insensitively (`SdkAppid`, `SdkAppId`, …).
 /// 2. Each of the three may appear at most once ([`Rejection::DuplicateParameter`]).
 /// 3. `RequestTime` is 1 to 20 ASCII digits; `Sign` is exactly 64 hex digits, either case.
-/// 4. The time check comes before any hashing; `|now − RequestTime| ≤ window` is accepted.
+/// 4. The time check comes before any hashing; `|now − RequestTime| ≤ window` is accepted. When
+///    `RequestTime` is the last parameter (Tencent's order), it is checked before the rest of the
+///    query is scanned, so a stale request that also breaks rule 2 or 3 reads
+///    [`Expired`](Rejection::Expired) / [`FromFuture`](Rejection::FromFuture). Which requests are
+///    accepted does not depend on this order.
 /// 5. With [`with_app_id`](Verifier::with_app_id), the app id must be present and equal (checked
 ///    after the time, before the hash). This check also applies when authentication is disabled: it
 ///    is the app's own configuration, not Tencent's.
@@ -178,15 +182,78 @@ pub(crate) struct Scan<'q> {
     app_id: Option<&'q [u8]>,
     duplicate_auth: bool,
     duplicate_app_id: bool,
+    /// The value of `request_time`, when [`Tail`] has already parsed it.
+    tail_time: Option<Option<u64>>,
 }
 
-/// One pass over `a=b&c=d`, keeping slices into the query. No allocation, no percent-decoding:
+/// One pass over `a=b&c=d` (minus a [`Tail`] already split off), keeping slices into the query. No allocation, no percent-decoding:
 /// Tencent sends these three parameters unescaped, and an escaped one is malformed.
 ///
 /// The `&` separators are found eight bytes at a time ([`separators`]); each segment is then
 /// classified by its first byte and a prefix comparison, so unrelated parameters cost one or two
 /// byte comparisons.
 pub(crate) fn scan(query: &[u8]) -> Scan<'_> {
+    match Tail::split(query) {
+        Some(tail) => tail.scan(),
+        None => scan_all(query),
+    }
+}
+
+/// A query that ends with a well-formed `RequestTime=<1 to 20 digits>`, where Tencent puts it:
+/// the parameters before it and its parsed value.
+///
+/// [`Verifier::verify`] checks the time window on the tail alone, before scanning the rest, so a
+/// stale or future request costs a few dozen instructions whatever its length. This never turns a
+/// rejection into an acceptance, nor the reverse: a query whose last parameter is a well-formed,
+/// out-of-window `RequestTime` fails the full rules too (a duplicated, missing or malformed
+/// parameter is a rejection, and otherwise that `RequestTime` is the one checked). Only the reason
+/// reported can differ, for a request that also breaks another rule: it then reads `Expired` or
+/// `FromFuture`.
+pub(crate) struct Tail<'q> {
+    head: &'q [u8],
+    digits: &'q [u8],
+    time: Option<u64>,
+}
+
+impl<'q> Tail<'q> {
+    /// Splits `…&RequestTime=<digits>` (or a query that is only that parameter); `None` for any
+    /// other ending, which the full scan then handles.
+    #[inline]
+    pub(crate) fn split(query: &'q [u8]) -> Option<Self> {
+        const KEY: &[u8; 12] = b"RequestTime=";
+        let window = &query[query.len().saturating_sub(MAX_TIME_DIGITS + 1)..];
+        let count = window
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let (rest, digits) = query.split_at(query.len() - count);
+        // `parse_time` refuses 0 or more than 20 digits.
+        let time = parse_time(digits).ok()?;
+        let (before, key) = rest.split_last_chunk::<12>()?;
+        if key != KEY {
+            return None;
+        }
+        let head = match before.split_last() {
+            None => before,
+            Some((b'&', head)) => head,
+            Some(_) => return None,
+        };
+        Some(Self { head, digits, time })
+    }
+
+    /// The scan of the whole query: the head scanned, the tail added as its `RequestTime`.
+    #[inline]
+    pub(crate) fn scan(self) -> Scan<'q> {
+        let mut out = scan_all(self.head);
+        out.duplicate_auth |= out.request_time.replace(self.digits).is_some();
+        out.tail_time = Some(self.time);
+        out
+    }
+}
+
+/// [`scan`] without the tail shortcut.
+fn scan_all(query: &[u8]) -> Scan<'_> {
     let mut out = Scan::default();
     let mut start = 0;
     let mut visit = |end: usize| {
@@ -398,7 +465,19 @@ impl Verifier {
         query: &str,
         now_unix: u64,
     ) -> Result<Verified, Rejection> {
-        self.verify_scanned(&scan(query.as_bytes()), tokens, now_unix)
+        let query = query.as_bytes();
+        let scan = match Tail::split(query) {
+            Some(tail) => {
+                // Early time check: a stale or future `RequestTime` in its usual place is
+                // rejected before the rest of the query is read (see `Tail`).
+                if tokens.current().is_some() {
+                    check_window(tail.time, now_unix, self.window_secs)?;
+                }
+                tail.scan()
+            }
+            None => scan_all(query),
+        };
+        self.verify_scanned(&scan, tokens, now_unix)
     }
 
     /// [`verify`](Self::verify) on a query already scanned (the multi-app layer scans once to find
@@ -423,7 +502,11 @@ impl Verifier {
         }
         let sign = scan.sign.ok_or(Rejection::MissingSign)?;
         let time_digits = scan.request_time.ok_or(Rejection::MissingRequestTime)?;
-        let request_time = parse_time(time_digits)?;
+        let request_time = match scan.tail_time {
+            // No duplicate (checked above), so `time_digits` is the tail's, already parsed.
+            Some(time) => time,
+            None => parse_time(time_digits)?,
+        };
         let sign: &[u8; SIGN_HEX_LEN] = sign.try_into().map_err(|_| Rejection::MalformedSign)?;
         // The time check comes before the app id, decoding and hashing: stale and future floods
         // cost the scan and nothing else.
@@ -744,5 +827,130 @@ mod tests {
     fn app_id_overflow_is_a_mismatch() {
         assert_eq!(parse_app_id(b"99999999999999999999"), None);
         assert_eq!(parse_app_id(b"18446744073709551615"), Some(u64::MAX));
+    }
+
+    #[test]
+    fn tail_is_split_only_when_the_query_ends_with_a_well_formed_request_time() {
+        let split = |q: &'static str| Tail::split(q.as_bytes()).map(|t| (t.head, t.digits, t.time));
+        assert_eq!(
+            split("a=1&RequestTime=42"),
+            Some((&b"a=1"[..], &b"42"[..], Some(42)))
+        );
+        assert_eq!(split("RequestTime=7"), Some((&b""[..], &b"7"[..], Some(7))));
+        assert_eq!(
+            split("&RequestTime=7"),
+            Some((&b""[..], &b"7"[..], Some(7)))
+        );
+        assert_eq!(
+            split("RequestTime=99999999999999999999"),
+            Some((&b""[..], &b"99999999999999999999"[..], None))
+        );
+        for q in [
+            "",
+            "RequestTime=",
+            "RequestTime=123456789012345678901",
+            "xRequestTime=1",
+            "a=1&requesttime=1",
+            "a=1&RequestTime=1&b=2",
+            "a=1&RequestTime=+1",
+            "a=1&RequestTime=1%30",
+            "Sign=1&RequestTim=1",
+            "1234567890",
+        ] {
+            assert!(split(q).is_none(), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_stale_tail_is_reported_before_other_faults_and_nothing_is_accepted() {
+        let v = Verifier::new().with_app_id(888888);
+        let s = snapshot();
+        let stale = VECTOR_TIME + 3600;
+        // RequestTime last (Tencent's order): the early time check answers first.
+        let dup = format!("Sign={VECTOR_SIGN}&{}", query(VECTOR_SIGN, VECTOR_TIME));
+        assert_eq!(v.verify(&s, &dup, stale), Err(Rejection::Expired));
+        assert_eq!(
+            v.verify(&s, &format!("RequestTime={VECTOR_TIME}"), stale),
+            Err(Rejection::Expired)
+        );
+        // Fresh, the same queries are judged by the full rules.
+        assert_eq!(
+            v.verify(&s, &dup, VECTOR_TIME),
+            Err(Rejection::DuplicateParameter)
+        );
+        // RequestTime elsewhere: the full rules, in their order.
+        let moved = format!(
+            "RequestTime={VECTOR_TIME}&Sign={VECTOR_SIGN}&Sign={VECTOR_SIGN}&SdkAppid=888888"
+        );
+        assert_eq!(
+            v.verify(&s, &moved, stale),
+            Err(Rejection::DuplicateParameter)
+        );
+        // A disabled snapshot never looks at the time.
+        assert_eq!(
+            v.verify(
+                &TokenSnapshot::disabled(),
+                &query(VECTOR_SIGN, VECTOR_TIME),
+                stale
+            ),
+            Ok(Verified::AuthenticationDisabled)
+        );
+    }
+
+    /// Queries built from the parameters that matter, in any order and number, with valid, stale,
+    /// malformed and overflowing values.
+    fn segments() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let time = prop_oneof![
+            Just(VECTOR_TIME.to_string()),
+            (0u64..200).prop_map(|d| (VECTOR_TIME - 100 + d).to_string()),
+            Just("1".to_string()),
+            Just("99999999999999999999".to_string()),
+            Just("123456789012345678901".to_string()),
+            Just(String::new()),
+            Just("+1669872112".to_string()),
+        ];
+        let segment = prop_oneof![
+            Just(format!("Sign={VECTOR_SIGN}")),
+            Just(format!("Sign={}", VECTOR_SIGN.to_uppercase())),
+            Just(format!("Sign={}", "0".repeat(64))),
+            Just("Sign=zz".to_string()),
+            time.clone().prop_map(|t| format!("RequestTime={t}")),
+            time.prop_map(|t| format!("xRequestTime={t}")),
+            Just("SdkAppid=888888".to_string()),
+            Just("sdkappid=1".to_string()),
+            "[a-zA-Z]{0,6}=[a-z0-9%&]{0,6}",
+        ];
+        proptest::collection::vec(segment, 0..6).prop_map(|parts| parts.join("&"))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// The early time check and the tail shortcut of the scan change no verdict: the same
+        /// acceptance as the plain scan-everything path, the same reason unless the early check
+        /// answered `Expired`/`FromFuture` for a query that breaks another rule too.
+        #[test]
+        fn the_tail_shortcut_changes_no_verdict(
+            q in segments(),
+            now in (VECTOR_TIME - 120)..(VECTOR_TIME + 120),
+            app_check in proptest::bool::ANY,
+        ) {
+            let s = snapshot();
+            let v = if app_check { Verifier::new().with_app_id(888888) } else { Verifier::new() };
+            let fast = v.verify(&s, &q, now);
+            let full = v.verify_scanned(&scan_all(q.as_bytes()), &s, now);
+            if fast != full {
+                proptest::prop_assert!(fast.is_err() && full.is_err(), "{q}: {fast:?} vs {full:?}");
+                let early = Tail::split(q.as_bytes()).and_then(|t| check_window(t.time, now, 60).err());
+                proptest::prop_assert_eq!(fast.err(), early, "{}", q);
+            }
+            let (a, b) = (scan(q.as_bytes()), scan_all(q.as_bytes()));
+            proptest::prop_assert_eq!(
+                (a.sign, a.request_time, a.app_id, a.duplicate_auth, a.duplicate_app_id),
+                (b.sign, b.request_time, b.app_id, b.duplicate_auth, b.duplicate_app_id),
+                "{}", q
+            );
+        }
     }
 }

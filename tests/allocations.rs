@@ -122,7 +122,7 @@ fn verify_allocates_nothing_on_any_path() {
             Err(Rejection::MalformedRequestTime),
         ),
         (
-            "SdkAppid=1400000000&RequestTime=1".into(),
+            format!("SdkAppid=1400000000&RequestTime={now}"),
             snapshot.clone(),
             verifier,
             Err(Rejection::MissingSign),

@@ -77,19 +77,23 @@ impl<R> Config<R> {
         query: &str,
         now: u64,
     ) -> (Result<Verified, Rejection>, Checked<'_>) {
-        let verify = |handle: &TokenHandle, verifier: Verifier, scan: &Scan<'_>| {
-            handle.with_snapshot(|snapshot| match snapshot {
-                Some(snapshot) => verifier.verify_scanned(scan, snapshot, now),
-                None => Err(Rejection::TokenUnavailable),
-            })
-        };
-        let scan = scan(query.as_bytes());
         match &self.tokens {
             Tokens::Single(handle) => (
-                verify(handle, self.verifier, &scan),
+                handle.with_snapshot(|snapshot| match snapshot {
+                    Some(snapshot) => self.verifier.verify(snapshot, query, now),
+                    None => Err(Rejection::TokenUnavailable),
+                }),
                 Checked::Single(handle, &self.counters),
             ),
             Tokens::Apps(apps) => {
+                // The app id is needed before the snapshot, so the whole query is scanned first.
+                let scan = scan(query.as_bytes());
+                let verify = |handle: &TokenHandle, verifier: Verifier, scan: &Scan<'_>| {
+                    handle.with_snapshot(|snapshot| match snapshot {
+                        Some(snapshot) => verifier.verify_scanned(scan, snapshot, now),
+                        None => Err(Rejection::TokenUnavailable),
+                    })
+                };
                 let app = match scan.parsed_app_id() {
                     Ok(Some(id)) => apps.find(id),
                     Ok(None) => None,
