@@ -3,8 +3,8 @@
 //! machine noise hits both alike; it reports requests/s and p99 latency for each, and the ratio.
 //!
 //! ```sh
-//! cargo run --release --example loadtest                   # 20 rounds × 2 servers × 1 s
-//! cargo run --release --example loadtest -- --rounds 40 --secs 2 --connections 32
+//! cargo run --release --example loadtest                   # 40 rounds × 2 servers × 0.5 s
+//! cargo run --release --example loadtest -- --rounds 20 --secs 2 --connections 32
 //! ```
 //!
 //! Each round measures both servers back to back (in alternating order), so drift between rounds
@@ -28,23 +28,23 @@ const BODY: &str = r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Accoun
 
 struct Options {
     rounds: u32,
-    secs: u64,
+    secs: f64,
     connections: usize,
 }
 
 fn options() -> Options {
     let mut o = Options {
-        rounds: 20,
-        secs: 1,
+        rounds: 40,
+        secs: 0.5,
         connections: 16,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
-        let value = pair.get(1).and_then(|v| v.parse::<u64>().ok());
+        let value = pair.get(1).and_then(|v| v.parse::<f64>().ok());
         match (pair[0].as_str(), value) {
-            ("--rounds", Some(v)) => o.rounds = v.max(1) as u32,
-            ("--secs", Some(v)) => o.secs = v.max(1),
-            ("--connections", Some(v)) => o.connections = v.max(1) as usize,
+            ("--rounds", Some(v)) if v >= 2.0 => o.rounds = v as u32,
+            ("--secs", Some(v)) if v >= 0.1 => o.secs = v,
+            ("--connections", Some(v)) if v >= 1.0 => o.connections = v as usize,
             _ => {
                 eprintln!("usage: loadtest [--rounds N] [--secs S] [--connections C]");
                 std::process::exit(2);
@@ -75,7 +75,7 @@ async fn drive(addr: SocketAddr, token: &CallbackToken, o: &Options) -> (f64, Du
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(o.connections)
         .build_http();
-    let deadline = Instant::now() + Duration::from_secs(o.secs);
+    let deadline = Instant::now() + Duration::from_secs_f64(o.secs);
     let token = Arc::new(token.clone());
     let started = Instant::now();
     let workers: Vec<_> = (0..o.connections)

@@ -63,20 +63,31 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The last digest this thread computed. Every callback Tencent sends within one second carries the
 /// same `RequestTime` and so the same `Sign`: under load, most verifications reuse this entry and
-/// skip the compression. Keyed by token id and the exact `RequestTime` bytes.
-#[derive(Clone, Copy)]
-struct CachedDigest {
-    token_id: u64,
-    time_len: u8,
-    time: [u8; 20],
-    digest: [u8; 32],
+/// skip the compression. Keyed by the token id and the `RequestTime`'s value and number of digits,
+/// which together fix its exact bytes (a fixed-width decimal spelling is unique, leading zeros
+/// included), so the lookup is three integer comparisons.
+struct DigestCache {
+    key: Cell<CacheKey>,
+    digest: Cell<[u8; 32]>,
     /// `digest` in lowercase hex: the `Sign` Tencent sends for this second.
-    sign: [u8; 64],
+    sign: Cell<[u8; 64]>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CacheKey {
+    token_id: u64,
+    time: u64,
+    time_len: usize,
 }
 
 thread_local! {
-    static LAST_DIGEST: Cell<CachedDigest> = const {
-        Cell::new(CachedDigest { token_id: 0, time_len: 0, time: [0; 20], digest: [0; 32], sign: [0; 64] })
+    static LAST_DIGEST: DigestCache = const {
+        DigestCache {
+            // Token id 0 is never issued: the empty entry matches nothing.
+            key: Cell::new(CacheKey { token_id: 0, time: 0, time_len: 0 }),
+            digest: Cell::new([0; 32]),
+            sign: Cell::new([0; 64]),
+        }
     };
 }
 
@@ -126,45 +137,49 @@ impl CallbackToken {
         })
     }
 
-    /// The cache entry for `(self, request_time)`, if this thread has the latest one.
+    /// The cache key of `(self, request_time)`; `request_time` holds the digits of `value`.
     #[inline]
-    fn cached(&self, request_time: &[u8]) -> Option<CachedDigest> {
-        let id = self.inner.id;
-        LAST_DIGEST.with(|cell| {
-            let last = cell.get();
-            (last.token_id == id && &last.time[..usize::from(last.time_len)] == request_time)
-                .then_some(last)
-        })
-    }
-
-    /// The lowercase hex `Sign` for `request_time`, when this thread computed it last (the common
-    /// case: every callback of one second carries the same `Sign`). `None` means "compute it".
-    #[inline]
-    pub(crate) fn cached_sign(&self, request_time: &[u8]) -> Option<[u8; 64]> {
-        self.cached(request_time).map(|entry| entry.sign)
-    }
-
-    /// [`digest`](Self::digest) through the per-thread cache of the last `(token, RequestTime)`.
-    #[inline]
-    pub(crate) fn digest_cached(&self, request_time: &[u8]) -> [u8; 32] {
-        if request_time.len() > 20 {
-            return self.digest(request_time);
+    fn cache_key(&self, request_time: &[u8], value: u64) -> CacheKey {
+        debug_assert!(
+            request_time.iter().all(u8::is_ascii_digit)
+                && request_time.iter().fold(0u64, |n, d| n
+                    .wrapping_mul(10)
+                    .wrapping_add(u64::from(d - b'0')))
+                    == value,
+            "request_time must be the digits of value"
+        );
+        CacheKey {
+            token_id: self.inner.id,
+            time: value,
+            time_len: request_time.len(),
         }
-        if let Some(entry) = self.cached(request_time) {
-            return entry.digest;
+    }
+
+    /// The lowercase hex `Sign` for `request_time` (the digits of `value`), when this thread
+    /// computed it last (the common case: every callback of one second carries the same `Sign`).
+    /// `None` means "compute it".
+    #[inline]
+    pub(crate) fn cached_sign(&self, request_time: &[u8], value: u64) -> Option<[u8; 64]> {
+        let key = self.cache_key(request_time, value);
+        LAST_DIGEST.with(|last| (last.key.get() == key).then(|| last.sign.get()))
+    }
+
+    /// [`digest`](Self::digest) through the per-thread cache of the last `(token, RequestTime)`;
+    /// `request_time` holds the digits of `value`.
+    #[inline]
+    pub(crate) fn digest_cached(&self, request_time: &[u8], value: u64) -> [u8; 32] {
+        let key = self.cache_key(request_time, value);
+        if let Some(digest) =
+            LAST_DIGEST.with(|last| (last.key.get() == key).then(|| last.digest.get()))
+        {
+            return digest;
         }
         let digest = self.digest(request_time);
-        let mut time = [0u8; 20];
-        time[..request_time.len()].copy_from_slice(request_time);
         let sign = encode_hex(&digest);
-        LAST_DIGEST.with(|cell| {
-            cell.set(CachedDigest {
-                token_id: self.inner.id,
-                time_len: request_time.len() as u8,
-                time,
-                digest,
-                sign,
-            })
+        LAST_DIGEST.with(|last| {
+            last.key.set(key);
+            last.digest.set(digest);
+            last.sign.set(sign);
         });
         digest
     }
@@ -489,21 +504,31 @@ mod tests {
             (&a, "0100"),
             (&a, "101"),
         ] {
+            let value = time.parse().unwrap();
             assert_eq!(
-                token.digest_cached(time.as_bytes()),
+                token.digest_cached(time.as_bytes(), value),
                 token.digest(time.as_bytes())
             );
-            let sign = token.cached_sign(time.as_bytes()).unwrap();
+            let sign = token.cached_sign(time.as_bytes(), value).unwrap();
             assert_eq!(
                 sign.as_slice(),
                 hex::encode(token.digest(time.as_bytes())).as_bytes()
             );
         }
-        assert_eq!(a.cached_sign(b"100"), None, "only the latest entry is kept");
+        assert_eq!(
+            a.cached_sign(b"100", 100),
+            None,
+            "only the latest entry is kept"
+        );
+        assert_eq!(
+            a.cached_sign(b"0101", 101),
+            None,
+            "the same value spelled otherwise"
+        );
         // A token dropped and another created: ids are never reused.
         drop(b);
         let c = CallbackToken::new("token-c").unwrap();
-        assert_eq!(c.digest_cached(b"100"), c.digest(b"100"));
+        assert_eq!(c.digest_cached(b"100", 100), c.digest(b"100"));
     }
 
     #[test]

@@ -348,30 +348,49 @@ fn classify<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
     }
 }
 
-/// Calls `f` with the index of every `&`, in order. SWAR, eight bytes per step: XOR with `&&&…`
-/// turns each `&` into a zero byte, and the exact zero-byte test (`!((y & 0x7f…) + 0x7f… | y |
-/// 0x7f…)`, no carry between bytes, hence no false positives) marks each one with its high bit.
-/// Written here rather than with `memchr`, whose per-call setup dominates on ~200-byte queries with
-/// a separator every ~25 bytes.
+/// Calls `f` with the index of every `&`, in order. SWAR, sixteen bytes per step (two words,
+/// one branch when neither holds a `&`): XOR with `&&&…` turns each `&` into a zero byte, and the
+/// exact zero-byte test [`amp_mask`] marks each one with its high bit. Written here rather than
+/// with `memchr`, whose per-call setup dominates on ~200-byte queries with a separator every ~25
+/// bytes.
 #[inline]
 fn separators(query: &[u8], f: &mut impl FnMut(usize)) {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const AMP: u64 = 0x2626_2626_2626_2626;
-    let (chunks, rest) = query.as_chunks::<8>();
-    for (i, chunk) in chunks.iter().enumerate() {
-        let y = u64::from_le_bytes(*chunk) ^ AMP;
-        let mut found = !((((y & LOW7) + LOW7) | y) | LOW7);
+    let mut emit = |base: usize, mut found: u64| {
         while found != 0 {
-            f(i * 8 + (found.trailing_zeros() / 8) as usize);
+            f(base + (found.trailing_zeros() / 8) as usize);
             found &= found - 1;
         }
+    };
+    let (words, bytes) = query.as_chunks::<8>();
+    let (pairs, last) = words.as_chunks::<2>();
+    for (i, [lo, hi]) in pairs.iter().enumerate() {
+        let lo = amp_mask(u64::from_le_bytes(*lo));
+        let hi = amp_mask(u64::from_le_bytes(*hi));
+        if lo | hi != 0 {
+            emit(i * 16, lo);
+            emit(i * 16 + 8, hi);
+        }
     }
-    let base = chunks.len() * 8;
-    for (j, &b) in rest.iter().enumerate() {
+    let mut base = pairs.len() * 16;
+    if let Some(word) = last.first() {
+        emit(base, amp_mask(u64::from_le_bytes(*word)));
+        base += 8;
+    }
+    for (j, &b) in bytes.iter().enumerate() {
         if b == b'&' {
             f(base + j);
         }
     }
+}
+
+/// The high bit of each byte of `word` (little-endian) that is a `&`, and no other bit. Exact: the
+/// addition cannot carry between bytes, so there are no false positives.
+#[inline]
+fn amp_mask(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const AMP: u64 = 0x2626_2626_2626_2626;
+    let y = word ^ AMP;
+    !((((y & LOW7) + LOW7) | y) | LOW7)
 }
 
 /// The value of `segment` when its key is exactly `key` (`key=value`, or a bare `key`).
@@ -562,24 +581,24 @@ impl Verifier {
         let sign: &[u8; SIGN_HEX_LEN] = sign.try_into().map_err(|_| Rejection::MalformedSign)?;
         // The time check comes before the app id, decoding and hashing: stale and future floods
         // cost the scan and nothing else.
-        check_window(request_time, now_unix, self.window_secs)?;
+        let time = check_window(request_time, now_unix, self.window_secs)?;
         self.check_app_id(&scan)?;
         // Fast path: the `Sign` of this second is usually cached, in lowercase hex; a byte-for-byte
         // match proves the Sign is well formed and right, without decoding or hashing.
         if current
-            .cached_sign(time_digits)
+            .cached_sign(time_digits, time)
             .is_some_and(|cached| ct_eq(&cached, sign))
         {
             return Ok(Verified::CurrentToken);
         }
         let expected = decode_sign(sign).ok_or(Rejection::MalformedSign)?;
 
-        if digest_matches(current.digest_cached(time_digits), &expected) {
+        if digest_matches(current.digest_cached(time_digits, time), &expected) {
             return Ok(Verified::CurrentToken);
         }
         if let Some((previous, valid_until)) = tokens.previous() {
             if now_unix <= valid_until
-                && digest_matches(previous.digest_cached(time_digits), &expected)
+                && digest_matches(previous.digest_cached(time_digits, time), &expected)
             {
                 return Ok(Verified::PreviousToken);
             }
@@ -618,7 +637,8 @@ impl Verifier {
     }
 }
 
-fn check_window(request_time: Option<u64>, now: u64, window: u64) -> Result<(), Rejection> {
+/// The time check: `request_time` (`None` when beyond `u64`) within `window` seconds of `now`.
+fn check_window(request_time: Option<u64>, now: u64, window: u64) -> Result<u64, Rejection> {
     // `None`: more digits than fit in a u64, which is beyond any window.
     let request_time = request_time.ok_or(Rejection::FromFuture)?;
     if now > request_time && now - request_time > window {
@@ -627,7 +647,7 @@ fn check_window(request_time: Option<u64>, now: u64, window: u64) -> Result<(), 
     if request_time > now && request_time - now > window {
         return Err(Rejection::FromFuture);
     }
-    Ok(())
+    Ok(request_time)
 }
 
 #[inline]
@@ -1003,6 +1023,24 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// Every length (pairs of words, a last word, trailing bytes) and every byte around a `&`.
+        #[test]
+        fn separators_match_a_byte_by_byte_search(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'&'),
+                    proptest::prelude::Just(b'\''),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..80,
+            )
+        ) {
+            let mut found = Vec::new();
+            separators(&input, &mut |i| found.push(i));
+            let expected: Vec<usize> = (0..input.len()).filter(|&i| input[i] == b'&').collect();
+            proptest::prop_assert_eq!(found, expected);
+        }
 
         /// The early time check and the tail shortcut of the scan change no verdict: the same
         /// acceptance as the plain scan-everything path, the same reason unless the early check
