@@ -273,15 +273,37 @@ impl<'q> Tail<'q> {
     #[inline]
     pub(crate) fn split(query: &'q [u8]) -> Option<Self> {
         const KEY: &[u8; 12] = b"RequestTime=";
-        let window = &query[query.len().saturating_sub(MAX_TIME_DIGITS + 1)..];
-        let count = window
-            .iter()
-            .rev()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        // One backward pass counts and values the digits: each adds `digit × 10^position`.
+        // Below the 20th position no term or sum can exceed `u64`; the 20th is checked (`None`
+        // beyond `u64`, as `parse_time` answers); a 21st digit is malformed (the full scan says so).
+        let mut count = 0;
+        let mut value = 0u64;
+        let mut fits = true;
+        for &byte in query.iter().rev() {
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if count < POW10.len() {
+                value += u64::from(digit) * POW10[count];
+            } else if count == POW10.len() {
+                match TEN_POW_19
+                    .checked_mul(u64::from(digit))
+                    .and_then(|term| value.checked_add(term))
+                {
+                    Some(sum) => value = sum,
+                    None => fits = false,
+                }
+            } else {
+                return None;
+            }
+            count += 1;
+        }
+        if count == 0 {
+            return None;
+        }
+        let time = fits.then_some(value);
         let (rest, digits) = query.split_at(query.len() - count);
-        // `parse_time` refuses 0 or more than 20 digits.
-        let time = parse_time(digits).ok()?;
         let (before, key) = rest.split_last_chunk::<12>()?;
         if key != KEY {
             return None;
@@ -436,6 +458,18 @@ fn decode_sign(sign: &[u8; SIGN_HEX_LEN]) -> Option<[u8; 32]> {
     // Every valid digit is < 16, so the high bit is set only if some byte was not a digit.
     (invalid & 0x80 == 0).then_some(out)
 }
+
+/// `10^0` to `10^18`: the place values that cannot overflow a `u64` whatever the digits.
+const POW10: [u64; 19] = {
+    let mut table = [1u64; 19];
+    let mut i = 1;
+    while i < table.len() {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+const TEN_POW_19: u64 = 10_000_000_000_000_000_000;
 
 /// Parses 1 to 20 ASCII digits. `Ok(None)` when the value is well formed but exceeds `u64`.
 fn parse_time(digits: &[u8]) -> Result<Option<u64>, Rejection> {
@@ -1023,6 +1057,22 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// The tail's backward valuation agrees with `parse_time` on every digit string.
+        #[test]
+        fn tail_values_digits_like_parse_time(digits in "[0-9]{1,21}|1844674407370955161[0-9]|[2-9][0-9]{19}") {
+            let query = format!("a=b&RequestTime={digits}");
+            let tail = Tail::split(query.as_bytes());
+            match parse_time(digits.as_bytes()) {
+                Ok(value) => {
+                    let tail = tail.expect("well-formed tail");
+                    proptest::prop_assert_eq!(tail.time, value);
+                    proptest::prop_assert_eq!(tail.digits, digits.as_bytes());
+                    proptest::prop_assert_eq!(tail.head, b"a=b");
+                }
+                Err(_) => proptest::prop_assert!(tail.is_none()),
+            }
+        }
 
         /// Every length (pairs of words, a last word, trailing bytes) and every byte around a `&`.
         #[test]
