@@ -34,4 +34,4 @@ pub use crate::middleware::{CallbackAuth, CallbackAuthLayer, ResponseFuture};
 pub use crate::refresh::TokenRefresher;
 pub use crate::stats::CallbackStats;
 pub use crate::token::{CallbackToken, InvalidToken, TokenSnapshot, MAX_TOKEN_LEN};
-pub use crate::verify::{Rejection, Verified, Verifier};
+pub use crate::verify::{Rejection, Verified, VerifiedCallback, Verifier};

@@ -20,13 +20,22 @@ const SIGN_HEX_LEN: usize = 64;
 ///
 /// # Rules
 ///
-/// 1. The raw query string is scanned once. `Sign` and `RequestTime` match exactly; the app id
-///    parameter matches `SdkAppid` case-insensitively (`SdkAppid`, `SdkAppId`, …).
-/// 2. Each of the three may appear at most once ([`Rejection::DuplicateParameter`]).
-/// 3. `RequestTime` is 1 to 20 ASCII digits; `Sign` is exactly 64 hex digits, either case.
+/// 1. **One reading of the query**, the one a decoding parser (axum's `Query`, `serde_urlencoded`,
+///    `form_urlencoded`) makes: the raw query is split on `&`, each part into key and value at the
+///    first `=`. A parameter *names* `Sign` or `RequestTime` when its key, percent-decoded with `+`
+///    read as a space, is exactly that name, and names the app id when it equals `SdkAppid` in any
+///    ASCII case (`SdkAppid`, `SdkAppId`, …). Tencent never encodes these names, so a key that
+///    names one of them without spelling it literally (`Sig%6E`, `%53dkAppid`) is refused
+///    ([`Rejection::EncodedParameter`]), even when it is the only one.
+/// 2. The app id may appear at most once, and `Sign` and `RequestTime` at most once while
+///    authentication is enabled ([`Rejection::DuplicateParameter`]). The app id's value, when
+///    present, must be canonical decimal (no sign, no leading zero, at most `u64::MAX`): a handler
+///    comparing text must see the app the verifier saw, so `0888888` is not `888888`.
+/// 3. `RequestTime` is 1 to 20 ASCII digits; `Sign` is exactly 64 hex digits, either case. (Both
+///    rules refuse any `%` or `+` in these values, so decoded and raw values are the same.)
 /// 4. The time check comes before any hashing; `|now − RequestTime| ≤ window` is accepted. When
 ///    `RequestTime` is the last parameter (Tencent's order), it is checked before the rest of the
-///    query is scanned, so a stale request that also breaks rule 2 or 3 reads
+///    query is scanned, so a stale request that also breaks rule 1, 2 or 3 reads
 ///    [`Expired`](Rejection::Expired) / [`FromFuture`](Rejection::FromFuture). Which requests are
 ///    accepted does not depend on this order.
 /// 5. With [`with_app_id`](Verifier::with_app_id), the app id must be present and equal (checked
@@ -34,8 +43,11 @@ const SIGN_HEX_LEN: usize = 64;
 ///    is the app's own configuration, not Tencent's.
 /// 6. SHA-256(token ‖ RequestTime as received) is compared in constant time with the decoded `Sign`:
 ///    first the current token, then the previous one while its deadline has not passed.
-/// 7. A disabled snapshot lets the request through unverified, unless
-///    [`require_signature(true)`](Verifier::require_signature) is set.
+/// 7. A disabled snapshot lets the request through unverified (rules 1 and 2 still apply to the app
+///    id), unless [`require_signature(true)`](Verifier::require_signature) is set.
+///
+/// An accepted request yields a [`VerifiedCallback`]: the app id and `RequestTime` the verifier
+/// read, so that a handler never parses the query again for them.
 ///
 /// # Examples
 ///
@@ -49,15 +61,22 @@ const SIGN_HEX_LEN: usize = 64;
 /// let query = "SdkAppid=888888&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json\
 ///     &Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061&RequestTime=1669872112";
 ///
-/// assert_eq!(verifier.verify(&snapshot, query, 1669872112 + 30), Ok(Verified::CurrentToken));
+/// let verified = verifier.verify(&snapshot, query, 1669872112 + 30)?;
+/// assert_eq!(verified.verified(), Verified::CurrentToken);
+/// assert_eq!(verified.app_id(), Some(888888));
+/// assert_eq!(verified.request_time(), Some(1669872112));
 /// assert_eq!(verifier.verify(&snapshot, query, 1669872112 + 61), Err(Rejection::Expired));
+///
+/// // A second app id, percent-encoded so that a decoding parser would read it: refused.
+/// let confused = format!("SdkAppi%64=999999&{query}");
+/// assert_eq!(verifier.verify(&snapshot, &confused, 1669872112), Err(Rejection::EncodedParameter));
 ///
 /// let strict = Verifier::new().with_window(Duration::from_secs(10)).require_signature(true);
 /// assert_eq!(
 ///     strict.verify(&TokenSnapshot::disabled(), "", 0),
 ///     Err(Rejection::AuthenticationDisabled),
 /// );
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verifier {
@@ -69,7 +88,7 @@ pub struct Verifier {
 /// The required app id, with its decimal digits precomputed: the usual check is one short byte
 /// comparison instead of parsing the parameter.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct AppId {
+pub(crate) struct AppId {
     value: u64,
     digits: [u8; MAX_TIME_DIGITS],
     len: u8,
@@ -105,10 +124,10 @@ impl AppId {
         &self.digits[..usize::from(self.len)]
     }
 
-    /// `digits` names this app: the same decimal digits, or (rarely) the same value written
-    /// differently, e.g. with leading zeros.
+    /// `digits` names this app: exactly its canonical decimal digits (`0888888` is another string,
+    /// so it is another app to a handler that compares text).
     fn matches(&self, digits: &[u8]) -> bool {
-        digits == self.digits() || parse_app_id(digits) == Some(self.value)
+        digits == self.digits()
     }
 }
 
@@ -136,6 +155,61 @@ pub enum Verified {
     AuthenticationDisabled,
 }
 
+/// What the verifier established about an accepted callback: how it passed, the app and the
+/// `RequestTime` it read.
+///
+/// The [`CallbackAuthLayer`](crate::CallbackAuthLayer) puts it into the extensions of every
+/// request it lets through, so a handler takes it (axum: `Extension<VerifiedCallback>`) instead of
+/// parsing the query again. Handlers must not trust any other query parameter (`CallbackCommand`,
+/// `ClientIP`, `OptPlatform`) nor the body beyond what the protocol signs: the `Sign` covers only
+/// the token and `RequestTime`.
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::{CallbackToken, TokenSnapshot, Verified, Verifier};
+///
+/// let token = CallbackToken::new("xxxxyyyy")?;
+/// let query = format!("SdkAppid=888888&Sign={}&RequestTime=1669872112", token.sign(1669872112));
+/// let verified = Verifier::new().verify(&TokenSnapshot::enabled(token), &query, 1669872112)?;
+/// assert_eq!(verified.verified(), Verified::CurrentToken);
+/// assert_eq!(verified.app_id(), Some(888888));
+/// assert_eq!(verified.request_time(), Some(1669872112));
+///
+/// // Authentication disabled: nothing was verified, so there is no RequestTime to report.
+/// let disabled = Verifier::new().verify(&TokenSnapshot::disabled(), "SdkAppid=888888", 0)?;
+/// assert_eq!(disabled.request_time(), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VerifiedCallback {
+    app_id: Option<u64>,
+    request_time: Option<u64>,
+    verified: Verified,
+}
+
+impl VerifiedCallback {
+    /// The app the callback was checked for: the configured app
+    /// ([`Verifier::with_app_id`], or the app an [`AppSet`](crate::AppSet) routed it to); without
+    /// an app check, the query's `SdkAppid` read under the verifier's rules (unique, literal name,
+    /// canonical decimal), which the `Sign` does not cover. `None` when the query has no app id and
+    /// none was required.
+    pub const fn app_id(&self) -> Option<u64> {
+        self.app_id
+    }
+
+    /// The verified `RequestTime` (Unix seconds); `None` when no signature was checked
+    /// (authentication disabled).
+    pub const fn request_time(&self) -> Option<u64> {
+        self.request_time
+    }
+
+    /// How the callback passed.
+    pub const fn verified(&self) -> Verified {
+        self.verified
+    }
+}
+
 /// Why a request was rejected.
 ///
 /// `Display` is a short lowercase reason that never contains the token, the `Sign` or the query.
@@ -152,13 +226,17 @@ pub enum Rejection {
     MalformedRequestTime,
     /// `Sign`, `RequestTime` or `SdkAppid` appears more than once.
     DuplicateParameter,
+    /// A parameter name that decodes to `Sign`, `RequestTime` or `SdkAppid` is percent-encoded
+    /// (`Sig%6E`, `%53dkAppid`): Tencent never encodes these names, and a decoding parser in the
+    /// handler would read a parameter the verifier did not check.
+    EncodedParameter,
     /// `RequestTime` is further in the past than the window allows.
     Expired,
     /// `RequestTime` is further in the future than the window allows.
     FromFuture,
     /// The `Sign` matches no token that is currently accepted.
     SignatureMismatch,
-    /// `SdkAppid` is missing, malformed or not the configured app.
+    /// `SdkAppid` is missing, not canonical decimal, or not the configured app.
     AppIdMismatch,
     /// Authentication is disabled at Tencent, but the verifier requires a signature (strict mode).
     AuthenticationDisabled,
@@ -168,7 +246,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, in declaration order (for metrics and statistics).
-    pub const ALL: [Rejection; 11] = [
+    pub const ALL: [Rejection; 12] = [
         Rejection::MissingSign,
         Rejection::MissingRequestTime,
         Rejection::MalformedSign,
@@ -180,6 +258,7 @@ impl Rejection {
         Rejection::AppIdMismatch,
         Rejection::AuthenticationDisabled,
         Rejection::TokenUnavailable,
+        Rejection::EncodedParameter,
     ];
 
     /// The position of this reason in [`Rejection::ALL`].
@@ -196,6 +275,7 @@ impl Rejection {
             Rejection::AppIdMismatch => 8,
             Rejection::AuthenticationDisabled => 9,
             Rejection::TokenUnavailable => 10,
+            Rejection::EncodedParameter => 11,
         }
     }
 
@@ -213,6 +293,7 @@ impl Rejection {
             Rejection::AppIdMismatch => "app id mismatch",
             Rejection::AuthenticationDisabled => "authentication disabled",
             Rejection::TokenUnavailable => "token unavailable",
+            Rejection::EncodedParameter => "encoded parameter name",
         }
     }
 }
@@ -225,8 +306,8 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
-/// The parameters of interest, as slices of the query. `Some(None)` is never used: a duplicate sets
-/// the flag instead.
+/// The parameters of interest, as slices of the query (the last one seen when duplicated: the flag
+/// says so).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Scan<'q> {
     sign: Option<&'q [u8]>,
@@ -234,16 +315,20 @@ pub(crate) struct Scan<'q> {
     app_id: Option<&'q [u8]>,
     duplicate_auth: bool,
     duplicate_app_id: bool,
+    /// Some key names one of the three parameters only once percent-decoded.
+    encoded: bool,
     /// The value of `request_time`, when [`Tail`] has already parsed it.
     tail_time: Option<Option<u64>>,
 }
 
-/// One pass over `a=b&c=d` (minus a [`Tail`] already split off), keeping slices into the query. No allocation, no percent-decoding:
-/// Tencent sends these three parameters unescaped, and an escaped one is malformed.
+/// One pass over `a=b&c=d` (minus a [`Tail`] already split off), keeping slices into the query. No
+/// allocation. Tencent sends the three names unescaped; a key that names one of them only once
+/// percent-decoded sets [`Scan::encoded`] (see [`encoded_name`]).
 ///
 /// The `&` separators are found eight bytes at a time ([`separators`]); each segment is then
 /// classified by its first byte and a prefix comparison, so unrelated parameters cost one or two
-/// byte comparisons.
+/// byte comparisons. A key whose decoded form is one of the three names starts with `S`, `s`, `R`
+/// or `%` (decoding changes only `%XX` and `+`), so no other first byte needs a second look.
 pub(crate) fn scan(query: &[u8]) -> Scan<'_> {
     match Tail::split(query) {
         Some(tail) => tail.scan(),
@@ -352,22 +437,76 @@ fn classify<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
         Some(b'R') => {
             if let Some(value) = value_of(segment, b"RequestTime") {
                 out.duplicate_auth |= out.request_time.replace(value).is_some();
+            } else {
+                out.encoded |= encoded_name(segment);
             }
             return;
         }
         Some(b's') => {}
+        Some(b'%') => {
+            out.encoded |= encoded_name(segment);
+            return;
+        }
         _ => return,
     }
     // `SdkAppid` in any case: every byte of the name is a letter, so OR-ing in the ASCII case bit
     // and comparing eight bytes at once is exact.
     const SDKAPPID: u64 = u64::from_le_bytes(*b"sdkappid");
     const CASE: u64 = 0x2020_2020_2020_2020;
-    let Some((name, rest)) = segment.split_first_chunk::<8>() else {
-        return;
-    };
-    if u64::from_le_bytes(*name) | CASE == SDKAPPID && rest.first().is_none_or(|&b| b == b'=') {
-        out.duplicate_app_id |= out.app_id.replace(rest.get(1..).unwrap_or(&[])).is_some();
+    if let Some((name, rest)) = segment.split_first_chunk::<8>() {
+        if u64::from_le_bytes(*name) | CASE == SDKAPPID && rest.first().is_none_or(|&b| b == b'=') {
+            out.duplicate_app_id |= out.app_id.replace(rest.get(1..).unwrap_or(&[])).is_some();
+            return;
+        }
     }
+    out.encoded |= encoded_name(segment);
+}
+
+/// The longest key that can decode to one of the three names: `RequestTime` with every byte
+/// written as `%XX`.
+const MAX_ENCODED_KEY: usize = 3 * b"RequestTime".len();
+
+/// Whether the key of `segment` names `Sign`, `RequestTime` or `SdkAppid` (any case) once
+/// percent-decoded the way `form_urlencoded` decodes (`%XX` with two hex digits of either case is
+/// that byte, any other `%` stays literal, `+` is a space), although it is not written literally.
+/// Only keys that contain `%` can: a `+` decodes to a space, which none of the names holds.
+///
+/// Rare (Tencent never encodes these names), so kept out of line. Allocation-free: at most
+/// [`MAX_ENCODED_KEY`] bytes are read and decoded on the stack.
+#[cold]
+#[inline(never)]
+fn encoded_name(segment: &[u8]) -> bool {
+    let key = match segment.iter().position(|&b| b == b'=') {
+        Some(end) => &segment[..end],
+        None => segment,
+    };
+    if key.len() > MAX_ENCODED_KEY || !key.contains(&b'%') {
+        return false;
+    }
+    let mut decoded = [0u8; 11];
+    let mut len = 0;
+    let mut i = 0;
+    while i < key.len() {
+        let byte = match key[i] {
+            b'%' => match (key.get(i + 1), key.get(i + 2)) {
+                (Some(&hi), Some(&lo)) if HEX[hi as usize] < 16 && HEX[lo as usize] < 16 => {
+                    i += 2;
+                    (HEX[hi as usize] << 4) | HEX[lo as usize]
+                }
+                _ => b'%',
+            },
+            b'+' => b' ',
+            other => other,
+        };
+        i += 1;
+        let Some(slot) = decoded.get_mut(len) else {
+            return false;
+        };
+        *slot = byte;
+        len += 1;
+    }
+    let decoded = &decoded[..len];
+    decoded == b"Sign" || decoded == b"RequestTime" || decoded.eq_ignore_ascii_case(b"sdkappid")
 }
 
 /// Calls `f` with the index of every `&`, in order. SWAR, sixteen bytes per step (two words,
@@ -496,9 +635,12 @@ fn parse_time(digits: &[u8]) -> Result<Option<u64>, Rejection> {
     Ok(Some(n))
 }
 
-/// Parses a decimal SDKAppID: the same digits rule as `RequestTime`; `None` when malformed or
-/// beyond `u64`.
+/// Parses a canonical decimal SDKAppID: digits only, no leading zero (but `0` itself), at most
+/// `u64::MAX`; `None` otherwise.
 fn parse_app_id(digits: &[u8]) -> Option<u64> {
+    if digits.len() > 1 && digits[0] == b'0' {
+        return None;
+    }
     parse_time(digits).ok().flatten()
 }
 
@@ -528,12 +670,6 @@ impl Verifier {
         self
     }
 
-    /// The same verifier without the app id check (the multi-app layer has already matched the app).
-    pub(crate) const fn without_app_id(mut self) -> Self {
-        self.app_id = None;
-        self
-    }
-
     /// Strict mode: when `true`, a request is rejected with
     /// [`Rejection::AuthenticationDisabled`] while Tencent reports authentication as disabled,
     /// instead of being let through unverified.
@@ -557,7 +693,7 @@ impl Verifier {
     }
 
     /// Verifies the raw query string of a callback (the part after `?`, not percent-decoded)
-    /// against `tokens`, at Unix time `now_unix` (seconds).
+    /// against `tokens`, at Unix time `now_unix` (seconds), and returns what it established.
     ///
     /// Never allocates and never panics, whatever the query.
     ///
@@ -569,10 +705,10 @@ impl Verifier {
         tokens: &TokenSnapshot,
         query: &str,
         now_unix: u64,
-    ) -> Result<Verified, Rejection> {
+    ) -> Result<VerifiedCallback, Rejection> {
         let query = query.as_bytes();
         if tokens.current().is_none() {
-            return self.let_through(|| scan_all(query));
+            return self.let_through(|| scan_all(query), AppCheck::from(self.app_id));
         }
         let scan = match Tail::split(query) {
             Some(tail) => {
@@ -583,36 +719,59 @@ impl Verifier {
             }
             None => scan_all(query),
         };
-        self.verify_scanned(&scan, tokens, now_unix)
+        self.verify_scanned(&scan, tokens, now_unix, AppCheck::from(self.app_id))
     }
 
     /// The answer while authentication is disabled: strict mode rejects; otherwise the request
-    /// passes once the app id, when one is required, matches. `Sign` and `RequestTime` are not
-    /// looked at, so `scan` is called only for the app id.
-    fn let_through<'q>(&self, scan: impl FnOnce() -> Scan<'q>) -> Result<Verified, Rejection> {
+    /// passes once its app id follows rules 1 and 2 (and matches, when one is required). `Sign`
+    /// and `RequestTime` are not looked at.
+    fn let_through<'q>(
+        &self,
+        scan: impl FnOnce() -> Scan<'q>,
+        app: AppCheck,
+    ) -> Result<VerifiedCallback, Rejection> {
         if self.strict {
             return Err(Rejection::AuthenticationDisabled);
         }
-        if self.app_id.is_some() {
-            self.check_app_id(&scan())?;
-        }
-        Ok(Verified::AuthenticationDisabled)
+        let app_id = match app {
+            // The caller has already read the app id from this query under the same rules.
+            AppCheck::Known(id) => Some(id),
+            app => {
+                let scan = scan();
+                if scan.encoded {
+                    return Err(Rejection::EncodedParameter);
+                }
+                if scan.duplicate_app_id {
+                    return Err(Rejection::DuplicateParameter);
+                }
+                app.read(&scan)?
+            }
+        };
+        Ok(VerifiedCallback {
+            app_id,
+            request_time: None,
+            verified: Verified::AuthenticationDisabled,
+        })
     }
 
     /// [`verify`](Self::verify) on a query already scanned (the multi-app layer scans once to find
-    /// the app, then verifies).
+    /// the app, then verifies), with the app id rule `app`.
     pub(crate) fn verify_scanned(
         &self,
         scan: &Scan<'_>,
         tokens: &TokenSnapshot,
         now_unix: u64,
-    ) -> Result<Verified, Rejection> {
+        app: AppCheck,
+    ) -> Result<VerifiedCallback, Rejection> {
         let scan = *scan;
         let Some(current) = tokens.current() else {
-            return self.let_through(|| scan);
+            return self.let_through(|| scan, app);
         };
 
-        if scan.duplicate_auth || (self.app_id.is_some() && scan.duplicate_app_id) {
+        if scan.encoded {
+            return Err(Rejection::EncodedParameter);
+        }
+        if scan.duplicate_auth || scan.duplicate_app_id {
             return Err(Rejection::DuplicateParameter);
         }
         let sign = scan.sign.ok_or(Rejection::MissingSign)?;
@@ -626,58 +785,87 @@ impl Verifier {
         // The time check comes before the app id, decoding and hashing: stale and future floods
         // cost the scan and nothing else.
         let time = check_window(request_time, now_unix, self.window_secs)?;
-        self.check_app_id(&scan)?;
+        let app_id = app.read(&scan)?;
+        let accepted = |verified| {
+            Ok(VerifiedCallback {
+                app_id,
+                request_time: Some(time),
+                verified,
+            })
+        };
         // Fast path: the `Sign` of this second is usually cached, in lowercase hex; a byte-for-byte
         // match proves the Sign is well formed and right, without decoding or hashing.
         if current
             .cached_sign(time_digits, time)
             .is_some_and(|cached| ct_eq(&cached, sign))
         {
-            return Ok(Verified::CurrentToken);
+            return accepted(Verified::CurrentToken);
         }
         let expected = decode_sign(sign).ok_or(Rejection::MalformedSign)?;
 
         if digest_matches(current.digest_cached(time_digits, time), &expected) {
-            return Ok(Verified::CurrentToken);
+            return accepted(Verified::CurrentToken);
         }
         if let Some((previous, valid_until)) = tokens.previous() {
             if now_unix <= valid_until
                 && digest_matches(previous.digest_cached(time_digits, time), &expected)
             {
-                return Ok(Verified::PreviousToken);
+                return accepted(Verified::PreviousToken);
             }
         }
         Err(Rejection::SignatureMismatch)
     }
 }
 
-impl Scan<'_> {
-    /// The app id parameter: `Ok(None)` when absent, an error when duplicated or not a number.
-    pub(crate) fn parsed_app_id(&self) -> Result<Option<u64>, Rejection> {
-        if self.duplicate_app_id {
-            return Err(Rejection::DuplicateParameter);
-        }
-        match self.app_id {
-            None => Ok(None),
-            Some(digits) => parse_app_id(digits)
-                .map(Some)
-                .ok_or(Rejection::AppIdMismatch),
+/// How the app id parameter is judged, once rules 1 and 2 (no encoded name, no duplicate) hold.
+#[derive(Clone, Copy)]
+pub(crate) enum AppCheck {
+    /// It must be this app's canonical digits ([`Verifier::with_app_id`]).
+    Required(AppId),
+    /// The caller has already read it from this query under the same rules: this app.
+    Known(u64),
+    /// Nothing is required: it is reported when present, and must be canonical decimal then.
+    Read,
+}
+
+impl From<Option<AppId>> for AppCheck {
+    #[inline]
+    fn from(app: Option<AppId>) -> Self {
+        app.map_or(AppCheck::Read, AppCheck::Required)
+    }
+}
+
+impl AppCheck {
+    /// The app id to report for a scan without encoded names or duplicates.
+    #[inline]
+    fn read(self, scan: &Scan<'_>) -> Result<Option<u64>, Rejection> {
+        match self {
+            AppCheck::Required(expected) => match scan.app_id {
+                Some(digits) if expected.matches(digits) => Ok(Some(expected.value)),
+                _ => Err(Rejection::AppIdMismatch),
+            },
+            AppCheck::Known(id) => Ok(Some(id)),
+            AppCheck::Read => match scan.app_id {
+                None => Ok(None),
+                Some(digits) => parse_app_id(digits)
+                    .map(Some)
+                    .ok_or(Rejection::AppIdMismatch),
+            },
         }
     }
 }
 
-impl Verifier {
-    fn check_app_id(&self, scan: &Scan<'_>) -> Result<(), Rejection> {
-        let Some(expected) = self.app_id else {
-            return Ok(());
-        };
-        if scan.duplicate_app_id {
+impl Scan<'_> {
+    /// The app id parameter, read under rules 1 and 2: `Ok(None)` when absent, an error when a
+    /// name is encoded or duplicated or the value is not canonical decimal.
+    pub(crate) fn parsed_app_id(&self) -> Result<Option<u64>, Rejection> {
+        if self.encoded {
+            return Err(Rejection::EncodedParameter);
+        }
+        if self.duplicate_app_id {
             return Err(Rejection::DuplicateParameter);
         }
-        match scan.app_id {
-            Some(digits) if expected.matches(digits) => Ok(()),
-            _ => Err(Rejection::AppIdMismatch),
-        }
+        AppCheck::Read.read(self)
     }
 }
 
@@ -735,7 +923,9 @@ mod tests {
     fn official_vector_is_accepted() {
         let q = query(VECTOR_SIGN, VECTOR_TIME);
         assert_eq!(
-            Verifier::new().verify(&snapshot(), &q, VECTOR_TIME),
+            Verifier::new()
+                .verify(&snapshot(), &q, VECTOR_TIME)
+                .map(|v| v.verified()),
             Ok(Verified::CurrentToken)
         );
     }
@@ -744,7 +934,9 @@ mod tests {
     fn uppercase_hex_is_accepted() {
         let q = query(&VECTOR_SIGN.to_uppercase(), VECTOR_TIME);
         assert_eq!(
-            Verifier::new().verify(&snapshot(), &q, VECTOR_TIME),
+            Verifier::new()
+                .verify(&snapshot(), &q, VECTOR_TIME)
+                .map(|v| v.verified()),
             Ok(Verified::CurrentToken)
         );
     }
@@ -754,11 +946,20 @@ mod tests {
         let v = Verifier::new();
         let q = query(VECTOR_SIGN, VECTOR_TIME);
         let s = snapshot();
-        assert!(v.verify(&s, &q, VECTOR_TIME + 60).is_ok());
-        assert!(v.verify(&s, &q, VECTOR_TIME - 60).is_ok());
-        assert_eq!(v.verify(&s, &q, VECTOR_TIME + 61), Err(Rejection::Expired));
+        assert!(v
+            .verify(&s, &q, VECTOR_TIME + 60)
+            .map(|v| v.verified())
+            .is_ok());
+        assert!(v
+            .verify(&s, &q, VECTOR_TIME - 60)
+            .map(|v| v.verified())
+            .is_ok());
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME - 61),
+            v.verify(&s, &q, VECTOR_TIME + 61).map(|v| v.verified()),
+            Err(Rejection::Expired)
+        );
+        assert_eq!(
+            v.verify(&s, &q, VECTOR_TIME - 61).map(|v| v.verified()),
             Err(Rejection::FromFuture)
         );
     }
@@ -767,7 +968,9 @@ mod tests {
     fn time_beyond_u64_is_from_the_future() {
         let q = "Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061&RequestTime=99999999999999999999";
         assert_eq!(
-            Verifier::new().verify(&snapshot(), q, VECTOR_TIME),
+            Verifier::new()
+                .verify(&snapshot(), q, VECTOR_TIME)
+                .map(|v| v.verified()),
             Err(Rejection::FromFuture)
         );
     }
@@ -815,7 +1018,9 @@ mod tests {
             ),
         ];
         for (q, now, expected) in cases {
-            let hashes = hashes_during(|| assert_eq!(v.verify(&s, &q, now), Err(expected)));
+            let hashes = hashes_during(|| {
+                assert_eq!(v.verify(&s, &q, now).map(|v| v.verified()), Err(expected))
+            });
             assert_eq!(hashes, 0, "{expected:?}");
         }
     }
@@ -828,7 +1033,9 @@ mod tests {
         let hashes = hashes_during(|| {
             for _ in 0..100 {
                 assert_eq!(
-                    Verifier::new().verify(&s, &q, VECTOR_TIME),
+                    Verifier::new()
+                        .verify(&s, &q, VECTOR_TIME)
+                        .map(|v| v.verified()),
                     Ok(Verified::CurrentToken)
                 );
             }
@@ -838,7 +1045,9 @@ mod tests {
         let forged = query(&"ab".repeat(32), VECTOR_TIME + 7);
         let hashes = hashes_during(|| {
             assert_eq!(
-                Verifier::new().verify(&s, &forged, VECTOR_TIME),
+                Verifier::new()
+                    .verify(&s, &forged, VECTOR_TIME)
+                    .map(|v| v.verified()),
                 Err(Rejection::SignatureMismatch)
             );
         });
@@ -940,18 +1149,17 @@ mod tests {
     }
 
     #[test]
-    fn app_id_is_matched_by_value_whatever_its_spelling() {
+    fn app_id_is_matched_by_its_canonical_digits_only() {
         for value in [0, 7, 888888, 1_400_000_000, u64::MAX] {
             let app = AppId::new(value);
             assert_eq!(app.digits(), value.to_string().as_bytes());
             assert!(app.matches(value.to_string().as_bytes()));
-            // Leading zeros are the same number, within the 20-digit limit.
-            let padded = format!("000{value}");
-            assert_eq!(
-                app.matches(padded.as_bytes()),
-                padded.len() <= 20,
-                "{padded}"
-            );
+            // Leading zeros spell the same number but another string: a handler comparing text
+            // would see another app.
+            let padded = format!("0{value}");
+            assert!(!app.matches(padded.as_bytes()), "{padded}");
+            assert_eq!(parse_app_id(padded.as_bytes()), None, "{padded}");
+            assert_eq!(parse_app_id(value.to_string().as_bytes()), Some(value));
             assert!(!app.matches(format!("{value}1").as_bytes()));
             assert!(!app.matches(b""));
             assert!(!app.matches(format!("+{value}").as_bytes()));
@@ -1009,14 +1217,18 @@ mod tests {
         let stale = VECTOR_TIME + 3600;
         // RequestTime last (Tencent's order): the early time check answers first.
         let dup = format!("Sign={VECTOR_SIGN}&{}", query(VECTOR_SIGN, VECTOR_TIME));
-        assert_eq!(v.verify(&s, &dup, stale), Err(Rejection::Expired));
         assert_eq!(
-            v.verify(&s, &format!("RequestTime={VECTOR_TIME}"), stale),
+            v.verify(&s, &dup, stale).map(|v| v.verified()),
+            Err(Rejection::Expired)
+        );
+        assert_eq!(
+            v.verify(&s, &format!("RequestTime={VECTOR_TIME}"), stale)
+                .map(|v| v.verified()),
             Err(Rejection::Expired)
         );
         // Fresh, the same queries are judged by the full rules.
         assert_eq!(
-            v.verify(&s, &dup, VECTOR_TIME),
+            v.verify(&s, &dup, VECTOR_TIME).map(|v| v.verified()),
             Err(Rejection::DuplicateParameter)
         );
         // RequestTime elsewhere: the full rules, in their order.
@@ -1024,7 +1236,7 @@ mod tests {
             "RequestTime={VECTOR_TIME}&Sign={VECTOR_SIGN}&Sign={VECTOR_SIGN}&SdkAppid=888888"
         );
         assert_eq!(
-            v.verify(&s, &moved, stale),
+            v.verify(&s, &moved, stale).map(|v| v.verified()),
             Err(Rejection::DuplicateParameter)
         );
         // A disabled snapshot never looks at the time.
@@ -1033,7 +1245,8 @@ mod tests {
                 &TokenSnapshot::disabled(),
                 &query(VECTOR_SIGN, VECTOR_TIME),
                 stale
-            ),
+            )
+            .map(|v| v.verified()),
             Ok(Verified::AuthenticationDisabled)
         );
     }
@@ -1115,7 +1328,7 @@ mod tests {
             let s = if disabled { TokenSnapshot::disabled() } else { snapshot() };
             let v = if app_check { Verifier::new().with_app_id(888888) } else { Verifier::new() };
             let fast = v.verify(&s, &q, now);
-            let full = v.verify_scanned(&scan_all(q.as_bytes()), &s, now);
+            let full = v.verify_scanned(&scan_all(q.as_bytes()), &s, now, AppCheck::from(v.app_id));
             if disabled {
                 proptest::prop_assert_eq!(fast, full, "{}", q);
             } else if fast != full {

@@ -30,7 +30,9 @@ fn signed(t: &CallbackToken, time: u64) -> String {
 fn official_vector_verifies() {
     let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert_eq!(
-        Verifier::new().verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME),
+        Verifier::new()
+            .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
     assert_eq!(token(VECTOR_TOKEN).sign(VECTOR_TIME), VECTOR_SIGN);
@@ -49,7 +51,9 @@ fn round_trips_with_shortest_and_longest_tokens() {
         for time in [0, 1, VECTOR_TIME, u64::MAX] {
             let q = signed(&tok, time);
             assert_eq!(
-                Verifier::new().verify(&snapshot, &q, time),
+                Verifier::new()
+                    .verify(&snapshot, &q, time)
+                    .map(|v| v.verified()),
                 Ok(Verified::CurrentToken),
                 "token of {} bytes, time {time}",
                 t.len()
@@ -62,7 +66,9 @@ fn round_trips_with_shortest_and_longest_tokens() {
 fn sign_with_another_token_is_a_mismatch() {
     let q = signed(&token("other-token"), VECTOR_TIME);
     assert_eq!(
-        Verifier::new().verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME),
+        Verifier::new()
+            .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
+            .map(|v| v.verified()),
         Err(Rejection::SignatureMismatch)
     );
 }
@@ -72,14 +78,19 @@ fn missing_parameters_are_named() {
     let v = Verifier::new();
     let s = enabled(VECTOR_TOKEN);
     assert_eq!(
-        v.verify(&s, &format!("RequestTime={VECTOR_TIME}"), VECTOR_TIME),
+        v.verify(&s, &format!("RequestTime={VECTOR_TIME}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Err(Rejection::MissingSign)
     );
     assert_eq!(
-        v.verify(&s, &format!("Sign={VECTOR_SIGN}"), VECTOR_TIME),
+        v.verify(&s, &format!("Sign={VECTOR_SIGN}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Err(Rejection::MissingRequestTime)
     );
-    assert_eq!(v.verify(&s, "", VECTOR_TIME), Err(Rejection::MissingSign));
+    assert_eq!(
+        v.verify(&s, "", VECTOR_TIME).map(|v| v.verified()),
+        Err(Rejection::MissingSign)
+    );
 }
 
 #[test]
@@ -98,7 +109,7 @@ fn malformed_request_times_are_rejected() {
     ] {
         let q = format!("Sign={VECTOR_SIGN}&RequestTime={bad}");
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME),
+            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
             Err(Rejection::MalformedRequestTime),
             "{bad:?}"
         );
@@ -119,7 +130,7 @@ fn malformed_signs_are_rejected() {
     ] {
         let q = format!("Sign={bad}&RequestTime={VECTOR_TIME}");
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME),
+            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
             Err(Rejection::MalformedSign),
             "{bad:?}"
         );
@@ -133,7 +144,9 @@ fn uppercase_sign_is_accepted() {
         VECTOR_SIGN.to_ascii_uppercase()
     );
     assert_eq!(
-        Verifier::new().verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME),
+        Verifier::new()
+            .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
 }
@@ -152,7 +165,7 @@ fn duplicates_are_rejected() {
     ] {
         let q = format!("{base}{extra}");
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME),
+            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
             Err(Rejection::DuplicateParameter),
             "{extra}"
         );
@@ -165,16 +178,19 @@ fn window_edges_in_both_directions() {
     let s = enabled(VECTOR_TOKEN);
     let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert_eq!(
-        v.verify(&s, &q, VECTOR_TIME + 10),
+        v.verify(&s, &q, VECTOR_TIME + 10).map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
     assert_eq!(
-        v.verify(&s, &q, VECTOR_TIME - 10),
+        v.verify(&s, &q, VECTOR_TIME - 10).map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
-    assert_eq!(v.verify(&s, &q, VECTOR_TIME + 11), Err(Rejection::Expired));
     assert_eq!(
-        v.verify(&s, &q, VECTOR_TIME - 11),
+        v.verify(&s, &q, VECTOR_TIME + 11).map(|v| v.verified()),
+        Err(Rejection::Expired)
+    );
+    assert_eq!(
+        v.verify(&s, &q, VECTOR_TIME - 11).map(|v| v.verified()),
         Err(Rejection::FromFuture)
     );
 }
@@ -184,9 +200,14 @@ fn default_window_is_sixty_seconds() {
     assert_eq!(Verifier::new().window(), Duration::from_secs(60));
     let s = enabled(VECTOR_TOKEN);
     let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
-    assert!(Verifier::new().verify(&s, &q, VECTOR_TIME + 60).is_ok());
+    assert!(Verifier::new()
+        .verify(&s, &q, VECTOR_TIME + 60)
+        .map(|v| v.verified())
+        .is_ok());
     assert_eq!(
-        Verifier::new().verify(&s, &q, VECTOR_TIME + 61),
+        Verifier::new()
+            .verify(&s, &q, VECTOR_TIME + 61)
+            .map(|v| v.verified()),
         Err(Rejection::Expired)
     );
 }
@@ -196,7 +217,9 @@ fn stale_requests_fail_on_time_even_with_a_wrong_sign() {
     // The time check comes before the hash, so a stale forged request reports Expired.
     let q = format!("Sign={}&RequestTime={VECTOR_TIME}", "0".repeat(64));
     assert_eq!(
-        Verifier::new().verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME + 3600),
+        Verifier::new()
+            .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME + 3600)
+            .map(|v| v.verified()),
         Err(Rejection::Expired)
     );
 }
@@ -211,7 +234,7 @@ fn parameters_in_any_order_among_others() {
         format!("sign=x&requesttime=1&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}&SIGN=y"),
     ] {
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME),
+            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
             Ok(Verified::CurrentToken),
             "{q}"
         );
@@ -223,12 +246,16 @@ fn a_64_kib_query_is_handled() {
     let mut q = "x=".to_string() + &"a".repeat(64 * 1024);
     q.push_str(&format!("&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"));
     assert_eq!(
-        Verifier::new().verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME),
+        Verifier::new()
+            .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
     let junk = "&".repeat(64 * 1024);
     assert_eq!(
-        Verifier::new().verify(&enabled(VECTOR_TOKEN), &junk, VECTOR_TIME),
+        Verifier::new()
+            .verify(&enabled(VECTOR_TOKEN), &junk, VECTOR_TIME)
+            .map(|v| v.verified()),
         Err(Rejection::MissingSign)
     );
 }
@@ -241,15 +268,18 @@ fn previous_token_is_accepted_until_its_deadline() {
     let s = TokenSnapshot::enabled(new.clone()).with_previous(old.clone(), deadline);
     let v = Verifier::new();
     assert_eq!(
-        v.verify(&s, &signed(&old, deadline), deadline),
+        v.verify(&s, &signed(&old, deadline), deadline)
+            .map(|v| v.verified()),
         Ok(Verified::PreviousToken)
     );
     assert_eq!(
-        v.verify(&s, &signed(&old, deadline + 1), deadline + 1),
+        v.verify(&s, &signed(&old, deadline + 1), deadline + 1)
+            .map(|v| v.verified()),
         Err(Rejection::SignatureMismatch)
     );
     assert_eq!(
-        v.verify(&s, &signed(&new, deadline + 1), deadline + 1),
+        v.verify(&s, &signed(&new, deadline + 1), deadline + 1)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
 }
@@ -258,20 +288,27 @@ fn previous_token_is_accepted_until_its_deadline() {
 fn disabled_lets_requests_through_and_strict_mode_refuses() {
     let s = TokenSnapshot::disabled();
     assert_eq!(
-        Verifier::new().verify(&s, "", VECTOR_TIME),
+        Verifier::new()
+            .verify(&s, "", VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::AuthenticationDisabled)
     );
     // Even garbage Sign/RequestTime is not inspected when authentication is off.
     assert_eq!(
-        Verifier::new().verify(&s, "Sign=zz&Sign=yy&RequestTime=no", VECTOR_TIME),
+        Verifier::new()
+            .verify(&s, "Sign=zz&Sign=yy&RequestTime=no", VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::AuthenticationDisabled)
     );
     assert_eq!(
-        Verifier::new().require_signature(true).verify(
-            &s,
-            &format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"),
-            VECTOR_TIME
-        ),
+        Verifier::new()
+            .require_signature(true)
+            .verify(
+                &s,
+                &format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"),
+                VECTOR_TIME
+            )
+            .map(|v| v.verified()),
         Err(Rejection::AuthenticationDisabled)
     );
 }
@@ -282,41 +319,50 @@ fn app_id_must_match_when_configured() {
     let v = Verifier::new().with_app_id(888888);
     let tail = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert_eq!(
-        v.verify(&s, &format!("SdkAppid=888888&{tail}"), VECTOR_TIME),
+        v.verify(&s, &format!("SdkAppid=888888&{tail}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
     assert_eq!(
-        v.verify(&s, &format!("sdkappid=888888&{tail}"), VECTOR_TIME),
+        v.verify(&s, &format!("sdkappid=888888&{tail}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
     assert_eq!(
-        v.verify(&s, &format!("SdkAppId=888888&{tail}"), VECTOR_TIME),
+        v.verify(&s, &format!("SdkAppId=888888&{tail}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
     assert_eq!(
-        v.verify(&s, &format!("SdkAppid=888889&{tail}"), VECTOR_TIME),
+        v.verify(&s, &format!("SdkAppid=888889&{tail}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Err(Rejection::AppIdMismatch)
     );
     assert_eq!(
-        v.verify(&s, &tail, VECTOR_TIME),
+        v.verify(&s, &tail, VECTOR_TIME).map(|v| v.verified()),
         Err(Rejection::AppIdMismatch)
     );
     assert_eq!(
-        v.verify(&s, &format!("SdkAppid=0888888x&{tail}"), VECTOR_TIME),
+        v.verify(&s, &format!("SdkAppid=0888888x&{tail}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Err(Rejection::AppIdMismatch)
     );
     // The app id check applies when authentication is disabled, too.
     assert_eq!(
-        v.verify(&TokenSnapshot::disabled(), "SdkAppid=1", VECTOR_TIME),
+        v.verify(&TokenSnapshot::disabled(), "SdkAppid=1", VECTOR_TIME)
+            .map(|v| v.verified()),
         Err(Rejection::AppIdMismatch)
     );
     assert_eq!(
-        v.verify(&TokenSnapshot::disabled(), "SdkAppid=888888", VECTOR_TIME),
+        v.verify(&TokenSnapshot::disabled(), "SdkAppid=888888", VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::AuthenticationDisabled)
     );
     // Without with_app_id any app id passes.
     assert_eq!(
-        Verifier::new().verify(&s, &format!("SdkAppid=1&{tail}"), VECTOR_TIME),
+        Verifier::new()
+            .verify(&s, &format!("SdkAppid=1&{tail}"), VECTOR_TIME)
+            .map(|v| v.verified()),
         Ok(Verified::CurrentToken)
     );
 }
@@ -336,7 +382,7 @@ proptest! {
     #[test]
     fn random_queries_never_panic_or_pass(query in ".{0,300}", now in any::<u64>()) {
         let s = enabled(VECTOR_TOKEN);
-        let result = Verifier::new().verify(&s, &query, now);
+        let result = Verifier::new().verify(&s, &query, now).map(|v| v.verified());
         // Only a query that carries the right Sign for its RequestTime can pass.
         if result.is_ok() {
             prop_assert!(query.contains("Sign="));
@@ -353,7 +399,7 @@ proptest! {
         let time = VECTOR_TIME.checked_add_signed(delta).unwrap();
         prop_assume!(!sign.eq_ignore_ascii_case(&token(VECTOR_TOKEN).sign(time)));
         let q = format!("{extra}&Sign={sign}&RequestTime={time}");
-        prop_assert_eq!(Verifier::new().verify(&s, &q, VECTOR_TIME), Err(Rejection::SignatureMismatch));
+        prop_assert_eq!(Verifier::new().verify(&s, &q, VECTOR_TIME).map(|v| v.verified()), Err(Rejection::SignatureMismatch));
     }
 
     #[test]
@@ -366,7 +412,7 @@ proptest! {
         let time = VECTOR_TIME.checked_add_signed(delta).unwrap();
         let q = format!("{before}&RequestTime={time}&{after}&Sign={}", tok.sign(time));
         prop_assert_eq!(
-            Verifier::new().verify(&TokenSnapshot::enabled(tok), &q, VECTOR_TIME),
+            Verifier::new().verify(&TokenSnapshot::enabled(tok), &q, VECTOR_TIME).map(|v| v.verified()),
             Ok(Verified::CurrentToken)
         );
     }

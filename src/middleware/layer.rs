@@ -13,6 +13,8 @@ use crate::handle::TokenHandle;
 use crate::stats::{CallbackStats, Counters};
 use crate::verify::Verifier;
 
+use super::log::RejectionLog;
+
 /// A [`Layer`] that verifies Tencent callbacks before they reach the wrapped service.
 ///
 /// See the [module docs](crate::middleware) for examples and security considerations.
@@ -21,13 +23,17 @@ pub struct CallbackAuthLayer<R = DefaultRejection> {
 }
 
 /// Everything a request needs, behind one `Arc` so per-connection clones stay cheap.
+#[derive(Clone)]
 pub(crate) struct Config<R> {
     pub(crate) tokens: Tokens,
     /// The counters of a single-app layer (unused with an [`AppSet`]: each app has its own).
-    pub(crate) counters: Counters,
+    pub(crate) counters: Arc<Counters>,
     pub(crate) verifier: Verifier,
     pub(crate) clock: Clock,
     pub(crate) rejection: R,
+    /// Whether accepted requests get a [`VerifiedCallback`](crate::VerifiedCallback) extension.
+    pub(crate) insert_verified: bool,
+    pub(crate) log: Arc<RejectionLog>,
 }
 
 /// What the layer verifies against.
@@ -88,33 +94,26 @@ impl CallbackAuthLayer {
     fn with_tokens(tokens: Tokens) -> Self {
         Self {
             config: Arc::new(Config {
-                counters: Counters::new(None),
+                counters: Arc::new(Counters::new(None)),
                 tokens,
                 verifier: Verifier::new(),
                 clock: Clock::System,
                 rejection: DefaultRejection,
+                insert_verified: true,
+                log: Arc::new(RejectionLog::new()),
             }),
         }
     }
 }
 
 impl<R> CallbackAuthLayer<R> {
-    fn map_config<R2>(
-        self,
-        f: impl FnOnce(&Config<R>) -> (Verifier, Clock, R2),
-    ) -> CallbackAuthLayer<R2>
+    /// A copy of the configuration changed by `f`; counters are shared, not re-created.
+    fn map_config<R2>(self, f: impl FnOnce(Config<R>) -> Config<R2>) -> CallbackAuthLayer<R2>
     where
         R: Clone,
     {
-        let (verifier, clock, rejection) = f(&self.config);
         CallbackAuthLayer {
-            config: Arc::new(Config {
-                tokens: self.config.tokens.clone(),
-                counters: Counters::new(verifier.app_id()),
-                verifier,
-                clock,
-                rejection,
-            }),
+            config: Arc::new(f(Arc::unwrap_or_clone(self.config))),
         }
     }
 
@@ -124,7 +123,14 @@ impl<R> CallbackAuthLayer<R> {
     where
         R: Clone,
     {
-        self.map_config(|c| (verifier, c.clock.clone(), c.rejection.clone()))
+        self.map_config(|mut c| {
+            // The counters are labelled with the app id: new counters only for a new label.
+            if c.verifier.app_id() != verifier.app_id() {
+                c.counters = Arc::new(Counters::new(verifier.app_id()));
+            }
+            c.verifier = verifier;
+            c
+        })
     }
 
     /// Answers rejected requests with `rejection` instead of [`DefaultRejection`]: a
@@ -135,7 +141,15 @@ impl<R> CallbackAuthLayer<R> {
     where
         R: Clone,
     {
-        self.map_config(|c| (c.verifier, c.clock.clone(), rejection))
+        self.map_config(|c| Config {
+            tokens: c.tokens,
+            counters: c.counters,
+            verifier: c.verifier,
+            clock: c.clock,
+            rejection,
+            insert_verified: c.insert_verified,
+            log: c.log,
+        })
     }
 
     /// Reads the current Unix time (seconds) from `clock` instead of the system clock. For tests
@@ -146,12 +160,24 @@ impl<R> CallbackAuthLayer<R> {
         C: Fn() -> u64 + Send + Sync + 'static,
         R: Clone,
     {
-        self.map_config(|c| {
-            (
-                c.verifier,
-                Clock::Custom(Arc::new(clock)),
-                c.rejection.clone(),
-            )
+        self.map_config(|mut c| {
+            c.clock = Clock::Custom(Arc::new(clock));
+            c
+        })
+    }
+
+    /// Whether accepted requests carry a [`VerifiedCallback`](crate::VerifiedCallback) in their
+    /// extensions (default `true`). Inserting it costs the request's extension map its first
+    /// allocations (see the README's benchmarks); turn it off to keep the layer at zero added
+    /// allocations when handlers do not read it.
+    #[must_use]
+    pub fn with_verified_extension(self, insert: bool) -> Self
+    where
+        R: Clone,
+    {
+        self.map_config(|mut c| {
+            c.insert_verified = insert;
+            c
         })
     }
 

@@ -84,6 +84,7 @@
 
 mod future;
 mod layer;
+mod log;
 mod response;
 mod service;
 

@@ -13,7 +13,7 @@ use super::response::RejectionResponse;
 use crate::apps::App;
 use crate::handle::TokenHandle;
 use crate::stats::Counters;
-use crate::verify::{scan, Rejection, Scan, Verified, Verifier};
+use crate::verify::{scan, AppCheck, Rejection, VerifiedCallback};
 
 /// The service built by [`CallbackAuthLayer`](super::CallbackAuthLayer): verifies the callback's
 /// query string, then calls the inner service with the request untouched, or answers with the
@@ -53,10 +53,19 @@ pub(crate) enum Checked<'a> {
 }
 
 impl Checked<'_> {
-    pub(crate) fn record(&self, outcome: Result<Verified, Rejection>) {
+    pub(crate) fn record(&self, outcome: Result<VerifiedCallback, Rejection>) {
+        let outcome = outcome.map(|v| v.verified());
         match self {
             Checked::Single(_, counters) | Checked::Unknown(counters) => counters.record(outcome),
             Checked::App(app) => app.counters.record(outcome),
+        }
+    }
+
+    /// The app id for log lines, when the request was matched to an app.
+    fn app_id(&self) -> Option<u64> {
+        match self {
+            Checked::Single(..) | Checked::Unknown(_) => None,
+            Checked::App(app) => Some(app.id),
         }
     }
 
@@ -76,7 +85,7 @@ impl<R> Config<R> {
         &self,
         query: &str,
         now: u64,
-    ) -> (Result<Verified, Rejection>, Checked<'_>) {
+    ) -> (Result<VerifiedCallback, Rejection>, Checked<'_>) {
         match &self.tokens {
             Tokens::Single(handle) => (
                 handle.with_snapshot(|snapshot| match snapshot {
@@ -88,12 +97,6 @@ impl<R> Config<R> {
             Tokens::Apps(apps) => {
                 // The app id is needed before the snapshot, so the whole query is scanned first.
                 let scan = scan(query.as_bytes());
-                let verify = |handle: &TokenHandle, verifier: Verifier, scan: &Scan<'_>| {
-                    handle.with_snapshot(|snapshot| match snapshot {
-                        Some(snapshot) => verifier.verify_scanned(scan, snapshot, now),
-                        None => Err(Rejection::TokenUnavailable),
-                    })
-                };
                 let app = match scan.parsed_app_id() {
                     Ok(Some(id)) => apps.find(id),
                     Ok(None) => None,
@@ -103,12 +106,16 @@ impl<R> Config<R> {
                 };
                 match app {
                     Some(app) => {
-                        let result = verify(
-                            &app.handle,
-                            // The lookup already matched SdkAppid (and refused duplicates).
-                            self.verifier.without_app_id(),
-                            &scan,
-                        );
+                        let result = app.handle.with_snapshot(|snapshot| match snapshot {
+                            // The lookup has read SdkAppid under the verifier's rules: that app.
+                            Some(snapshot) => self.verifier.verify_scanned(
+                                &scan,
+                                snapshot,
+                                now,
+                                AppCheck::Known(app.id),
+                            ),
+                            None => Err(Rejection::TokenUnavailable),
+                        });
                         (result, Checked::App(app))
                     }
                     None => (
@@ -121,19 +128,40 @@ impl<R> Config<R> {
     }
 
     /// The rejection response, with the reason in its extensions, and a log line that carries the
-    /// reason and the callback command only.
-    pub(crate) fn reject<B>(&self, rejection: Rejection, query: &str) -> Response<B>
+    /// reason, the app and the callback command only (rate-limited: see [`RejectionLog`]).
+    pub(crate) fn reject<B>(
+        &self,
+        rejection: Rejection,
+        query: &str,
+        now: u64,
+        checked: &Checked<'_>,
+    ) -> Response<B>
     where
         R: RejectionResponse<B>,
     {
-        tracing::warn!(
-            reason = rejection.as_str(),
-            command = callback_command(query),
-            "rejected tencent callback"
-        );
+        self.log
+            .record(rejection, now, checked.app_id(), || callback_command(query));
         let mut response = self.rejection.response(rejection);
         response.extensions_mut().insert(rejection);
         response
+    }
+
+    /// Hands the request to the inner service: with the [`VerifiedCallback`] in its extensions,
+    /// unless the layer was told not to insert it.
+    #[inline]
+    fn accept<S, B>(
+        &self,
+        inner: &mut S,
+        mut req: Request<B>,
+        verified: VerifiedCallback,
+    ) -> S::Future
+    where
+        S: Service<Request<B>>,
+    {
+        if self.insert_verified {
+            req.extensions_mut().insert(verified);
+        }
+        inner.call(req)
     }
 }
 
@@ -174,9 +202,8 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let query = req.uri().query().unwrap_or("");
         let now = self.config.clock.now_unix();
-        let (result, checked) = self.config.check(query, now);
+        let (result, checked) = self.config.check(req.uri().query().unwrap_or(""), now);
         if let Err(Rejection::SignatureMismatch) = result {
             // The token may have just been rotated: wait for that app's refresher, then verify once
             // more with the same clock reading. The ready inner service moves into the future.
@@ -190,16 +217,21 @@ where
                     let (result, checked) = config.check(query, now);
                     checked.record(result);
                     match result {
-                        Ok(_) => Ok(inner.call(req)),
-                        Err(rejection) => Err(config.reject(rejection, query)),
+                        Ok(verified) => Ok(config.accept(&mut inner, req, verified)),
+                        Err(rejection) => Err(config.reject(rejection, query, now, &checked)),
                     }
                 }));
             }
         }
         checked.record(result);
         match result {
-            Ok(_) => ResponseFuture::inner(self.inner.call(req)),
-            Err(rejection) => ResponseFuture::rejected(self.config.reject(rejection, query)),
+            Ok(verified) => {
+                ResponseFuture::inner(self.config.accept(&mut self.inner, req, verified))
+            }
+            Err(rejection) => {
+                let query = req.uri().query().unwrap_or("");
+                ResponseFuture::rejected(self.config.reject(rejection, query, now, &checked))
+            }
         }
     }
 }

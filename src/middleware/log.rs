@@ -1,0 +1,69 @@
+//! [`RejectionLog`]: rejection log lines that a forged flood cannot turn into a log flood.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::verify::Rejection;
+
+/// At most one `WARN` line per rejection reason per second (of the layer's clock), carrying the
+/// number of lines of that reason it stood for since the previous one; every other rejection is
+/// logged at `DEBUG`. The counters ([`CallbackStats`](crate::CallbackStats), metrics) stay exact:
+/// only the log is thinned. Lock-free and allocation-free: two atomics per reason.
+#[derive(Debug)]
+pub(crate) struct RejectionLog {
+    /// Per reason: the second (plus one; 0 is "never") of the last `WARN` line.
+    last_warn: [AtomicU64; Rejection::ALL.len()],
+    /// Per reason: rejections logged at `DEBUG` since the last `WARN` line.
+    suppressed: [AtomicU64; Rejection::ALL.len()],
+}
+
+impl Clone for RejectionLog {
+    /// A fresh limiter: a reconfigured layer starts its own seconds.
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl RejectionLog {
+    pub(crate) fn new() -> Self {
+        Self {
+            last_warn: Default::default(),
+            suppressed: Default::default(),
+        }
+    }
+
+    /// Logs one rejection at Unix second `now`. `command` is called only when a line is written
+    /// at a level that is enabled.
+    pub(crate) fn record<'a>(
+        &self,
+        rejection: Rejection,
+        now: u64,
+        app: Option<u64>,
+        command: impl FnOnce() -> &'a str,
+    ) {
+        let i = rejection.index();
+        let stamp = now.wrapping_add(1).max(1);
+        let last = self.last_warn[i].load(Ordering::Relaxed);
+        let warn = last != stamp
+            && self.last_warn[i]
+                .compare_exchange(last, stamp, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        if warn {
+            let suppressed = self.suppressed[i].swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                reason = rejection.as_str(),
+                app,
+                command = command(),
+                suppressed,
+                "rejected tencent callback"
+            );
+        } else {
+            self.suppressed[i].fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                reason = rejection.as_str(),
+                app,
+                command = command(),
+                "rejected tencent callback"
+            );
+        }
+    }
+}
