@@ -425,7 +425,7 @@ fn scan_all(query: &[u8]) -> Scan<'_> {
     out
 }
 
-#[inline]
+#[inline(always)]
 fn classify<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
     match segment.first() {
         Some(b'S') => {
@@ -437,20 +437,22 @@ fn classify<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
         Some(b'R') => {
             if let Some(value) = value_of(segment, b"RequestTime") {
                 out.duplicate_auth |= out.request_time.replace(value).is_some();
-            } else {
-                out.encoded |= encoded_name(segment);
+                return;
             }
-            return;
         }
-        Some(b's') => {}
-        Some(b'%') => {
-            out.encoded |= encoded_name(segment);
-            return;
-        }
+        Some(b's' | b'%') => {}
         _ => return,
     }
-    // `SdkAppid` in any case: every byte of the name is a letter, so OR-ing in the ASCII case bit
-    // and comparing eight bytes at once is exact.
+    classify_app_id(segment, out);
+}
+
+/// The rest of [`classify`], out of line so that the common case stays small enough to inline
+/// into the scan loop: `SdkAppid` in any case, else (rarely; never from Tencent) a name written
+/// encoded.
+#[inline(never)]
+fn classify_app_id<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
+    // Every byte of the name is a letter, so OR-ing in the ASCII case bit and comparing eight
+    // bytes at once is exact.
     const SDKAPPID: u64 = u64::from_le_bytes(*b"sdkappid");
     const CASE: u64 = 0x2020_2020_2020_2020;
     if let Some((name, rest)) = segment.split_first_chunk::<8>() {
@@ -708,7 +710,7 @@ impl Verifier {
     ) -> Result<VerifiedCallback, Rejection> {
         let query = query.as_bytes();
         if tokens.current().is_none() {
-            return self.let_through(|| scan_all(query), AppCheck::from(self.app_id));
+            return self.let_through(|| scan_all(query), AppCheck::from(&self.app_id));
         }
         let scan = match Tail::split(query) {
             Some(tail) => {
@@ -719,7 +721,7 @@ impl Verifier {
             }
             None => scan_all(query),
         };
-        self.verify_scanned(&scan, tokens, now_unix, AppCheck::from(self.app_id))
+        self.verify_scanned(&scan, tokens, now_unix, AppCheck::from(&self.app_id))
     }
 
     /// The answer while authentication is disabled: strict mode rejects; otherwise the request
@@ -728,7 +730,7 @@ impl Verifier {
     fn let_through<'q>(
         &self,
         scan: impl FnOnce() -> Scan<'q>,
-        app: AppCheck,
+        app: AppCheck<'_>,
     ) -> Result<VerifiedCallback, Rejection> {
         if self.strict {
             return Err(Rejection::AuthenticationDisabled);
@@ -761,7 +763,7 @@ impl Verifier {
         scan: &Scan<'_>,
         tokens: &TokenSnapshot,
         now_unix: u64,
-        app: AppCheck,
+        app: AppCheck<'_>,
     ) -> Result<VerifiedCallback, Rejection> {
         let scan = *scan;
         let Some(current) = tokens.current() else {
@@ -819,25 +821,25 @@ impl Verifier {
 
 /// How the app id parameter is judged, once rules 1 and 2 (no encoded name, no duplicate) hold.
 #[derive(Clone, Copy)]
-pub(crate) enum AppCheck {
+pub(crate) enum AppCheck<'a> {
     /// It must be this app's canonical digits ([`Verifier::with_app_id`]).
-    Required(AppId),
+    Required(&'a AppId),
     /// The caller has already read it from this query under the same rules: this app.
     Known(u64),
     /// Nothing is required: it is reported when present, and must be canonical decimal then.
     Read,
 }
 
-impl From<Option<AppId>> for AppCheck {
-    #[inline]
-    fn from(app: Option<AppId>) -> Self {
-        app.map_or(AppCheck::Read, AppCheck::Required)
+impl<'a> From<&'a Option<AppId>> for AppCheck<'a> {
+    #[inline(always)]
+    fn from(app: &'a Option<AppId>) -> Self {
+        app.as_ref().map_or(AppCheck::Read, AppCheck::Required)
     }
 }
 
-impl AppCheck {
+impl AppCheck<'_> {
     /// The app id to report for a scan without encoded names or duplicates.
-    #[inline]
+    #[inline(always)]
     fn read(self, scan: &Scan<'_>) -> Result<Option<u64>, Rejection> {
         match self {
             AppCheck::Required(expected) => match scan.app_id {
@@ -1328,7 +1330,7 @@ mod tests {
             let s = if disabled { TokenSnapshot::disabled() } else { snapshot() };
             let v = if app_check { Verifier::new().with_app_id(888888) } else { Verifier::new() };
             let fast = v.verify(&s, &q, now);
-            let full = v.verify_scanned(&scan_all(q.as_bytes()), &s, now, AppCheck::from(v.app_id));
+            let full = v.verify_scanned(&scan_all(q.as_bytes()), &s, now, AppCheck::from(&v.app_id));
             if disabled {
                 proptest::prop_assert_eq!(fast, full, "{}", q);
             } else if fast != full {
