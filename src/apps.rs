@@ -125,6 +125,14 @@ impl AppSet {
         found
     }
 
+    /// Ends the grace period of `app_id`'s previous token at once, for an emergency rotation away
+    /// from a leaked token (see [`TokenHandle::revoke_previous`]). Returns whether a previous
+    /// token was dropped (`false` also when the app is not in the set).
+    pub fn revoke_previous(&self, app_id: u64) -> bool {
+        self.find(app_id)
+            .is_some_and(|app| app.handle.revoke_previous())
+    }
+
     /// Whether `app_id` is in the set.
     pub fn contains(&self, app_id: u64) -> bool {
         self.find(app_id).is_some()
@@ -158,8 +166,8 @@ impl AppSet {
         let table = self.shared.table.load();
         table
             .iter()
-            .map(|a| a.counters.snapshot())
-            .chain(std::iter::once(self.shared.unknown.snapshot()))
+            .map(|a| a.counters.snapshot(Some(&a.handle)))
+            .chain(std::iter::once(self.shared.unknown.snapshot(None)))
             .collect()
     }
 
@@ -184,7 +192,8 @@ impl AppSet {
         let apps: Vec<AppHealth> = table
             .iter()
             .map(|app| {
-                let loaded = app.handle.load().is_some();
+                let snapshot = app.handle.load();
+                let loaded = snapshot.is_some();
                 #[cfg(feature = "refresh")]
                 let (failures, since) = match app.refresher.as_ref().map(TokenRefresher::status) {
                     Some(status) => (
@@ -201,6 +210,7 @@ impl AppSet {
                 AppHealth {
                     app_id: app.id,
                     loaded,
+                    authentication_enabled: snapshot.map(|s| s.is_enabled()),
                     consecutive_failures: failures,
                     seconds_since_success: since.map(|s| s.as_secs()),
                     state: if !loaded {
@@ -267,6 +277,7 @@ impl HealthState {
 pub struct AppHealth {
     app_id: u64,
     loaded: bool,
+    authentication_enabled: Option<bool>,
     consecutive_failures: u32,
     seconds_since_success: Option<u64>,
     state: HealthState,
@@ -280,6 +291,11 @@ impl AppHealth {
     /// Whether a snapshot is loaded.
     pub fn loaded(&self) -> bool {
         self.loaded
+    }
+    /// Whether callback authentication is on (`None` before a snapshot is loaded). `Some(false)`:
+    /// Tencent reports it off and callbacks are let through unverified; the app is still "ready".
+    pub fn authentication_enabled(&self) -> Option<bool> {
+        self.authentication_enabled
     }
     /// Failed refreshes since the last success (0 without a refresher).
     pub fn consecutive_failures(&self) -> u32 {
@@ -314,17 +330,20 @@ impl Health {
     }
 
     /// A JSON document without any secret:
-    /// `{"status":"ready","apps":[{"sdkappid":1400000000,"status":"ready","loaded":true,"consecutive_failures":0,"seconds_since_success":12}]}`.
+    /// `{"status":"ready","apps":[{"sdkappid":1400000000,"status":"ready","loaded":true,"authentication_enabled":true,"consecutive_failures":0,"seconds_since_success":12}]}`
+    /// (`authentication_enabled` is `null` before a snapshot is loaded).
     pub fn to_json(&self) -> String {
         let apps: Vec<String> = self
             .apps
             .iter()
             .map(|a| {
                 format!(
-                    r#"{{"sdkappid":{},"status":"{}","loaded":{},"consecutive_failures":{},"seconds_since_success":{}}}"#,
+                    r#"{{"sdkappid":{},"status":"{}","loaded":{},"authentication_enabled":{},"consecutive_failures":{},"seconds_since_success":{}}}"#,
                     a.app_id,
                     a.state.as_str(),
                     a.loaded,
+                    a.authentication_enabled
+                        .map_or_else(|| "null".to_owned(), |e| e.to_string()),
                     a.consecutive_failures,
                     a.seconds_since_success
                         .map_or_else(|| "null".to_owned(), |s| s.to_string())

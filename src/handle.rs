@@ -82,8 +82,54 @@ impl TokenHandle {
     }
 
     /// Replaces the current snapshot. Readers see either the old or the new one, never a mix.
+    ///
+    /// A token shorter than 16 bytes is logged once at `WARN` (by fingerprint) when it first
+    /// arrives: a captured `Sign` lets anyone brute-force a short token offline.
     pub fn store(&self, snapshot: TokenSnapshot) {
-        self.shared.cell.store(Some(Arc::new(snapshot)));
+        let old = self.shared.cell.swap(Some(Arc::new(snapshot)));
+        self.warn_if_weak(old.as_deref());
+    }
+
+    /// Ends the grace period of the previous token at once (an emergency rotation away from a
+    /// leaked token): from the next request on, only the current token is accepted. Returns whether
+    /// there was a previous token to drop.
+    ///
+    /// An atomic read-modify-write of the cell, safe beside a refresher: the refresher never
+    /// re-creates a dropped previous token (after a rotation, the previous token is always the one
+    /// that was current). Call it once the handle holds the new token (for example after
+    /// [`TokenRefresher::refresh_now`](crate::refresh::TokenRefresher::refresh_now)).
+    pub fn revoke_previous(&self) -> bool {
+        let mut revoked = false;
+        self.shared.cell.rcu(|current| {
+            revoked = false;
+            match current.as_deref() {
+                Some(snapshot) if snapshot.previous().is_some() => {
+                    revoked = true;
+                    Some(Arc::new(snapshot.clone().without_previous()))
+                }
+                _ => current.clone(),
+            }
+        });
+        if revoked {
+            tracing::warn!("previous callback token revoked: its grace period ended now");
+        }
+        revoked
+    }
+
+    fn warn_if_weak(&self, old: Option<&TokenSnapshot>) {
+        let guard = self.shared.cell.load();
+        let Some(token) = guard.as_deref().and_then(TokenSnapshot::current) else {
+            return;
+        };
+        let seen = old.and_then(TokenSnapshot::current) == Some(token);
+        if !seen && token.expose().len() < crate::token::WEAK_TOKEN_LEN {
+            tracing::warn!(
+                fingerprint = %token.fingerprint(),
+                bytes = token.expose().len(),
+                "the callback token is shorter than 16 bytes: one captured Sign lets anyone \
+                 brute-force it offline; use a random token of at least 128 bits"
+            );
+        }
     }
 
     /// Whether both handles share one cell.

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::handle::TokenHandle;
 use crate::verify::{Rejection, Verified};
 
 /// Counters of one app (or of a single-app layer).
@@ -44,10 +45,13 @@ impl Counters {
         }
     }
 
-    pub(crate) fn snapshot(&self) -> CallbackStats {
+    /// The counters, with whether authentication is on in the snapshot the app's handle holds
+    /// (`None` before one is loaded).
+    pub(crate) fn snapshot(&self, handle: Option<&TokenHandle>) -> CallbackStats {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         CallbackStats {
             app_id: self.app_id,
+            authentication_enabled: handle.and_then(TokenHandle::load).map(|s| s.is_enabled()),
             accepted: self.accepted.each_ref().map(load),
             rejected: self.rejected.each_ref().map(load),
         }
@@ -77,6 +81,7 @@ fn accepted_index(verified: Verified) -> usize {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackStats {
     app_id: Option<u64>,
+    authentication_enabled: Option<bool>,
     accepted: [u64; 3],
     rejected: [u64; Rejection::ALL.len()],
 }
@@ -85,6 +90,13 @@ impl CallbackStats {
     /// The app these counters belong to (`None` for a single-app layer without an app id check).
     pub fn app_id(&self) -> Option<u64> {
         self.app_id
+    }
+
+    /// Whether callback authentication is on for this app right now (`None` before a snapshot is
+    /// loaded, and for the entry of callbacks that named no known app). `Some(false)`: callbacks
+    /// are let through unverified.
+    pub fn authentication_enabled(&self) -> Option<bool> {
+        self.authentication_enabled
     }
 
     /// Callbacks accepted with the current token.
@@ -133,6 +145,11 @@ pub mod names {
     pub const LAST_SUCCESS: &str = "tim_callback_last_refresh_success_timestamp_seconds";
     /// Gauge, label `app`: failed refreshes since the last success.
     pub const CONSECUTIVE_FAILURES: &str = "tim_callback_refresh_consecutive_failures";
+    /// Gauge, label `app`: 1 while callback authentication is on, 0 while Tencent reports it off
+    /// (callbacks are let through unverified): alert on 0.
+    pub const AUTHENTICATION_ENABLED: &str = "tim_callback_authentication_enabled";
+    /// Counter, label `app`: switches of authentication from on to off.
+    pub const AUTHENTICATION_DISABLES: &str = "tim_callback_authentication_disabled_total";
 }
 
 /// The `app` label value: the SDKAppID, or `default` for a single-app layer without one.
@@ -189,7 +206,7 @@ mod tests {
         c.record(Ok(Verified::AuthenticationDisabled));
         c.record(Err(Rejection::Expired));
         c.record(Err(Rejection::TokenUnavailable));
-        let s = c.snapshot();
+        let s = c.snapshot(None);
         assert_eq!(s.app_id(), Some(7));
         assert_eq!(
             (

@@ -12,6 +12,11 @@ use subtle::ConstantTimeEq;
 /// The longest token Tencent accepts, in bytes.
 pub const MAX_TOKEN_LEN: usize = 128;
 
+/// Tokens shorter than this (128 bits of text) are logged at `WARN` when loaded: one captured
+/// `Sign`/`RequestTime` pair lets anyone test guesses offline, so a short or guessable token can
+/// be recovered.
+pub(crate) const WEAK_TOKEN_LEN: usize = 16;
+
 /// A callback authentication token, ready to verify signatures.
 ///
 /// Tencent signs each callback with `Sign = hex(SHA-256(Token ‖ RequestTime))`. A `CallbackToken`
@@ -393,6 +398,15 @@ impl TokenSnapshot {
     pub fn with_previous(mut self, previous: CallbackToken, valid_until: u64) -> Self {
         if let SnapshotState::Enabled { previous: slot, .. } = &mut self.state {
             *slot = Some((previous, valid_until));
+        }
+        self
+    }
+
+    /// The same snapshot without its previous token: the grace period ends now.
+    #[must_use]
+    pub fn without_previous(mut self) -> Self {
+        if let SnapshotState::Enabled { previous, .. } = &mut self.state {
+            *previous = None;
         }
         self
     }

@@ -135,7 +135,8 @@ async fn a_url_signed_for_app_a_is_refused_by_app_b_sharing_the_token() {
 async fn rotations_lose_no_legitimate_callback() {
     let h = Harness::start_with("rotating-1", |b| {
         b.interval(Duration::from_secs(3600))
-            .refresh_on_miss_gap(Duration::from_millis(500))
+            // The smallest gap the builder allows.
+            .refresh_on_miss_gap(Duration::from_secs(1))
             .grace(Duration::from_secs(300))
     })
     .await;
@@ -177,7 +178,8 @@ async fn rotations_lose_no_legitimate_callback() {
     };
     let (task, api_token) = stream;
     for next in ["rotating-2", "rotating-3"] {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // Further apart than one refresh-on-miss gap (see README "Limits").
+        tokio::time::sleep(Duration::from_millis(1300)).await;
         h.api.set_token(Some(next), true);
         *api_token.lock().unwrap() = next.to_string();
     }

@@ -195,7 +195,7 @@ impl<R> CallbackAuthLayer<R> {
     /// go to the [`metrics`](https://docs.rs/metrics) facade too.
     pub fn stats(&self) -> Vec<CallbackStats> {
         match &self.config.tokens {
-            Tokens::Single(_) => vec![self.config.counters.snapshot()],
+            Tokens::Single(handle) => vec![self.config.counters.snapshot(Some(handle))],
             Tokens::Apps(apps) => apps.stats(),
         }
     }

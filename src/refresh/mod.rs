@@ -66,6 +66,9 @@ use self::task::Task;
 use crate::error::{Error, ErrorKind};
 use crate::handle::TokenHandle;
 
+/// The smallest refresh-on-miss gap.
+const MIN_MISS_GAP: Duration = Duration::from_secs(1);
+
 /// Settings of a refresher (see the builder methods for meanings and defaults).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
@@ -79,6 +82,7 @@ pub(crate) struct Config {
     initial_timeout: Duration,
     fetch_timeout: Duration,
     app_id: Option<u64>,
+    confirm_disable: bool,
 }
 
 impl Default for Config {
@@ -94,6 +98,7 @@ impl Default for Config {
             initial_timeout: Duration::from_secs(10),
             fetch_timeout: Duration::from_secs(30),
             app_id: None,
+            confirm_disable: false,
         }
     }
 }
@@ -122,6 +127,8 @@ pub(crate) struct StatusInner {
     token_changes: u64,
     fetches: u64,
     successes: u64,
+    authentication_enabled: Option<bool>,
+    disables: u64,
 }
 
 /// A point-in-time view of a refresher's health.
@@ -166,6 +173,19 @@ impl RefreshStatus {
     pub fn failures(&self) -> u64 {
         self.inner.fetches - self.inner.successes
     }
+
+    /// Whether callback authentication is on in the snapshot the refresher serves (`None` before
+    /// the first success). `Some(false)` means callbacks are let through unverified (unless the
+    /// verifier is in strict mode): alert on it.
+    pub fn authentication_enabled(&self) -> Option<bool> {
+        self.inner.authentication_enabled
+    }
+
+    /// How many times authentication was switched from on to off (`IsTokenEnable: false` or
+    /// 100302 after an enabled token).
+    pub fn disables(&self) -> u64 {
+        self.inner.disables
+    }
 }
 
 impl TokenRefresher {
@@ -191,6 +211,13 @@ impl TokenRefresher {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
         }
+    }
+
+    /// Ends the grace period of the previous token at once, for an emergency rotation away from a
+    /// leaked token; see [`TokenHandle::revoke_previous`]. Returns whether a previous token was
+    /// dropped.
+    pub fn revoke_previous(&self) -> bool {
+        self.handle.revoke_previous()
     }
 
     /// Fetches now, and waits for that fetch.
@@ -265,17 +292,30 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
         self
     }
 
-    /// How long the previous token stays accepted after a rotation (default 5 min).
+    /// How long the previous token stays accepted after a rotation (default 5 min). To end it
+    /// early, after rotating away from a leaked token, call
+    /// [`TokenRefresher::revoke_previous`].
     #[must_use]
     pub fn grace(mut self, grace: Duration) -> Self {
         self.config.grace = grace;
         self
     }
 
-    /// Minimum time between two fetches triggered by signature misses (default 10 s).
+    /// Minimum time between two fetches triggered by signature misses (default 10 s; at least
+    /// 1 s, so that a forged flood cannot turn every request into a fetch).
     #[must_use]
     pub fn refresh_on_miss_gap(mut self, gap: Duration) -> Self {
-        self.config.miss_gap = gap;
+        self.config.miss_gap = gap.max(MIN_MISS_GAP);
+        self
+    }
+
+    /// Applies a switch of authentication from on to off only after a second fetch, made right
+    /// away, agrees (default `false`). One glitched or spoofed answer then cannot turn
+    /// verification off; if the second fetch fails, the enabled token is kept and the attempt
+    /// counts as a failure.
+    #[must_use]
+    pub fn confirm_disable(mut self, confirm: bool) -> Self {
+        self.config.confirm_disable = confirm;
         self
     }
 

@@ -63,8 +63,32 @@ enum Trigger {
     Command(Command),
 }
 
+/// Closes the refresh-on-miss channel when the task ends, however it ends (its `TokenRefresher`
+/// dropped, the runtime shut down, a panic): a layer must never wait for a fetch that no task will
+/// make.
+struct CloseOnDrop(TokenHandle);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if let Some(signal) = self.0.miss_signal() {
+            signal.close();
+        }
+    }
+}
+
+/// Far enough to mean "never", near enough for any clock arithmetic (tokio uses the same span).
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `now + delay`, saturating at [`FAR_FUTURE`] instead of panicking on overflow.
+fn deadline(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay.min(FAR_FUTURE))
+        .unwrap_or_else(|| now + Duration::from_secs(86_400))
+}
+
 impl<S: TokenSource> Task<S> {
     pub(crate) async fn run(mut self) {
+        let _close = CloseOnDrop(self.handle.clone());
         let mut next = Instant::now();
         loop {
             let trigger = {
@@ -87,7 +111,7 @@ impl<S: TokenSource> Task<S> {
                 }
             };
             let result = self.fetch_and_apply().await;
-            next = Instant::now() + self.next_delay(result.is_ok());
+            next = deadline(self.next_delay(result.is_ok()));
             match trigger {
                 Trigger::Schedule => {}
                 Trigger::Miss(generation) => {
@@ -105,37 +129,69 @@ impl<S: TokenSource> Task<S> {
         }
     }
 
-    async fn fetch_and_apply(&mut self) -> Result<(), Error> {
-        let started = std::time::Instant::now();
+    /// One fetch from the source, bounded by the fetch timeout, a panic caught as an error.
+    async fn fetch_once(&self) -> Result<TokenSnapshot, Error> {
         let fetch = CatchUnwind {
             inner: self.source.fetch(),
         };
-        let result = match tokio::time::timeout(self.config.fetch_timeout, fetch).await {
+        match tokio::time::timeout(self.config.fetch_timeout, fetch).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(ErrorKind::Timeout)),
-        };
+        }
+    }
+
+    /// A fetch, confirmed by a second one when it would switch authentication off and the
+    /// builder asked for [`confirm_disable`](super::TokenRefresherBuilder::confirm_disable).
+    /// Returns the result and how many fetches it took.
+    async fn fetch_confirmed(&self) -> (Result<TokenSnapshot, Error>, u64) {
+        let first = self.fetch_once().await;
+        let downgrade = matches!(&first, Ok(s) if !s.is_enabled())
+            && self.handle.load().is_some_and(|s| s.is_enabled());
+        if !(downgrade && self.config.confirm_disable) {
+            return (first, 1);
+        }
+        tracing::warn!(
+            app = self.config.app_id,
+            "tencent reports callback authentication off; confirming with a second fetch"
+        );
+        (self.fetch_once().await, 2)
+    }
+
+    async fn fetch_and_apply(&mut self) -> Result<(), Error> {
+        let started = std::time::Instant::now();
+        let (result, fetches) = self.fetch_confirmed().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        status.fetches += 1;
+        status.fetches += fetches;
+        // Every fetch but a failed last one succeeded (a confirmation follows a good answer).
+        status.successes += fetches - u64::from(result.is_err());
         let outcome = match result {
             Ok(snapshot) => {
-                let changed = apply(&self.handle, snapshot, self.config.grace);
+                let change = apply(
+                    &self.handle,
+                    snapshot,
+                    self.config.grace,
+                    self.config.app_id,
+                );
                 status.last_success = Some(SystemTime::now());
                 status.consecutive_failures = 0;
-                status.successes += 1;
-                if changed {
+                status.authentication_enabled = self.handle.load().map(|s| s.is_enabled());
+                if change.counts() {
                     status.token_changes += 1;
+                }
+                if change == Change::Disabled {
+                    status.disables += 1;
                 }
                 tracing::debug!(
                     app = self.config.app_id,
                     elapsed_ms,
-                    changed,
+                    changed = change.counts(),
                     "callback token refreshed"
                 );
                 Ok(())
             }
             Err(error) => {
-                status.consecutive_failures += 1;
+                status.consecutive_failures = status.consecutive_failures.saturating_add(1);
                 status.last_error = Some(error.kind());
                 if self.handle.load().is_some() {
                     tracing::warn!(
@@ -174,6 +230,15 @@ impl<S: TokenSource> Task<S> {
             .absolute(status.token_changes);
         metrics::gauge!(names::CONSECUTIVE_FAILURES, "app" => app.clone())
             .set(f64::from(status.consecutive_failures));
+        metrics::counter!(names::AUTHENTICATION_DISABLES, "app" => app.clone())
+            .absolute(status.disables);
+        if let Some(enabled) = status.authentication_enabled {
+            metrics::gauge!(names::AUTHENTICATION_ENABLED, "app" => app.clone()).set(if enabled {
+                1.0
+            } else {
+                0.0
+            });
+        }
         if let Some(at) = status
             .last_success
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -211,15 +276,49 @@ fn clone_error(e: &Error) -> Error {
     }
 }
 
+/// What [`apply`] did to the handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Nothing: the same configuration as before.
+    None,
+    /// The first snapshot was stored.
+    Loaded,
+    /// A new token replaced the current one.
+    Rotated,
+    /// Authentication was switched on.
+    Enabled,
+    /// Authentication was switched off.
+    Disabled,
+}
+
+impl Change {
+    /// Whether it counts as a change of the effective configuration after the first load.
+    pub(crate) fn counts(self) -> bool {
+        !matches!(self, Change::None | Change::Loaded)
+    }
+}
+
 /// Stores `fetched` unless it is the same as what the handle holds. A new token keeps the old one as
-/// `previous` until now + `grace`. Returns whether the effective configuration changed.
-pub(crate) fn apply(handle: &TokenHandle, fetched: TokenSnapshot, grace: Duration) -> bool {
+/// `previous` until now + `grace`. Authentication off (on the first load, or switched off later)
+/// is logged at `WARN` once per change, with the app.
+pub(crate) fn apply(
+    handle: &TokenHandle,
+    fetched: TokenSnapshot,
+    grace: Duration,
+    app: Option<u64>,
+) -> Change {
     let Some(old) = handle.load() else {
+        if !fetched.is_enabled() {
+            tracing::warn!(
+                app,
+                "callback authentication is off at tencent: callbacks are let through unverified"
+            );
+        }
         handle.store(fetched);
-        return false;
+        return Change::Loaded;
     };
     match (old.current(), fetched.current()) {
-        (Some(old_current), Some(new_current)) if old_current == new_current => false,
+        (Some(old_current), Some(new_current)) if old_current == new_current => Change::None,
         (Some(old_current), Some(new_current)) => {
             let until = now_unix().saturating_add(grace.as_secs());
             let next = TokenSnapshot::enabled(new_current.clone());
@@ -229,30 +328,38 @@ pub(crate) fn apply(handle: &TokenHandle, fetched: TokenSnapshot, grace: Duratio
                 next.with_previous(old_current.clone(), until)
             };
             tracing::info!(
+                app,
                 new = %new_current.fingerprint(),
                 previous = %old_current.fingerprint(),
                 grace_secs = grace.as_secs(),
                 "callback token rotated"
             );
             handle.store(next);
-            true
+            Change::Rotated
         }
-        (None, None) => false,
-        (_, _) => {
-            tracing::info!(
-                enabled = fetched.is_enabled(),
-                "callback authentication switched"
+        (None, None) => Change::None,
+        (Some(_), None) => {
+            tracing::warn!(
+                app,
+                "callback authentication switched off at tencent: callbacks are now let through \
+                 unverified"
             );
             handle.store(fetched);
-            true
+            Change::Disabled
+        }
+        (None, Some(_)) => {
+            tracing::info!(app, "callback authentication switched on");
+            handle.store(fetched);
+            Change::Enabled
         }
     }
 }
 
-/// `base` scaled by a uniform factor in `[1 − jitter, 1 + jitter]`.
+/// `base` scaled by a uniform factor in `[1 − jitter, 1 + jitter]`, saturating at
+/// `Duration::MAX` (never a panic, whatever the configuration).
 pub(crate) fn jittered(base: Duration, jitter: f64) -> Duration {
     let factor = 1.0 + jitter * (2.0 * crate::rand::random_unit() - 1.0);
-    base.mul_f64(factor.max(0.0))
+    Duration::try_from_secs_f64(base.as_secs_f64() * factor.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// Exponential backoff with ±20 % jitter: `min · 2^(failures−1)`, capped at `max`, never below `min`.
@@ -297,41 +404,25 @@ mod tests {
         let b = CallbackToken::new("b").unwrap();
         let c = CallbackToken::new("c").unwrap();
         let handle = TokenHandle::empty();
-        assert!(!apply(
-            &handle,
-            TokenSnapshot::enabled(a.clone()),
-            Duration::from_secs(300)
-        ));
-        assert!(!apply(
-            &handle,
-            TokenSnapshot::enabled(a.clone()),
-            Duration::from_secs(300)
-        ));
-        assert!(apply(
-            &handle,
-            TokenSnapshot::enabled(b.clone()),
-            Duration::from_secs(300)
-        ));
+        let grace = Duration::from_secs(300);
+        assert!(!apply(&handle, TokenSnapshot::enabled(a.clone()), grace, None).counts());
+        assert!(!apply(&handle, TokenSnapshot::enabled(a.clone()), grace, None).counts());
+        assert!(apply(&handle, TokenSnapshot::enabled(b.clone()), grace, None).counts());
         let s = handle.load().unwrap();
         assert_eq!(s.current(), Some(&b));
         let (prev, until) = s.previous().unwrap();
         assert_eq!(prev, &a);
         assert!(until >= now_unix() + 299);
         // A second rotation within the grace period keeps the two newest.
-        assert!(apply(
-            &handle,
-            TokenSnapshot::enabled(c.clone()),
-            Duration::from_secs(300)
-        ));
+        assert!(apply(&handle, TokenSnapshot::enabled(c.clone()), grace, None).counts());
         let s = handle.load().unwrap();
         assert_eq!(s.current(), Some(&c));
         assert_eq!(s.previous().unwrap().0, &b);
         // Disabling drops both.
-        assert!(apply(
-            &handle,
-            TokenSnapshot::disabled(),
-            Duration::from_secs(300)
-        ));
+        assert_eq!(
+            apply(&handle, TokenSnapshot::disabled(), grace, None),
+            Change::Disabled
+        );
         assert!(!handle.load().unwrap().is_enabled());
     }
 }

@@ -275,7 +275,8 @@ pub fn parse_get_callback_token(body: &[u8]) -> Result<TokenSnapshot, Error> {
         Ok(Some(config)) => config,
         Ok(None) => return Err(Error::new(ErrorKind::Decode)),
         Err(e) if e.kind() == ErrorKind::NotConfigured => {
-            tracing::warn!(
+            // The refresher logs the switch to "off" once, at WARN; this is every poll.
+            tracing::debug!(
                 "no callback token is configured (100302): callback authentication is off"
             );
             return Ok(TokenSnapshot::disabled());
