@@ -213,6 +213,26 @@ impl Error {
     }
 }
 
+/// Makes text from a remote server safe for an error message or a log line: control characters
+/// (line breaks included) are escaped, so a hostile endpoint cannot forge log lines, and the text
+/// is cut to `max_chars` characters (with `…`).
+#[cfg_attr(not(feature = "rest"), allow(dead_code))]
+pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 2));
+    for (i, c) in text.chars().enumerate() {
+        if i == max_chars {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
@@ -295,6 +315,17 @@ mod tests {
         }
         assert_eq!(ErrorKind::from_api_code(100302), ErrorKind::NotConfigured);
         assert_eq!(ErrorKind::from_api_code(100002), ErrorKind::Api);
+    }
+
+    #[test]
+    fn sanitize_escapes_control_characters_and_caps_the_length() {
+        assert_eq!(sanitize("plain text", 64), "plain text");
+        assert_eq!(
+            sanitize("bad\nWARN forged line\r\u{1b}[31m", 64),
+            "bad\\nWARN forged line\\r\\u{1b}[31m"
+        );
+        assert_eq!(sanitize(&"é".repeat(300), 4), "éééé…");
+        assert!(!sanitize("a\u{85}b\u{0}", 64).contains(['\u{85}', '\u{0}']));
     }
 
     #[test]

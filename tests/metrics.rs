@@ -149,4 +149,22 @@ async fn layer_and_refresher_counts_reach_the_metrics_facade() {
         .map(f64::from_bits)
         .unwrap();
     assert!((last - t as f64).abs() < 5.0, "{last} vs {t}");
+    let enabled = |memory: &Memory| {
+        memory
+            .get(&format!(
+                "{}{{app={app_label}}}",
+                names::AUTHENTICATION_ENABLED
+            ))
+            .map(f64::from_bits)
+    };
+    assert_eq!(enabled(memory), Some(1.0));
+
+    // Tencent switches authentication off: the gauge an operator alerts on drops to 0.
+    api.set_token(Some("metrics-token"), false);
+    refresher.refresh_now().await.unwrap();
+    assert_eq!(enabled(memory), Some(0.0));
+    assert_eq!(
+        get(names::AUTHENTICATION_DISABLES, &format!("app={app_label}")),
+        Some(1)
+    );
 }

@@ -539,3 +539,49 @@ async fn redirects_are_not_followed() {
     assert_eq!(error.status(), Some(302));
     assert_eq!(mock.calls(), 1);
 }
+
+#[tokio::test]
+async fn hostile_error_info_and_request_id_cannot_forge_log_lines() {
+    let mock = MockApi::start(TOKEN).await;
+    let info = format!(
+        "bad key\n2026-01-01T00:00:00Z  INFO forged: all good{}",
+        "x".repeat(5000)
+    );
+    let body = serde_json::json!({
+        "ActionStatus": "FAIL",
+        "ErrorCode": 70009,
+        "ErrorInfo": info,
+        "RequestId": "Id-1\r\nforged\u{1b}[2J",
+    });
+    mock.script([Reply::Body(body.to_string())]);
+    let error = client(&mock.base_url())
+        .get_callback_token()
+        .await
+        .unwrap_err();
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(
+            !text.contains('\n') && !text.contains('\r') && !text.contains('\u{1b}'),
+            "{text}"
+        );
+        assert!(text.len() < 1000, "{} bytes", text.len());
+    }
+    assert!(error.api_info().unwrap().starts_with("bad key\\n2026"));
+    assert_eq!(error.request_id(), Some("Id-1\\r\\nforged\\u{1b}[2J"));
+}
+
+#[test]
+fn plain_http_is_refused_unless_loopback_or_allowed() {
+    let build = |url: &str, allow: bool| {
+        RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+            .region(Region::custom(url).unwrap())
+            .allow_insecure_http(allow)
+            .build()
+    };
+    let error = build("http://203.0.113.7:8080", false).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    let chain = format!("{error} {:?}", std::error::Error::source(&error));
+    assert!(chain.contains("plain http"), "{chain}");
+    assert!(build("http://203.0.113.7:8080", true).is_ok());
+    assert!(build("http://127.0.0.1:8080", false).is_ok());
+    assert!(build("https://proxy.example.com", false).is_ok());
+}

@@ -35,12 +35,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use self::region::{ParseRegionError, Region};
-use crate::error::{Error, ErrorKind};
+use crate::error::{sanitize, Error, ErrorKind};
 use crate::token::{CallbackToken, TokenSnapshot};
 use crate::usersig::Signer;
 
 /// The largest answer body read from the API; Tencent's answers are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
+/// How much of Tencent's `ErrorInfo` an error keeps, in characters.
+const MAX_INFO_CHARS: usize = 256;
+/// How much of Tencent's `RequestId` an error or log line keeps, in characters.
+const MAX_REQUEST_ID_CHARS: usize = 128;
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default request timeout: longer than Tencent's own 3 s backend timeout.
@@ -68,6 +72,7 @@ pub struct RestClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     user_sig_lifetime: Duration,
+    allow_insecure_http: bool,
 }
 
 impl RestClient {
@@ -81,6 +86,7 @@ impl RestClient {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             user_sig_lifetime: crate::usersig::DEFAULT_LIFETIME,
+            allow_insecure_http: false,
         }
     }
 
@@ -169,7 +175,7 @@ impl RestClient {
         let answer = self.exchange(command, body).await;
         let result = answer.and_then(|bytes| {
             if let Some(id) = wire::request_id(&bytes) {
-                span.record("request_id", id.as_str());
+                span.record("request_id", sanitize(&id, MAX_REQUEST_ID_CHARS).as_str());
             }
             interpret(&bytes)
         });
@@ -229,13 +235,15 @@ fn check_base(body: &[u8]) -> Result<(), Error> {
 
 fn api_result<R>(base: wire::Base<R>) -> Result<Option<R>, Error> {
     if base.error_code != 0 {
-        let info: String = base
-            .error_info
-            .unwrap_or_default()
-            .chars()
-            .take(256)
-            .collect();
-        return Err(Error::api(base.error_code, info, base.request_id));
+        let info = sanitize(
+            base.error_info.as_deref().unwrap_or_default(),
+            MAX_INFO_CHARS,
+        );
+        let request_id = base
+            .request_id
+            .as_deref()
+            .map(|id| sanitize(id, MAX_REQUEST_ID_CHARS));
+        return Err(Error::api(base.error_code, info, request_id));
     }
     if base.action_status.as_deref().is_some_and(|s| s != "OK") {
         return Err(Error::new(ErrorKind::Decode));
@@ -346,13 +354,31 @@ impl RestClientBuilder {
         self
     }
 
+    /// Allows a [`Region::custom`] base URL with plain `http://` to a host other than loopback
+    /// (default `false`). Every call carries the admin UserSig in its URL, so plain HTTP shows it
+    /// to the network; `http://127.0.0.1:…`, `http://[::1]:…` and `http://localhost:…` (a local
+    /// mock or sidecar) are allowed without this.
+    #[must_use]
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] for an invalid identifier or an empty secret key (the source
-    /// says which), [`ErrorKind::Transport`] when the HTTP client cannot be created.
+    /// [`ErrorKind::InvalidInput`] for an invalid identifier or an empty secret key, or a plain
+    /// `http://` base URL to a host other than loopback without
+    /// [`allow_insecure_http`](Self::allow_insecure_http) (the source says which),
+    /// [`ErrorKind::Transport`] when the HTTP client cannot be created.
     pub fn build(self) -> Result<RestClient, Error> {
+        if self.region.is_insecure_remote() && !self.allow_insecure_http {
+            return Err(Error::new(ErrorKind::InvalidInput).with_source(
+                "the base url uses plain http to a host that is not loopback: the admin usersig \
+                 would cross the network in clear text (use https, or allow_insecure_http)",
+            ));
+        }
         let signer = Signer::new(self.sdk_app_id, &self.identifier, &self.secret_key)
             .map_err(|e| Error::new(ErrorKind::InvalidInput).with_source(e))?
             .with_lifetime(self.user_sig_lifetime);
@@ -393,6 +419,7 @@ impl fmt::Debug for RestClientBuilder {
             .field("region", &self.region)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
 }

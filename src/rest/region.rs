@@ -102,6 +102,27 @@ impl Region {
         }
     }
 
+    /// Whether requests would go over plain `http://` to a host other than loopback.
+    pub(crate) fn is_insecure_remote(&self) -> bool {
+        let Region::Custom(url) = self else {
+            return false;
+        };
+        let Some(rest) = url.strip_prefix("http://") else {
+            return false;
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            // `[v6]:port`
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        };
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    }
+
     /// The base URL requests go to, without a trailing slash (`https://{domain}` for named regions).
     pub fn base_url(&self) -> String {
         match (self, self.domain()) {
@@ -186,6 +207,30 @@ mod tests {
             assert_eq!(region.to_string(), name);
             assert_eq!(name.to_uppercase().parse::<Region>().unwrap(), region);
         }
+    }
+
+    #[test]
+    fn only_loopback_hosts_count_as_safe_over_plain_http() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.8.9.10",
+            "http://[::1]:9",
+            "http://localhost:3000/prefix",
+            "https://example.com",
+            "https://10.0.0.1",
+        ] {
+            assert!(!Region::custom(url).unwrap().is_insecure_remote(), "{url}");
+        }
+        for url in [
+            "http://10.0.0.1:8080",
+            "http://example.com",
+            "http://[2001:db8::1]:80",
+            "http://localhost.example.com",
+            "http://127.0.0.1.example.com",
+        ] {
+            assert!(Region::custom(url).unwrap().is_insecure_remote(), "{url}");
+        }
+        assert!(!Region::Singapore.is_insecure_remote());
     }
 
     #[test]
