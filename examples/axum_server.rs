@@ -8,7 +8,9 @@
 //! Several apps behind the one endpoint: `TIM_APPS=apps.json` (see README.md).
 //!
 //! See README.md ("Running the example server") for every variable. Invalid configuration prints
-//! which variable is wrong and why, and exits with status 2. `GET /healthz` answers readiness.
+//! which variable is wrong and why, and exits with status 2. So does an app whose callback
+//! authentication is off at Tencent, unless `TIM_ALLOW_UNSIGNED=1`. `GET /healthz` answers
+//! readiness.
 
 #[path = "support/config.rs"]
 mod config;
@@ -17,16 +19,56 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
-use tim_callback_auth::{AppSet, CallbackAuthLayer, TokenHandle, TokenSnapshot};
+use tim_callback_auth::{AppSet, CallbackAuthLayer, TokenHandle, TokenSnapshot, VerifiedCallback};
 
 const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
-async fn callback(body: String) -> &'static str {
-    // Your business logic goes here. The body is untrusted beyond the Sign: see README's security notes.
-    tracing::info!(bytes = body.len(), "verified callback");
+async fn callback(Extension(verified): Extension<VerifiedCallback>, body: String) -> &'static str {
+    // Your business logic goes here. Take the app and the time from `verified`, never from the
+    // query; the body and the other parameters are not covered by the Sign (README, security).
+    tracing::info!(
+        app = verified.app_id(),
+        time = verified.request_time(),
+        bytes = body.len(),
+        "verified callback"
+    );
     TENCENT_OK
+}
+
+/// Refuses to serve while some app has authentication off, unless `TIM_ALLOW_UNSIGNED=1`: such
+/// an endpoint accepts forged callbacks.
+fn refuse_unsigned(apps: &AppSet) {
+    let off: Vec<String> = apps
+        .app_ids()
+        .into_iter()
+        .filter(|&id| {
+            apps.handle(id)
+                .and_then(|h| h.load())
+                .is_some_and(|s| !s.is_enabled())
+        })
+        .map(|id| id.to_string())
+        .collect();
+    if off.is_empty() {
+        return;
+    }
+    if config::allow_unsigned() {
+        tracing::warn!(
+            apps = off.join(","),
+            "callback authentication is off: unsigned callbacks are accepted (TIM_ALLOW_UNSIGNED=1)"
+        );
+        return;
+    }
+    eprintln!(
+        "configuration error: TIM_ALLOW_UNSIGNED: callback authentication is off at Tencent for app {} \
+         (IsTokenEnable is false, or no token is configured: 100302), so this server would accept \
+         unsigned callbacks that anyone can forge. Turn it on: set a token with set_callback_token \
+         (`cargo run --example rotate_token` makes a strong one), or give the IM console's callback \
+         token in TIM_CALLBACK_TOKEN. To start anyway, set TIM_ALLOW_UNSIGNED=1.",
+        off.join(", ")
+    );
+    std::process::exit(2)
 }
 
 fn exit_load(app: u64, error: tim_callback_auth::Error) -> ! {
@@ -70,14 +112,27 @@ async fn main() {
         let refresher = match static_token {
             Some(token) => {
                 tracing::info!(fingerprint = %token.fingerprint(), "using the static callback token");
-                TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)))
-                    .start()
-                    .await
+                if app_id.is_none() {
+                    tracing::warn!(
+                        "TIM_SDKAPPID is not set: callbacks naming any app are accepted with this token"
+                    );
+                }
+                let builder =
+                    TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)));
+                match app_id {
+                    Some(id) => builder.app_id(id).start().await,
+                    None => builder.start().await,
+                }
             }
             None => {
                 let client = config::rest_client().unwrap_or_else(|e| config::exit_with(e));
                 tracing::info!(region = %client.region(), "fetching the callback token from tencent's api");
-                TokenRefresher::builder(client).interval(interval).start().await
+                let id = client.sdk_app_id();
+                TokenRefresher::builder(client)
+                    .app_id(id)
+                    .interval(interval)
+                    .start()
+                    .await
             }
         }
         .unwrap_or_else(|e| exit_load(app_id.unwrap_or(0), e));
@@ -86,6 +141,8 @@ async fn main() {
             None => single = Some(refresher),
         }
     }
+
+    refuse_unsigned(&apps);
 
     let auth = match &single {
         // A static token without TIM_SDKAPPID: no app to route by, no SdkAppid check.

@@ -14,11 +14,13 @@ pub(crate) mod mock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
-use tim_callback_auth::{AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot};
+use tim_callback_auth::{
+    AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, VerifiedCallback,
+};
 
 /// A second app behind the same endpoint, with a static token (the IM console's).
 const APP_B: u64 = SDK_APP_ID + 1;
@@ -59,6 +61,17 @@ impl Tencent {
         if let Some((token, time)) = sign {
             url.push_str(&format!("&Sign={}&RequestTime={time}", token.sign(time)));
         }
+        self.send(url).await
+    }
+
+    /// A signed URL of app A with a second, percent-encoded app id that a decoding parser in the
+    /// handler would read as `SdkAppid`.
+    async fn confused(&self, token: &CallbackToken, time: u64) -> u16 {
+        let url = format!(
+            "{}?SdkAppid={SDK_APP_ID}&SdkAppi%64={APP_B}&CallbackCommand=C2C.CallbackAfterSendMsg&Sign={}&RequestTime={time}",
+            self.endpoint,
+            token.sign(time)
+        );
         self.send(url).await
     }
 
@@ -141,7 +154,16 @@ pub async fn scenario() -> Vec<Case> {
     );
     let health = apps.clone();
     let app = Router::new()
-        .route("/im/callback", post(|| async { TENCENT_OK }))
+        // The handler takes the app and time the layer verified; it never re-parses the query.
+        .route(
+            "/im/callback",
+            post(
+                |Extension(verified): Extension<VerifiedCallback>| async move {
+                    tracing::info!(app = verified.app_id(), "verified callback");
+                    TENCENT_OK
+                },
+            ),
+        )
         .layer(CallbackAuthLayer::for_apps(apps))
         .route(
             "/healthz",
@@ -189,6 +211,11 @@ pub async fn scenario() -> Vec<Case> {
         "missing Sign",
         401,
         tencent.callback(SDK_APP_ID, None).await,
+    );
+    case(
+        "second SdkAppid, percent-encoded",
+        401,
+        tencent.confused(&v1, t).await,
     );
     case(
         "unknown SdkAppid",

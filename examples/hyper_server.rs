@@ -4,8 +4,9 @@
 //! TIM_CALLBACK_TOKEN=my-token LISTEN_ADDR=127.0.0.1:8080 cargo run --example hyper_server
 //! ```
 //!
-//! Without `TIM_CALLBACK_TOKEN` it uses the demo token `demo-token` (for trying it with
-//! `send_callback`).
+//! `TIM_CALLBACK_TOKEN` is required: without it the server exits with status 2 (a public demo
+//! token would accept callbacks anyone can sign). The handler reads the verified app and
+//! `RequestTime` from the `VerifiedCallback` extension the layer inserts.
 
 #[path = "support/config.rs"]
 mod config;
@@ -17,12 +18,20 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tim_callback_auth::{CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot};
+use tim_callback_auth::{CallbackAuthLayer, TokenHandle, TokenSnapshot, VerifiedCallback};
 use tower::Layer;
 
 const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
-async fn callback(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn callback(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    // What the layer verified; never re-parse the query for these.
+    if let Some(verified) = req.extensions().get::<VerifiedCallback>() {
+        tracing::info!(
+            app = verified.app_id(),
+            time = verified.request_time(),
+            "verified callback"
+        );
+    }
     Ok(Response::new(Full::new(Bytes::from_static(
         TENCENT_OK.as_bytes(),
     ))))
@@ -34,7 +43,12 @@ async fn main() {
     let listen = config::listen_addr().unwrap_or_else(|e| config::exit_with(e));
     let token = config::static_token()
         .unwrap_or_else(|e| config::exit_with(e))
-        .unwrap_or_else(|| CallbackToken::new("demo-token").expect("valid token"));
+        .unwrap_or_else(|| {
+            config::exit_with(config::ConfigError {
+                variable: "TIM_CALLBACK_TOKEN",
+                why: "is required: the callback token from the IM console".into(),
+            })
+        });
     let handle = TokenHandle::new(TokenSnapshot::enabled(token));
     let service = CallbackAuthLayer::new(handle).layer(tower::service_fn(callback));
 

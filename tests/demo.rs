@@ -6,7 +6,7 @@ mod demo;
 #[tokio::test]
 async fn demo_scenario_passes_every_case() {
     let cases = demo::scenario().await;
-    assert_eq!(cases.len(), 13);
+    assert_eq!(cases.len(), 14);
     for case in &cases {
         assert!(
             case.passed(),

@@ -26,6 +26,9 @@ fn example(name: &str) -> Command {
         "TIM_REFRESH_SECS",
         "LISTEN_ADDR",
         "RUST_LOG",
+        "TIM_APPS",
+        "TIM_ALLOW_UNSIGNED",
+        "TIM_ALLOW_INSECURE_HTTP",
     ] {
         command.env_remove(var);
     }
@@ -34,7 +37,7 @@ fn example(name: &str) -> Command {
 
 #[test]
 fn axum_server_names_the_wrong_variable_and_exits_2() {
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 6] = [
         (&[("TIM_SECRET_KEY", "very-secret-value")], "TIM_SDKAPPID"),
         (
             &[
@@ -58,6 +61,14 @@ fn axum_server_names_the_wrong_variable_and_exits_2() {
                 ("LISTEN_ADDR", "nowhere"),
             ],
             "LISTEN_ADDR",
+        ),
+        (
+            &[
+                ("TIM_SDKAPPID", "1400000000"),
+                ("TIM_SECRET_KEY", "very-secret-value"),
+                ("TIM_API_BASE_URL", "http://203.0.113.7:8080"),
+            ],
+            "TIM_API_BASE_URL",
         ),
     ];
     for (env, variable) in cases {
@@ -275,6 +286,22 @@ fn axum_server_explains_a_bad_tim_apps_file_and_exits_2() {
             r#"[{"sdkappid": 1, "callback_token": "very-secret-value", "secret_key": "k"}]"#,
             "not both",
         ),
+        (
+            r#"[{"sdkappid": "very-secret-value", "callback_token": "a"}]"#,
+            "field `sdkappid` must be a whole number",
+        ),
+        (
+            r#"[{"sdkappid": 1, "secret_key": ["very-secret-value"]}]"#,
+            "field `secret_key` must be a string",
+        ),
+        (
+            r#"[{"sdkappid": 1, "callback_token": "a", "very-secret-value": 1}]"#,
+            "unknown field",
+        ),
+        (
+            r#"[{"sdkappid": 1, "callback_token": "very-secret-value"#,
+            "line 1",
+        ),
     ] {
         std::fs::write(&file, content).unwrap();
         let output = example("axum_server")
@@ -287,7 +314,145 @@ fn axum_server_explains_a_bad_tim_apps_file_and_exits_2() {
             stderr.contains("TIM_APPS") && stderr.contains(expected),
             "{content}: {stderr}"
         );
-        assert!(!stderr.contains("very-secret-value"));
+        assert!(!stderr.contains("very-secret-value"), "{content}: {stderr}");
     }
     let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn hyper_server_needs_a_token_and_exits_2_without_one() {
+    let output = example("hyper_server").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TIM_CALLBACK_TOKEN"), "{stderr}");
+}
+
+/// A raw POST with exactly this path and query (no client-side normalisation).
+fn http_post(addr: &str, path_and_query: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+const APP_A: u64 = mock::SDK_APP_ID;
+const APP_B: u64 = 1400000077;
+const APP_C: u64 = 1400000088;
+
+/// App A from the mock API, B with a static token, C from a mock API that reports
+/// authentication off.
+async fn three_apps() -> (
+    mock::MockApi,
+    mock::MockApi,
+    std::path::PathBuf,
+    Vec<(&'static str, String)>,
+) {
+    let api_a = mock::MockApi::start("token-of-app-a").await;
+    let api_c =
+        mock::MockApi::start_for(APP_C, mock::ADMIN, mock::SECRET_KEY, Some("unused"), false).await;
+    let file = std::env::temp_dir().join(format!("tim-apps-three-{}.json", std::process::id()));
+    let apps = format!(
+        r#"[
+            {{"sdkappid": {APP_A}, "secret_key_env": "TEST_SECRET", "api_base_url": "{}"}},
+            {{"sdkappid": {APP_B}, "callback_token_env": "TEST_TOKEN_B"}},
+            {{"sdkappid": {APP_C}, "secret_key_env": "TEST_SECRET", "api_base_url": "{}"}}
+        ]"#,
+        api_a.base_url(),
+        api_c.base_url()
+    );
+    std::fs::write(&file, apps).unwrap();
+    let env = vec![
+        ("TIM_APPS", file.display().to_string()),
+        ("TEST_SECRET", mock::SECRET_KEY.to_string()),
+        ("TEST_TOKEN_B", "token-of-app-b".to_string()),
+    ];
+    (api_a, api_c, file, env)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_server_refuses_to_start_while_an_app_accepts_unsigned_callbacks() {
+    let (_a, _c, file, env) = three_apps().await;
+    let output = tokio::task::spawn_blocking(move || {
+        example("axum_server")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&file);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "TIM_ALLOW_UNSIGNED",
+        &APP_C.to_string(),
+        "set_callback_token",
+        "TIM_CALLBACK_TOKEN",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_server_refuses_every_confusing_query_with_tim_apps() {
+    let (_a, _c, file, mut env) = three_apps().await;
+    env.push(("TIM_ALLOW_UNSIGNED", "1".to_string()));
+    let (mut server, addr, _lines) = tokio::task::spawn_blocking(move || start_server(&env))
+        .await
+        .unwrap();
+    let answers = tokio::task::spawn_blocking(move || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let token_a = tim_callback_auth::CallbackToken::new("token-of-app-a").unwrap();
+        let auth = format!("Sign={}&RequestTime={now}", token_a.sign(now));
+        let cmd = "CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json";
+        let refused = [
+            format!("SdkAppid={APP_A}&SdkAppi%64={APP_B}&{cmd}&{auth}"),
+            format!("SdkAppid={APP_A}&%53dkAppid={APP_B}&{cmd}&{auth}"),
+            format!("SdkAppi%64={APP_B}&SdkAppid={APP_A}&{cmd}&{auth}"),
+            format!("SdkAppid={APP_C}&SdkAppi%64={APP_A}&{cmd}"),
+            format!("SdkAppid={APP_A}&{cmd}&{auth}&Request%54ime={}", now - 3600),
+            format!("SdkAppid={APP_A}&{cmd}&{auth}&Sig%6E={}", "0".repeat(64)),
+            format!("SdkAppid=0{APP_A}&{cmd}&{auth}"),
+        ];
+        let accepted = [
+            format!("SdkAppid={APP_A}&{cmd}&ClientIP=1.2.3.4&OptPlatform=RESTAPI&{auth}"),
+            format!("SdkAppId={APP_A}&{cmd}&{auth}"),
+        ];
+        let send = |q: &String| http_post(&addr, &format!("/im/callback?{q}"));
+        (
+            refused
+                .iter()
+                .map(|q| (q.clone(), send(q)))
+                .collect::<Vec<_>>(),
+            accepted
+                .iter()
+                .map(|q| (q.clone(), send(q)))
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    let _ = std::fs::remove_file(&file);
+    let (refused, accepted) = answers;
+    for (query, answer) in refused {
+        assert!(answer.starts_with("HTTP/1.1 401"), "{query}: {answer}");
+    }
+    for (query, answer) in accepted {
+        assert!(answer.starts_with("HTTP/1.1 200"), "{query}: {answer}");
+    }
 }

@@ -81,12 +81,45 @@ pub fn rest_client() -> Result<RestClient, ConfigError> {
                 why: e.to_string(),
             })?,
     };
-    RestClient::builder(sdk_app_id, &admin, &secret_key)
+    build_client(sdk_app_id, &admin, &secret_key, region).map_err(|(variable, why)| ConfigError {
+        variable: variable.unwrap_or("TIM_SECRET_KEY"),
+        why,
+    })
+}
+
+/// `TIM_ALLOW_INSECURE_HTTP=1`: a plain `http://` base URL to a host that is not loopback.
+fn allow_insecure_http() -> bool {
+    matches!(std::env::var("TIM_ALLOW_INSECURE_HTTP").as_deref(), Ok("1"))
+}
+
+/// `TIM_ALLOW_UNSIGNED=1`: start although an app has callback authentication off.
+pub fn allow_unsigned() -> bool {
+    matches!(std::env::var("TIM_ALLOW_UNSIGNED").as_deref(), Ok("1"))
+}
+
+/// Builds a client; on error, the variable to blame (when it is not the key) and why.
+fn build_client(
+    sdk_app_id: u64,
+    admin: &str,
+    secret_key: &str,
+    region: Region,
+) -> Result<RestClient, (Option<&'static str>, String)> {
+    let insecure = region.base_url().starts_with("http://");
+    RestClient::builder(sdk_app_id, admin, secret_key)
         .region(region)
+        .allow_insecure_http(allow_insecure_http())
         .build()
-        .map_err(|e| ConfigError {
-            variable: "TIM_SECRET_KEY",
-            why: e.to_string(),
+        .map_err(|e| {
+            let why =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            if insecure && why.contains("plain http") {
+                (
+                    Some("TIM_API_BASE_URL"),
+                    format!("{why}; set TIM_ALLOW_INSECURE_HTTP=1 to allow it anyway"),
+                )
+            } else {
+                (None, why)
+            }
         })
 }
 
@@ -178,8 +211,21 @@ pub struct AppConfig {
     pub source: AppSource,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The fields of one `TIM_APPS` entry.
+const FIELDS: [&str; 9] = [
+    "sdkappid",
+    "secret_key",
+    "secret_key_env",
+    "admin",
+    "region",
+    "api_base_url",
+    "callback_token",
+    "callback_token_env",
+    "refresh_secs",
+];
+
+/// One entry of the file, its fields type-checked. Errors name the field and the expected type,
+/// never the value (some are secrets).
 struct AppEntry {
     sdkappid: u64,
     secret_key: Option<String>,
@@ -190,6 +236,45 @@ struct AppEntry {
     callback_token: Option<String>,
     callback_token_env: Option<String>,
     refresh_secs: Option<u64>,
+}
+
+impl AppEntry {
+    fn from_json(value: &serde_json::Value) -> Result<Self, String> {
+        let object = value
+            .as_object()
+            .ok_or("must be a JSON object with the fields of one app")?;
+        // The unknown name is not shown: a secret pasted in the wrong place must not be printed.
+        if object.keys().any(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(format!(
+                "has an unknown field (the fields are {})",
+                FIELDS.join(", ")
+            ));
+        }
+        let string = |field: &str| match object.get(field) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("field `{field}` must be a string")),
+        };
+        let number = |field: &str| match object.get(field) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| format!("field `{field}` must be a whole number")),
+        };
+        Ok(Self {
+            sdkappid: number("sdkappid")?
+                .ok_or("field `sdkappid` is required (the app's SDKAppID, a number)")?,
+            secret_key: string("secret_key")?,
+            secret_key_env: string("secret_key_env")?,
+            admin: string("admin")?,
+            region: string("region")?,
+            api_base_url: string("api_base_url")?,
+            callback_token: string("callback_token")?,
+            callback_token_env: string("callback_token_env")?,
+            refresh_secs: number("refresh_secs")?,
+        })
+    }
 }
 
 /// `TIM_APPS`: the path of a JSON file with one entry per app, e.g.
@@ -215,14 +300,25 @@ pub fn apps_file() -> Result<Option<Vec<AppConfig>>, ConfigError> {
     };
     let text =
         std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
-    let entries: Vec<AppEntry> = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("{path} is not a JSON list of apps: {e}")))?;
-    if entries.is_empty() {
+    // Syntax errors are reported by position only: serde's messages may quote the text.
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "{path} is not a JSON list of apps (invalid JSON at line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let list = json
+        .as_array()
+        .ok_or_else(|| bad(format!("{path} is not a JSON list of apps")))?;
+    if list.is_empty() {
         return Err(bad(format!("{path} lists no app")));
     }
     let mut seen = std::collections::HashSet::new();
     let mut apps = Vec::new();
-    for (i, entry) in entries.into_iter().enumerate() {
+    for (i, value) in list.iter().enumerate() {
+        let entry =
+            AppEntry::from_json(value).map_err(|why| bad(format!("entry {}: {why}", i + 1)))?;
         let id = entry.sdkappid;
         let at = |why: &str| bad(format!("entry {} (sdkappid {id}): {why}", i + 1));
         if !seen.insert(id) {
@@ -261,10 +357,7 @@ pub fn apps_file() -> Result<Option<Vec<AppConfig>>, ConfigError> {
                         )?,
                         (None, None) => Region::China,
                     };
-                let client = RestClient::builder(id, &admin, &key)
-                    .region(region)
-                    .build()
-                    .map_err(|e| at(&e.to_string()))?;
+                let client = build_client(id, &admin, &key, region).map_err(|(_, why)| at(&why))?;
                 let secs = entry.refresh_secs.unwrap_or(60);
                 if secs == 0 {
                     return Err(at("refresh_secs must be greater than 0"));

@@ -39,8 +39,13 @@ fuzz_target!(|data: &[u8]| {
     }
     for snapshot in [&f.snapshot, &TokenSnapshot::disabled()] {
         let result = verifier.verify(snapshot, query, now);
-        if let Ok(verified) = result {
+        if let Ok(callback) = result {
+            let verified = callback.verified();
+            if app {
+                assert_eq!(callback.app_id(), Some(888888));
+            }
             if verified == Verified::AuthenticationDisabled {
+                assert_eq!(callback.request_time(), None);
                 assert!(!snapshot.is_enabled());
                 continue;
             }
@@ -55,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
                 .find_map(|p| p.strip_prefix("Sign="))
                 .expect("accepted without Sign");
             let t: u64 = time.parse().expect("accepted with a malformed RequestTime");
+            assert_eq!(callback.request_time(), Some(t));
             let mut expected = token.sign(t);
             // RequestTime is hashed as received: leading zeros change the Sign.
             if time.len() != t.to_string().len() {

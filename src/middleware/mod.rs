@@ -2,13 +2,16 @@
 //!
 //! The layer reads the query string of each request, verifies `Sign` and `RequestTime` with a
 //! [`Verifier`](crate::Verifier) against the snapshot in a [`TokenHandle`](crate::TokenHandle), and
-//! then either calls the inner service with the request untouched (the body is never read, so any
-//! body type works) or answers with a rejection response. The accept path allocates nothing and the
-//! response future is not boxed.
+//! then either calls the inner service with a [`VerifiedCallback`](crate::VerifiedCallback) in the
+//! request's extensions (the body is never read, so any body type works) or answers with a
+//! rejection response. Verification allocates nothing, the response future is not boxed, and the
+//! extension's insertion is the only allocation on the accept path (turn it off with
+//! [`CallbackAuthLayer::with_verified_extension`]).
 //!
 //! Rejections are responses, not errors: by default `401` with a fixed JSON body (`503` while no token
-//! is loaded), with the [`Rejection`](crate::Rejection) in the response's extensions. Each rejection is
-//! logged with `tracing` at `WARN`, with the reason and the callback command only.
+//! is loaded), with the [`Rejection`](crate::Rejection) in the response's extensions. Rejections are
+//! logged with `tracing` with the reason, the app and the callback command only: at most one `WARN`
+//! line per reason per second (with the count it stands for), the rest at `DEBUG`.
 //!
 //! When a signature fails against every known token although its `RequestTime` is fresh, the token
 //! may just have been rotated. If the handle is written by a
@@ -79,8 +82,9 @@
 //! The `Sign` covers only the token and `RequestTime`: not the body, the path, `SdkAppid` or
 //! `CallbackCommand`. Anyone who sees one signed URL can send any body with it while the
 //! `RequestTime` is inside the window. Serve the endpoint over HTTPS, never log callback URLs, check
-//! `SdkAppid` with [`Verifier::with_app_id`](crate::Verifier::with_app_id), and de-duplicate events
-//! by body fields (every callback of one second carries the same `Sign`).
+//! `SdkAppid` with [`Verifier::with_app_id`](crate::Verifier::with_app_id), take the app and the
+//! time from the [`VerifiedCallback`](crate::VerifiedCallback) extension rather than from the query,
+//! and de-duplicate events by body fields (every callback of one second carries the same `Sign`).
 
 mod future;
 mod layer;
