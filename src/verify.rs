@@ -26,7 +26,7 @@ const SIGN_HEX_LEN: usize = 64;
 ///    read as a space, is exactly that name, and names the app id when it equals `SdkAppid` in any
 ///    ASCII case (`SdkAppid`, `SdkAppId`, …). Tencent never encodes these names, so a key that
 ///    names one of them without spelling it literally (`Sig%6E`, `%53dkAppid`) is refused
-///    ([`Rejection::EncodedParameter`]), even when it is the only one.
+///    ([`Rejection::DisguisedParameter`]), even when it is the only one.
 /// 2. The app id may appear at most once, and `Sign` and `RequestTime` at most once while
 ///    authentication is enabled ([`Rejection::DuplicateParameter`]). The app id's value, when
 ///    present, must be canonical decimal (no sign, no leading zero, at most `u64::MAX`): a handler
@@ -69,7 +69,7 @@ const SIGN_HEX_LEN: usize = 64;
 ///
 /// // A second app id, percent-encoded so that a decoding parser would read it: refused.
 /// let confused = format!("SdkAppi%64=999999&{query}");
-/// assert_eq!(verifier.verify(&snapshot, &confused, 1669872112), Err(Rejection::EncodedParameter));
+/// assert_eq!(verifier.verify(&snapshot, &confused, 1669872112), Err(Rejection::DisguisedParameter));
 ///
 /// let strict = Verifier::new().with_window(Duration::from_secs(10)).require_signature(true);
 /// assert_eq!(
@@ -226,10 +226,11 @@ pub enum Rejection {
     MalformedRequestTime,
     /// `Sign`, `RequestTime` or `SdkAppid` appears more than once.
     DuplicateParameter,
-    /// A parameter name that decodes to `Sign`, `RequestTime` or `SdkAppid` is percent-encoded
-    /// (`Sig%6E`, `%53dkAppid`): Tencent never encodes these names, and a decoding parser in the
-    /// handler would read a parameter the verifier did not check.
-    EncodedParameter,
+    /// A parameter name reads as `Sign`, `RequestTime` or `SdkAppid` only once percent-decoded
+    /// (`Sig%6E`, `%53dkAppid`) or, for the app id, case-folded beyond ASCII: Tencent never writes
+    /// these names so, and a parser in the handler would read a parameter the verifier did not
+    /// check.
+    DisguisedParameter,
     /// `RequestTime` is further in the past than the window allows.
     Expired,
     /// `RequestTime` is further in the future than the window allows.
@@ -258,7 +259,7 @@ impl Rejection {
         Rejection::AppIdMismatch,
         Rejection::AuthenticationDisabled,
         Rejection::TokenUnavailable,
-        Rejection::EncodedParameter,
+        Rejection::DisguisedParameter,
     ];
 
     /// The position of this reason in [`Rejection::ALL`].
@@ -275,7 +276,7 @@ impl Rejection {
             Rejection::AppIdMismatch => 8,
             Rejection::AuthenticationDisabled => 9,
             Rejection::TokenUnavailable => 10,
-            Rejection::EncodedParameter => 11,
+            Rejection::DisguisedParameter => 11,
         }
     }
 
@@ -293,7 +294,7 @@ impl Rejection {
             Rejection::AppIdMismatch => "app id mismatch",
             Rejection::AuthenticationDisabled => "authentication disabled",
             Rejection::TokenUnavailable => "token unavailable",
-            Rejection::EncodedParameter => "encoded parameter name",
+            Rejection::DisguisedParameter => "disguised parameter name",
         }
     }
 }
@@ -315,20 +316,22 @@ pub(crate) struct Scan<'q> {
     app_id: Option<&'q [u8]>,
     duplicate_auth: bool,
     duplicate_app_id: bool,
-    /// Some key names one of the three parameters only once percent-decoded.
-    encoded: bool,
+    /// Some key reads as one of the three names only once decoded or case-folded
+    /// ([`disguised_name`]).
+    disguised: bool,
     /// The value of `request_time`, when [`Tail`] has already parsed it.
     tail_time: Option<Option<u64>>,
 }
 
 /// One pass over `a=b&c=d` (minus a [`Tail`] already split off), keeping slices into the query. No
 /// allocation. Tencent sends the three names unescaped; a key that names one of them only once
-/// percent-decoded sets [`Scan::encoded`] (see [`encoded_name`]).
+/// decoded sets [`Scan::disguised`] (see [`disguised_name`]).
 ///
 /// The `&` separators are found eight bytes at a time ([`separators`]); each segment is then
 /// classified by its first byte and a prefix comparison, so unrelated parameters cost one or two
-/// byte comparisons. A key whose decoded form is one of the three names starts with `S`, `s`, `R`
-/// or `%` (decoding changes only `%XX` and `+`), so no other first byte needs a second look.
+/// byte comparisons. A key whose decoded or folded form is one of the three names starts with `S`,
+/// `s`, `R`, `%` or a non-ASCII byte (decoding changes only `%XX` and `+`), so no other first byte
+/// needs a second look.
 pub(crate) fn scan(query: &[u8]) -> Scan<'_> {
     match Tail::split(query) {
         Some(tail) => tail.scan(),
@@ -440,15 +443,15 @@ fn classify<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
                 return;
             }
         }
-        Some(b's' | b'%') => {}
+        // `%`: maybe an encoded name; non-ASCII: maybe the app id in Unicode case (`ſdkappid`).
+        Some(b's' | b'%' | 0x80..) => {}
         _ => return,
     }
     classify_app_id(segment, out);
 }
 
 /// The rest of [`classify`], out of line so that the common case stays small enough to inline
-/// into the scan loop: `SdkAppid` in any case, else (rarely; never from Tencent) a name written
-/// encoded.
+/// into the scan loop: `SdkAppid` in any case, else (rarely; never from Tencent) a disguised name.
 #[inline(never)]
 fn classify_app_id<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
     // Every byte of the name is a letter, so OR-ing in the ASCII case bit and comparing eight
@@ -461,31 +464,40 @@ fn classify_app_id<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
             return;
         }
     }
-    out.encoded |= encoded_name(segment);
+    out.disguised |= disguised_name(segment);
 }
 
-/// The longest key that can decode to one of the three names: `RequestTime` with every byte
+/// The longest raw key that can read as one of the three names: `RequestTime` with every byte
 /// written as `%XX`.
-const MAX_ENCODED_KEY: usize = 3 * b"RequestTime".len();
+const MAX_DISGUISED_KEY: usize = 3 * b"RequestTime".len();
 
-/// Whether the key of `segment` names `Sign`, `RequestTime` or `SdkAppid` (any case) once
-/// percent-decoded the way `form_urlencoded` decodes (`%XX` with two hex digits of either case is
-/// that byte, any other `%` stays literal, `+` is a space), although it is not written literally.
-/// Only keys that contain `%` can: a `+` decodes to a space, which none of the names holds.
+/// Whether the key of `segment` reads as one of the three names to a handler's parser although it
+/// is not written the way Tencent writes it (the literal `Sign`, `RequestTime`, or `SdkAppid` in
+/// any ASCII case, which [`classify`] has already matched):
 ///
-/// Rare (Tencent never encodes these names), so kept out of line. Allocation-free: at most
-/// [`MAX_ENCODED_KEY`] bytes are read and decoded on the stack.
+/// - `Sign` or `RequestTime` once percent-decoded as `form_urlencoded` decodes (`%XX` with two hex
+///   digits of either case is that byte, any other `%` stays literal, `+` is a space): `Sig%6E`.
+///   Other case spellings (`sign`) are other parameters to such a parser, and left alone: a callback
+///   URL may carry a parameter of its own by that name;
+/// - the app id, which handlers are told to match case-insensitively, once decoded and case-folded,
+///   ASCII or Unicode (`to_lowercase`/`to_uppercase`): `%53dkAppid`, `SdKAppid` with a Kelvin sign.
+///   The only non-ASCII characters that case-map onto its letters are `ſ` (→ `S`), `ı` and `İ`
+///   (→ `I`/`i`) and the Kelvin sign (→ `k`).
+///
+/// Rare (Tencent never writes a name any other way), so kept out of line. Allocation-free: at most
+/// [`MAX_DISGUISED_KEY`] bytes are read and decoded on the stack.
 #[cold]
 #[inline(never)]
-fn encoded_name(segment: &[u8]) -> bool {
+fn disguised_name(segment: &[u8]) -> bool {
     let key = match segment.iter().position(|&b| b == b'=') {
         Some(end) => &segment[..end],
         None => segment,
     };
-    if key.len() > MAX_ENCODED_KEY || !key.contains(&b'%') {
+    if key.len() > MAX_DISGUISED_KEY {
         return false;
     }
-    let mut decoded = [0u8; 11];
+    // Percent-decode, `+` as a space.
+    let mut decoded = [0u8; MAX_DISGUISED_KEY];
     let mut len = 0;
     let mut i = 0;
     while i < key.len() {
@@ -500,15 +512,39 @@ fn encoded_name(segment: &[u8]) -> bool {
             b'+' => b' ',
             other => other,
         };
-        i += 1;
-        let Some(slot) = decoded.get_mut(len) else {
-            return false;
-        };
-        *slot = byte;
+        decoded[len] = byte;
         len += 1;
+        i += 1;
     }
     let decoded = &decoded[..len];
-    decoded == b"Sign" || decoded == b"RequestTime" || decoded.eq_ignore_ascii_case(b"sdkappid")
+    if decoded == b"Sign" || decoded == b"RequestTime" {
+        return true;
+    }
+    // Fold to ASCII lowercase; any other non-ASCII character cannot read as the app id.
+    let mut folded = [0u8; MAX_DISGUISED_KEY];
+    let mut out = 0;
+    let mut rest = decoded;
+    while let Some(&first) = rest.first() {
+        let (ascii, used): (&[u8], usize) = if first.is_ascii() {
+            (std::slice::from_ref(&first), 1)
+        } else {
+            match rest {
+                [0xC5, 0xBF, ..] => (b"s", 2), // ſ LATIN SMALL LETTER LONG S
+                [0xC4, 0xB1, ..] | [0xC4, 0xB0, ..] => (b"i", 2), // ı, İ
+                [0xE2, 0x84, 0xAA, ..] => (b"k", 3), // K KELVIN SIGN
+                _ => return false,
+            }
+        };
+        for &b in ascii {
+            let Some(slot) = folded.get_mut(out) else {
+                return false;
+            };
+            *slot = b.to_ascii_lowercase();
+            out += 1;
+        }
+        rest = &rest[used..];
+    }
+    &folded[..out] == b"sdkappid"
 }
 
 /// Calls `f` with the index of every `&`, in order. SWAR, sixteen bytes per step (two words,
@@ -740,8 +776,8 @@ impl Verifier {
             AppCheck::Known(id) => Some(id),
             app => {
                 let scan = scan();
-                if scan.encoded {
-                    return Err(Rejection::EncodedParameter);
+                if scan.disguised {
+                    return Err(Rejection::DisguisedParameter);
                 }
                 if scan.duplicate_app_id {
                     return Err(Rejection::DuplicateParameter);
@@ -770,8 +806,8 @@ impl Verifier {
             return self.let_through(|| scan, app);
         };
 
-        if scan.encoded {
-            return Err(Rejection::EncodedParameter);
+        if scan.disguised {
+            return Err(Rejection::DisguisedParameter);
         }
         if scan.duplicate_auth || scan.duplicate_app_id {
             return Err(Rejection::DuplicateParameter);
@@ -819,7 +855,7 @@ impl Verifier {
     }
 }
 
-/// How the app id parameter is judged, once rules 1 and 2 (no encoded name, no duplicate) hold.
+/// How the app id parameter is judged, once rules 1 and 2 (no disguised name, no duplicate) hold.
 #[derive(Clone, Copy)]
 pub(crate) enum AppCheck<'a> {
     /// It must be this app's canonical digits ([`Verifier::with_app_id`]).
@@ -838,7 +874,7 @@ impl<'a> From<&'a Option<AppId>> for AppCheck<'a> {
 }
 
 impl AppCheck<'_> {
-    /// The app id to report for a scan without encoded names or duplicates.
+    /// The app id to report for a scan without disguised names or duplicates.
     #[inline(always)]
     fn read(self, scan: &Scan<'_>) -> Result<Option<u64>, Rejection> {
         match self {
@@ -859,10 +895,10 @@ impl AppCheck<'_> {
 
 impl Scan<'_> {
     /// The app id parameter, read under rules 1 and 2: `Ok(None)` when absent, an error when a
-    /// name is encoded or duplicated or the value is not canonical decimal.
+    /// name is disguised or duplicated or the value is not canonical decimal.
     pub(crate) fn parsed_app_id(&self) -> Result<Option<u64>, Rejection> {
-        if self.encoded {
-            return Err(Rejection::EncodedParameter);
+        if self.disguised {
+            return Err(Rejection::DisguisedParameter);
         }
         if self.duplicate_app_id {
             return Err(Rejection::DuplicateParameter);
@@ -1142,6 +1178,58 @@ mod tests {
             let expected: Vec<usize> = (0..input.len()).filter(|&i| input[i] == b'&').collect();
             assert_eq!(found, expected, "{byte}");
         }
+    }
+
+    #[test]
+    fn disguised_names_are_recognised_and_nothing_else() {
+        for key in [
+            "Sig%6E",
+            "Sig%6e",
+            "%53ign",
+            "%53%69%67%6E",
+            "Request%54ime",
+            "%52%65%71%75%65%73%74%54%69%6d%65",
+            "%53dkAppid",
+            "SdkAppi%64",
+            "sdkapp%49d",
+            "%73%64%6B%61%70%70%69%64",
+            "Sd\u{212A}Appid",
+            "Sd%E2%84%AAAppid",
+            "\u{17F}dkappid",
+            "SdkApp\u{131}d",
+            "SdkApp\u{130}d",
+        ] {
+            let segment = format!("{key}=1");
+            assert!(disguised_name(segment.as_bytes()), "{key}");
+            assert!(scan(segment.as_bytes()).disguised, "{key} through the scan");
+        }
+        for key in [
+            "Sign",
+            "RequestTime",
+            "SdkAppid",
+            "sign",
+            "SIGN",
+            "requesttime",
+            "%2553ign",
+            "Sig%6",
+            "Sig%",
+            "Sign+",
+            "+Sign",
+            "Sig%6E%00",
+            "Signature",
+            "Sdk%41ppidx",
+            "x%53ign",
+            "Sd\u{212B}Appid",
+            "\u{17F}ign",
+            "",
+            "%",
+        ] {
+            // Through the scan: the literal names are matched before the slow path.
+            assert!(!scan(format!("{key}=1").as_bytes()).disguised, "{key}");
+        }
+        // Longer than any disguise can be: not read at all.
+        let long = format!("%53{}", "%41".repeat(20));
+        assert!(!disguised_name(long.as_bytes()));
     }
 
     #[test]

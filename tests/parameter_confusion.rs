@@ -81,28 +81,28 @@ fn confusing_queries() -> Vec<(String, Rejection)> {
     vec![
         (
             format!("SdkAppid={A}&SdkAppi%64={B}&{cmd}&{auth}"),
-            Rejection::EncodedParameter,
+            Rejection::DisguisedParameter,
         ),
         (
             format!("SdkAppid={A}&%53dkAppid={B}&{cmd}&{auth}"),
-            Rejection::EncodedParameter,
+            Rejection::DisguisedParameter,
         ),
         (
             format!("SdkAppi%64={B}&SdkAppid={A}&{cmd}&{auth}"),
-            Rejection::EncodedParameter,
+            Rejection::DisguisedParameter,
         ),
         (
             format!("SdkAppid={A}&{cmd}&{auth}&Request%54ime={}", NOW - 3600),
-            Rejection::EncodedParameter,
+            Rejection::DisguisedParameter,
         ),
         (
             format!("SdkAppid={A}&{cmd}&{auth}&Sig%6E={}", "0".repeat(64)),
-            Rejection::EncodedParameter,
+            Rejection::DisguisedParameter,
         ),
         // Alone, an encoded name is refused too.
         (
             format!("%53dkAppid={A}&{cmd}&{auth}"),
-            Rejection::EncodedParameter,
+            Rejection::DisguisedParameter,
         ),
         // Two literal spellings of the app id.
         (
@@ -135,7 +135,7 @@ async fn confusing_queries_are_refused_by_the_multi_app_layer() {
     // App C has authentication off: a query naming C (unsigned) and, encoded, A.
     cases.push((
         format!("SdkAppid={C}&SdkAppi%64={A}&CallbackCommand=C2C.CallbackAfterSendMsg"),
-        Rejection::EncodedParameter,
+        Rejection::DisguisedParameter,
     ));
     cases.push((
         format!("SdkAppid={C}&SdkAppid={A}&CallbackCommand=C2C.CallbackAfterSendMsg"),

@@ -48,6 +48,12 @@ fn spelling(name: &'static str) -> impl Strategy<Value = String> {
         ),
         1 => Just(format!("{name}+")),
         1 => Just(format!("+{name}")),
+        // Non-ASCII letters that Unicode case mapping turns into ASCII ones (encoded, as a URI
+        // must carry them): the Kelvin sign, long s, dotless and dotted i.
+        1 => Just(name.replacen('k', "%E2%84%AA", 1)),
+        1 => Just(name.replacen('S', "%C5%BF", 1)),
+        1 => Just(name.replacen('i', "%C4%B1", 1)),
+        1 => Just(name.replacen('i', "%C4%B0", 1)),
     ]
 }
 
@@ -146,7 +152,10 @@ fn oracle(query: &str) -> Oracle {
             o.signs.push(value.into_owned());
         } else if key == "RequestTime" {
             o.times.push(value.into_owned());
-        } else if key.eq_ignore_ascii_case("sdkappid") {
+        } else if key.eq_ignore_ascii_case("sdkappid")
+            || key.to_lowercase() == "sdkappid"
+            || key.to_uppercase() == "SDKAPPID"
+        {
             o.apps.push(value.into_owned());
         }
     }
