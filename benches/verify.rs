@@ -6,9 +6,8 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 
-#[path = "support/naive.rs"]
-mod naive;
-use naive::{naive_verify, query, NOW, TOKEN};
+mod support;
+use support::{naive_verify, query, NOW, TOKEN};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{Request, Response};

@@ -6,21 +6,18 @@
 //!
 //! Starts a mock of Tencent's REST API, a refresher against it and an axum server with the layer,
 //! all on 127.0.0.1 with OS-assigned ports; then plays Tencent and an attacker, and prints a table.
-//! Exits non-zero if any case differs from what is expected. `tests/demo.rs` runs the same scenario.
-
-#[path = "../tests/support/mock.rs"]
-pub(crate) mod mock;
+//! Exits non-zero if any case differs from what is expected. `tests/demo.rs` runs this binary.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, VerifiedCallback,
 };
+use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 
 /// A second app behind the same endpoint, with a static token (the IM console's).
 const APP_B: u64 = SDK_APP_ID + 1;
@@ -28,14 +25,14 @@ const APP_B: u64 = SDK_APP_ID + 1;
 const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
 /// One line of the table.
-pub struct Case {
-    pub name: &'static str,
-    pub expected: u16,
-    pub got: u16,
+struct Case {
+    name: &'static str,
+    expected: u16,
+    got: u16,
 }
 
 impl Case {
-    pub fn passed(&self) -> bool {
+    fn passed(&self) -> bool {
         self.expected == self.got
     }
 }
@@ -125,7 +122,7 @@ impl Tencent {
 }
 
 /// Runs the scenario and returns every case. Needs a tokio runtime with time and I/O.
-pub async fn scenario() -> Vec<Case> {
+async fn scenario() -> Vec<Case> {
     let mut cases = Vec::new();
     let v1 = CallbackToken::new("demo-token-v1").expect("valid token");
     let v2 = CallbackToken::new("demo-token-v2").expect("valid token");
@@ -285,7 +282,6 @@ pub async fn scenario() -> Vec<Case> {
     cases
 }
 
-#[allow(dead_code)]
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()

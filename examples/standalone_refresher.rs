@@ -10,8 +10,6 @@
 
 #[path = "support/config.rs"]
 mod config;
-#[path = "../tests/support/mock.rs"]
-mod mock;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,11 +38,15 @@ fn describe(snapshot: Option<&TokenSnapshot>) -> String {
 async fn main() {
     let embedded = std::env::var_os("TIM_SECRET_KEY").is_none();
     let (client, api) = if embedded {
-        let api = mock::MockApi::start("standalone-token-1").await;
-        let client = RestClient::builder(mock::SDK_APP_ID, mock::ADMIN, mock::SECRET_KEY)
-            .region(Region::custom(&api.base_url()).expect("local url"))
-            .build()
-            .expect("valid client");
+        let api = tim_callback_auth_testkit::mock::MockApi::start("standalone-token-1").await;
+        let client = RestClient::builder(
+            tim_callback_auth_testkit::mock::SDK_APP_ID,
+            tim_callback_auth_testkit::mock::ADMIN,
+            tim_callback_auth_testkit::mock::SECRET_KEY,
+        )
+        .region(Region::custom(&api.base_url()).expect("local url"))
+        .build()
+        .expect("valid client");
         println!(
             "using an embedded mock of Tencent's API at {}",
             api.base_url()

@@ -1,32 +1,23 @@
 //! Several apps behind one endpoint: cross-app replay, independent refreshers, runtime changes,
 //! exact counters and health transitions.
 
-#[path = "support/mock.rs"]
-mod mock;
-
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use tim_callback_auth_testkit::now;
 
 use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, HealthState, Rejection, TokenHandle, TokenSnapshot,
 };
+use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 use tower::ServiceExt;
 
 const APP_A: u64 = 1400000001;
 const APP_B: u64 = 1400000002;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn token(t: &str) -> CallbackToken {
     CallbackToken::new(t).unwrap()

@@ -1,37 +1,24 @@
 //! Attacks and lifecycle: a forged flood, cross-app replay, rotation without losing a callback,
 //! verification racing with stores, and dropping the refresher mid-fetch.
 
-mod support {
-    #[path = "../support/faults.rs"]
-    pub mod faults;
-    #[path = "../support/mock.rs"]
-    pub mod mock;
-}
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use tim_callback_auth_testkit::now;
 
 use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use support::faults::Harness;
-use support::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tim_callback_auth::refresh::{TokenRefresher, TokenSource};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Error, Rejection, TokenHandle, TokenSnapshot, Verified,
     Verifier,
 };
+use tim_callback_auth_testkit::faults::Harness;
+use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tower::ServiceExt;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// Resident memory of this process, from /proc (Linux).
 fn resident_bytes() -> u64 {

@@ -1,19 +1,20 @@
-//! `cargo run --example demo` works: the same scenario, run as a test.
+//! `cargo run --example demo` works: the demo binary, run as a newcomer runs it, passes every case.
 
-#[path = "../examples/demo.rs"]
-mod demo;
-
-#[tokio::test]
-async fn demo_scenario_passes_every_case() {
-    let cases = demo::scenario().await;
-    assert_eq!(cases.len(), 14);
-    for case in &cases {
-        assert!(
-            case.passed(),
-            "{}: expected {}, got {}",
-            case.name,
-            case.expected,
-            case.got
-        );
+#[test]
+fn the_demo_passes_every_case() {
+    let mut exe = std::env::current_exe().unwrap();
+    exe.pop();
+    if exe.ends_with("deps") {
+        exe.pop();
     }
+    let demo = exe.join("examples").join("demo");
+    assert!(demo.exists(), "{} is not built", demo.display());
+    let output = std::process::Command::new(demo)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("14 passed, 0 failed"), "{stdout}");
+    assert!(!stdout.contains('✗'), "{stdout}");
 }

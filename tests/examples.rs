@@ -124,8 +124,7 @@ fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
     assert!(rest.iter().all(|l| !l.contains("example-token")));
 }
 
-#[path = "support/mock.rs"]
-mod mock;
+use tim_callback_auth_testkit::mock;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_token_sets_a_strong_token_and_prints_only_its_fingerprint() {

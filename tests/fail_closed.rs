@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use tim_callback_auth_testkit::now;
 
 use axum::body::Body;
 use axum::routing::post;
@@ -27,13 +28,6 @@ fn token(t: &str) -> CallbackToken {
 
 fn enabled(t: &str) -> TokenSnapshot {
     TokenSnapshot::enabled(token(t))
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// A source that answers from a script, then repeats its last answer; counts its calls.

@@ -1,17 +1,10 @@
 //! Fault injection: one test per fault of the matrix, and the API answers that are not failures
 //! but must not lose callbacks either.
 
-mod support {
-    #[path = "../support/faults.rs"]
-    pub mod faults;
-    #[path = "../support/mock.rs"]
-    pub mod mock;
-}
-
 use std::time::Duration;
 
-use support::faults::{run_fault, Fault, Harness, TOKEN};
 use tim_callback_auth::{CallbackToken, ErrorKind};
+use tim_callback_auth_testkit::faults::{run_fault, Fault, Harness, TOKEN};
 
 macro_rules! fault_tests {
     ($($name:ident => $fault:expr;)*) => {$(

@@ -1,9 +1,6 @@
 //! With the `metrics` feature, the layer's and the refresher's counts reach the `metrics` facade.
 //! A minimal in-test recorder stands in for an exporter.
 
-#[path = "support/mock.rs"]
-mod mock;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,11 +11,11 @@ use axum::routing::post;
 use axum::Router;
 use http::Request;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::stats::names;
 use tim_callback_auth::{AppSet, CallbackAuthLayer, CallbackToken};
+use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 use tower::ServiceExt;
 
 #[derive(Default)]

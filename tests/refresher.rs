@@ -1,23 +1,21 @@
 //! The REST client and the refresher against the in-process mock of Tencent's API.
 
-#[path = "support/mock.rs"]
-mod mock;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use tim_callback_auth_testkit::{mock, now};
 
 use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tim_callback_auth::refresh::{StaticSource, TokenRefresher, TokenSource};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Error, ErrorKind, Rejection, TokenSnapshot, Verified,
     Verifier,
 };
+use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tower::ServiceExt;
 
 const TOKEN: &str = "mock-callback-token";
@@ -29,13 +27,6 @@ fn client(base_url: &str) -> RestClient {
         .connect_timeout(Duration::from_millis(500))
         .build()
         .unwrap()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn token(t: &str) -> CallbackToken {

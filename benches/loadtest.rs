@@ -3,9 +3,12 @@
 //! machine noise hits both alike; it reports requests/s and p99 latency for each, and the ratio.
 //!
 //! ```sh
-//! cargo run --release --example loadtest                   # 40 rounds × 2 servers × 0.5 s
-//! cargo run --release --example loadtest -- --rounds 20 --secs 2 --connections 32
+//! cargo bench --bench loadtest                   # 40 rounds × 2 servers × 0.5 s
+//! cargo bench --bench loadtest -- --rounds 20 --secs 2 --connections 32
 //! ```
+//!
+//! A measurement program, not a criterion benchmark (`bench = false`: plain `cargo bench` skips
+//! it); see BENCHMARKS.md.
 //!
 //! Each round measures both servers back to back (in alternating order), so drift between rounds
 //! hits both alike; the headline figure is the mean of the per-round ratios with its 95 %
@@ -38,7 +41,11 @@ fn options() -> Options {
         secs: 0.5,
         connections: 16,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`; it carries no value.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).and_then(|v| v.parse::<f64>().ok());
         match (pair[0].as_str(), value) {

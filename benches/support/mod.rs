@@ -1,5 +1,5 @@
 //! The naive baseline and the benchmark query, shared by `benches/verify.rs` and
-//! `examples/instructions.rs` so that timings and instruction counts measure the same code.
+//! `benches/instructions.rs` so that timings and instruction counts measure the same code.
 
 use sha2::{Digest, Sha256};
 

@@ -3,8 +3,7 @@
 //! It checks every request as Tencent would (POST, path, the five query parameters, a UserSig whose
 //! HMAC verifies with the app's secret key, a JSON object body) and keeps a token configuration that
 //! `set_callback_token` and `delete_callback_token` change. Scripted replies override the next calls,
-//! to inject faults. Shared by the integration tests and `examples/demo.rs`.
-#![allow(dead_code)]
+//! to inject faults. Shared by the integration tests and the examples.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -311,7 +310,7 @@ async fn answer(state: &State, mut reply: Reply, command: Command) -> Response<M
 fn real(state: &State, command: Command) -> Response<MockBody> {
     let mut config = state.config.lock().unwrap();
     match command {
-        Command::Get(_) => match &config.token {
+        Command::Get => match &config.token {
             None => fail(100302, "callback token configuration does not exist"),
             Some(token) => json(
                 serde_json::json!({
@@ -338,7 +337,7 @@ fn real(state: &State, command: Command) -> Response<MockBody> {
             }
             ok()
         }
-        Command::Delete(_) => {
+        Command::Delete => {
             *config = Config::default();
             ok()
         }
@@ -349,10 +348,12 @@ fn ok() -> Response<MockBody> {
     json(r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RequestId":"Id-mock-ok"}"#.into())
 }
 
+/// A checked request: which command, and the `set_callback_token` body (the others' bodies are
+/// only checked to be JSON objects).
 enum Command {
-    Get(serde_json::Value),
+    Get,
     Set(serde_json::Value),
-    Delete(serde_json::Value),
+    Delete,
 }
 
 /// Tencent's checks. `Err((ErrorCode, why))` for a request it would refuse.
@@ -401,9 +402,9 @@ async fn check_request(state: &State, req: Request<Incoming>) -> Result<Command,
         return Err((100002, "body is not an object".into()));
     }
     match path.as_str() {
-        "/v4/live_config/get_callback_token" => Ok(Command::Get(body)),
+        "/v4/live_config/get_callback_token" => Ok(Command::Get),
         "/v4/live_config/set_callback_token" => Ok(Command::Set(body)),
-        "/v4/live_config/delete_callback_token" => Ok(Command::Delete(body)),
+        "/v4/live_config/delete_callback_token" => Ok(Command::Delete),
         other => Err((100002, format!("path {other}"))),
     }
 }

@@ -1,12 +1,12 @@
-//! The fault matrix against the mock API, shared by `tests/faults.rs` (one test per fault) and
-//! `tests/secrets.rs` (every fault under a capturing `tracing` subscriber).
+//! The fault matrix against the mock API, shared by `tests/faults.rs` (one test per fault),
+//! `tests/attacks.rs` (the harness) and `tests/secrets.rs` (every fault under a capturing
+//! `tracing` subscriber).
 //!
 //! Each run asserts that (a) callbacks signed with the last good token keep being accepted
 //! throughout, (b) nothing panics, (c) the refresher's fetches stay within the backoff schedule,
 //! and (d) it recovers within one backoff step once the API heals.
-#![allow(dead_code)]
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::routing::post;
@@ -17,7 +17,8 @@ use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, ErrorKind};
 use tower::ServiceExt;
 
-use super::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use crate::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use crate::now;
 
 pub const TOKEN: &str = "fault-matrix-token";
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -91,13 +92,6 @@ impl Fault {
             Fault::OversizedToken => enabled(&"t".repeat(129)),
         })
     }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// The mock, a refresher against it, and a router behind the layer.
