@@ -9,6 +9,7 @@ mod apps;
 #[cfg(feature = "refresh")]
 mod error;
 mod handle;
+mod hex;
 pub mod middleware;
 #[cfg(feature = "refresh")]
 mod rand;

@@ -168,7 +168,7 @@ pub(crate) fn label(text: &str) -> String {
 mod metrics_handles {
     use metrics::{counter, Counter};
 
-    use super::{app_label, label};
+    use super::app_label;
     use crate::stats::names;
     use crate::verify::Rejection;
 
@@ -185,9 +185,9 @@ mod metrics_handles {
             Self {
                 accepted: ["current", "previous", "disabled"]
                     .map(|token| counter!(names::ACCEPTED, "app" => app.clone(), "token" => token)),
-                rejected: Rejection::ALL.map(|r| {
-                    counter!(names::REJECTED, "app" => app.clone(), "reason" => label(r.as_str()))
-                }),
+                rejected: Rejection::ALL.map(
+                    |r| counter!(names::REJECTED, "app" => app.clone(), "reason" => r.label()),
+                ),
             }
         }
     }

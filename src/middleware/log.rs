@@ -50,7 +50,7 @@ impl RejectionLog {
         if warn {
             let suppressed = self.suppressed[i].swap(0, Ordering::Relaxed);
             tracing::warn!(
-                reason = rejection.as_str(),
+                reason = %rejection,
                 app,
                 command = command(),
                 suppressed,
@@ -59,7 +59,7 @@ impl RejectionLog {
         } else {
             self.suppressed[i].fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
-                reason = rejection.as_str(),
+                reason = %rejection,
                 app,
                 command = command(),
                 "rejected tencent callback"

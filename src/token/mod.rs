@@ -1,6 +1,9 @@
-//! The callback token and the snapshot a verification checks against.
+//! The callback token ([`CallbackToken`]: a precomputed SHA-256 midstate) and the snapshot a
+//! verification checks against ([`TokenSnapshot`]); the per-thread `Sign` cache is in `cache`.
 
-use std::cell::Cell;
+mod cache;
+mod snapshot;
+
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,6 +11,12 @@ use std::sync::Arc;
 use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+#[cfg(test)]
+pub(crate) use self::cache::HASHES;
+pub use self::snapshot::TokenSnapshot;
+use crate::hex;
+use crate::verify::digits::Decimal;
 
 /// The longest token Tencent accepts, in bytes.
 pub const MAX_TOKEN_LEN: usize = 128;
@@ -62,46 +71,10 @@ struct TokenInner {
     bytes: Box<[u8]>,
 }
 
-/// SHA-256's initial state (FIPS 180-4, 5.3.3).
 /// Source of [`TokenInner::id`]; starts at 1 so that 0 marks an empty cache entry.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The last digest this thread computed. Every callback Tencent sends within one second carries the
-/// same `RequestTime` and so the same `Sign`: under load, most verifications reuse this entry and
-/// skip the compression. Keyed by the token id and the `RequestTime`'s value and number of digits,
-/// which together fix its exact bytes (a fixed-width decimal spelling is unique, leading zeros
-/// included), so the lookup is three integer comparisons.
-struct DigestCache {
-    key: Cell<CacheKey>,
-    digest: Cell<[u8; 32]>,
-    /// `digest` in lowercase hex: the `Sign` Tencent sends for this second.
-    sign: Cell<[u8; 64]>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct CacheKey {
-    token_id: u64,
-    time: u64,
-    time_len: usize,
-}
-
-thread_local! {
-    static LAST_DIGEST: DigestCache = const {
-        DigestCache {
-            // Token id 0 is never issued: the empty entry matches nothing.
-            key: Cell::new(CacheKey { token_id: 0, time: 0, time_len: 0 }),
-            digest: Cell::new([0; 32]),
-            sign: Cell::new([0; 64]),
-        }
-    };
-}
-
-#[cfg(test)]
-thread_local! {
-    /// How many digests this thread computed: lets unit tests prove which paths never hash.
-    pub(crate) static HASHES: Cell<u64> = const { Cell::new(0) };
-}
-
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
 const SHA256_IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
@@ -144,16 +117,12 @@ impl CallbackToken {
 
     /// The cache key of `(self, request_time)`; `request_time` holds the digits of `value`.
     #[inline]
-    fn cache_key(&self, request_time: &[u8], value: u64) -> CacheKey {
+    fn cache_key(&self, request_time: &[u8], value: u64) -> cache::Key {
         debug_assert!(
-            request_time.iter().all(u8::is_ascii_digit)
-                && request_time.iter().fold(0u64, |n, d| n
-                    .wrapping_mul(10)
-                    .wrapping_add(u64::from(d - b'0')))
-                    == value,
+            crate::verify::digits::parse(request_time) == Ok(Some(value)),
             "request_time must be the digits of value"
         );
-        CacheKey {
+        cache::Key {
             token_id: self.inner.id,
             time: value,
             time_len: request_time.len(),
@@ -165,8 +134,7 @@ impl CallbackToken {
     /// `None` means "compute it".
     #[inline]
     pub(crate) fn cached_sign(&self, request_time: &[u8], value: u64) -> Option<[u8; 64]> {
-        let key = self.cache_key(request_time, value);
-        LAST_DIGEST.with(|last| (last.key.get() == key).then(|| last.sign.get()))
+        cache::sign(self.cache_key(request_time, value))
     }
 
     /// [`digest`](Self::digest) through the per-thread cache of the last `(token, RequestTime)`;
@@ -174,19 +142,11 @@ impl CallbackToken {
     #[inline]
     pub(crate) fn digest_cached(&self, request_time: &[u8], value: u64) -> [u8; 32] {
         let key = self.cache_key(request_time, value);
-        if let Some(digest) =
-            LAST_DIGEST.with(|last| (last.key.get() == key).then(|| last.digest.get()))
-        {
-            return digest;
-        }
-        let digest = self.digest(request_time);
-        let sign = encode_hex(&digest);
-        LAST_DIGEST.with(|last| {
-            last.key.set(key);
-            last.digest.set(digest);
-            last.sign.set(sign);
-        });
-        digest
+        cache::digest(key).unwrap_or_else(|| {
+            let digest = self.digest(request_time);
+            cache::store(key, digest);
+            digest
+        })
     }
 
     /// Computes SHA-256(token ‖ request_time), the digest Tencent signs, from the midstate.
@@ -196,7 +156,7 @@ impl CallbackToken {
     #[inline]
     pub(crate) fn digest(&self, request_time: &[u8]) -> [u8; 32] {
         #[cfg(test)]
-        HASHES.with(|n| n.set(n.get() + 1));
+        cache::HASHES.with(|n| n.set(n.get() + 1));
         let inner = &*self.inner;
         let tail = &inner.bytes[inner.full_blocks * 64..];
         let len = tail.len() + request_time.len();
@@ -228,9 +188,8 @@ impl CallbackToken {
     /// Useful for tests, callback simulators and users' own test suites. It allocates the returned
     /// string; verification never calls it.
     pub fn sign(&self, request_time: u64) -> String {
-        let mut buf = [0u8; 20];
-        let digits = format_u64(request_time, &mut buf);
-        let hex = encode_hex(&self.digest(digits));
+        let digits = Decimal::new(request_time);
+        let hex = hex::encode(&self.digest(digits.as_bytes()));
         String::from_utf8_lossy(&hex).into_owned()
     }
 
@@ -238,7 +197,7 @@ impl CallbackToken {
     /// SHA-256(token). It does not reveal the token.
     pub fn fingerprint(&self) -> String {
         let digest: [u8; 32] = Sha256::digest(&self.inner.bytes).into();
-        String::from_utf8_lossy(&encode_hex(&digest)[..8]).into_owned()
+        String::from_utf8_lossy(&hex::encode(&digest)[..8]).into_owned()
     }
 
     /// The token's bytes, for code that must hand the token to Tencent (for example
@@ -263,43 +222,6 @@ impl fmt::Debug for CallbackToken {
             .field("token", &format_args!("Sensitive"))
             .finish()
     }
-}
-
-/// Lowercase hex of each byte value, two ASCII digits per entry.
-const HEX_PAIRS: [[u8; 2]; 256] = {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut table = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = [DIGITS[i >> 4], DIGITS[i & 0xf]];
-        i += 1;
-    }
-    table
-};
-
-/// Lowercase hex of a digest, one table lookup per byte (the `hex` crate's iterator-based encoder
-/// costs several times more on this path, which runs for the first callback of every second).
-#[inline]
-fn encode_hex(digest: &[u8; 32]) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    for (pair, &byte) in out.as_chunks_mut::<2>().0.iter_mut().zip(digest) {
-        *pair = HEX_PAIRS[usize::from(byte)];
-    }
-    out
-}
-
-/// Writes `n` in decimal into `buf` and returns the digits.
-pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }
 
 /// The error returned when a token cannot be used: empty or longer than 128 bytes.
@@ -337,105 +259,6 @@ impl fmt::Display for InvalidToken {
 
 impl std::error::Error for InvalidToken {}
 
-/// What a verification checks against: the current token, the previous one during a grace period,
-/// or the fact that callback authentication is disabled.
-///
-/// A snapshot is immutable; a [`TokenHandle`](crate::TokenHandle) swaps whole snapshots, so one load
-/// always sees a consistent current/previous pair.
-///
-/// # Examples
-///
-/// ```
-/// use tim_callback_auth::{CallbackToken, TokenSnapshot};
-///
-/// let old = CallbackToken::new("old-token")?;
-/// let new = CallbackToken::new("new-token")?;
-/// // After a rotation: accept the old token until Unix time 1_700_000_300.
-/// let snapshot = TokenSnapshot::enabled(new.clone()).with_previous(old, 1_700_000_300);
-/// assert_eq!(snapshot.current(), Some(&new));
-/// assert!(snapshot.is_enabled());
-/// assert!(!TokenSnapshot::disabled().is_enabled());
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenSnapshot {
-    state: SnapshotState,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum SnapshotState {
-    Disabled,
-    Enabled {
-        current: CallbackToken,
-        previous: Option<(CallbackToken, u64)>,
-    },
-}
-
-impl TokenSnapshot {
-    /// Authentication is on and callbacks must be signed with `current`.
-    pub fn enabled(current: CallbackToken) -> Self {
-        Self {
-            state: SnapshotState::Enabled {
-                current,
-                previous: None,
-            },
-        }
-    }
-
-    /// Authentication is off (`IsTokenEnable: false`, or not configured): callbacks are let through
-    /// unverified, unless the [`Verifier`](crate::Verifier) is in strict mode.
-    pub fn disabled() -> Self {
-        Self {
-            state: SnapshotState::Disabled,
-        }
-    }
-
-    /// Also accepts `previous` until Unix time `valid_until` (inclusive), for the period after a
-    /// rotation in which Tencent may still sign with the old token.
-    ///
-    /// Has no effect on a disabled snapshot.
-    #[must_use]
-    pub fn with_previous(mut self, previous: CallbackToken, valid_until: u64) -> Self {
-        if let SnapshotState::Enabled { previous: slot, .. } = &mut self.state {
-            *slot = Some((previous, valid_until));
-        }
-        self
-    }
-
-    /// The same snapshot without its previous token: the grace period ends now.
-    #[must_use]
-    pub fn without_previous(mut self) -> Self {
-        if let SnapshotState::Enabled { previous, .. } = &mut self.state {
-            *previous = None;
-        }
-        self
-    }
-
-    /// Whether callback authentication is enabled.
-    pub fn is_enabled(&self) -> bool {
-        matches!(self.state, SnapshotState::Enabled { .. })
-    }
-
-    /// The current token, when authentication is enabled.
-    pub fn current(&self) -> Option<&CallbackToken> {
-        match &self.state {
-            SnapshotState::Enabled { current, .. } => Some(current),
-            SnapshotState::Disabled => None,
-        }
-    }
-
-    /// The previous token and the Unix time until which it is accepted, if any.
-    pub fn previous(&self) -> Option<(&CallbackToken, u64)> {
-        match &self.state {
-            SnapshotState::Enabled {
-                previous: Some((token, until)),
-                ..
-            } => Some((token, *until)),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,27 +289,6 @@ mod tests {
         let shown = format!("{snapshot:?}");
         assert!(!shown.contains("super-secret-token"), "{shown}");
         assert!(shown.contains("Sensitive"));
-    }
-
-    #[test]
-    fn encode_hex_matches_the_hex_crate() {
-        let digest: [u8; 32] = std::array::from_fn(|i| (i * 37 + 11) as u8);
-        assert_eq!(
-            encode_hex(&digest).as_slice(),
-            hex::encode(digest).as_bytes()
-        );
-        assert_eq!(
-            encode_hex(&[0xff; 32]).as_slice(),
-            "ff".repeat(32).as_bytes()
-        );
-    }
-
-    #[test]
-    fn format_u64_matches_to_string() {
-        for n in [0u64, 7, 10, 1669872112, u64::MAX] {
-            let mut buf = [0u8; 20];
-            assert_eq!(format_u64(n, &mut buf), n.to_string().as_bytes());
-        }
     }
 
     #[test]
@@ -526,7 +328,7 @@ mod tests {
             let sign = token.cached_sign(time.as_bytes(), value).unwrap();
             assert_eq!(
                 sign.as_slice(),
-                hex::encode(token.digest(time.as_bytes())).as_bytes()
+                ::hex::encode(token.digest(time.as_bytes())).as_bytes()
             );
         }
         assert_eq!(

@@ -1,0 +1,138 @@
+//! [`Rejection`]: why a callback was refused.
+
+use std::fmt;
+
+/// Why a request was rejected.
+///
+/// `Display` is a short lowercase reason that never contains the token, the `Sign` or the query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// No `Sign` parameter, while authentication is enabled.
+    MissingSign,
+    /// No `RequestTime` parameter, while authentication is enabled.
+    MissingRequestTime,
+    /// `Sign` is not exactly 64 hex digits.
+    MalformedSign,
+    /// `RequestTime` is not 1 to 20 ASCII digits.
+    MalformedRequestTime,
+    /// `Sign`, `RequestTime` or `SdkAppid` appears more than once.
+    DuplicateParameter,
+    /// A parameter name reads as `Sign`, `RequestTime` or `SdkAppid` only once percent-decoded
+    /// (`Sig%6E`, `%53dkAppid`) or, for the app id, case-folded beyond ASCII: Tencent never writes
+    /// these names so, and a parser in the handler would read a parameter the verifier did not
+    /// check.
+    DisguisedParameter,
+    /// `RequestTime` is further in the past than the window allows.
+    Expired,
+    /// `RequestTime` is further in the future than the window allows.
+    FromFuture,
+    /// The `Sign` matches no token that is currently accepted.
+    SignatureMismatch,
+    /// `SdkAppid` is missing, not canonical decimal, or not the configured app.
+    AppIdMismatch,
+    /// Authentication is disabled at Tencent, but the verifier requires a signature (strict mode).
+    AuthenticationDisabled,
+    /// No token has been loaded yet (the refresher has not completed its first fetch).
+    TokenUnavailable,
+}
+
+impl Rejection {
+    /// Every reason, in declaration order (for metrics and statistics).
+    pub const ALL: [Rejection; 12] = [
+        Rejection::MissingSign,
+        Rejection::MissingRequestTime,
+        Rejection::MalformedSign,
+        Rejection::MalformedRequestTime,
+        Rejection::DuplicateParameter,
+        Rejection::Expired,
+        Rejection::FromFuture,
+        Rejection::SignatureMismatch,
+        Rejection::AppIdMismatch,
+        Rejection::AuthenticationDisabled,
+        Rejection::TokenUnavailable,
+        Rejection::DisguisedParameter,
+    ];
+
+    /// The position of this reason in [`Rejection::ALL`].
+    pub(crate) const fn index(&self) -> usize {
+        match self {
+            Rejection::MissingSign => 0,
+            Rejection::MissingRequestTime => 1,
+            Rejection::MalformedSign => 2,
+            Rejection::MalformedRequestTime => 3,
+            Rejection::DuplicateParameter => 4,
+            Rejection::Expired => 5,
+            Rejection::FromFuture => 6,
+            Rejection::SignatureMismatch => 7,
+            Rejection::AppIdMismatch => 8,
+            Rejection::AuthenticationDisabled => 9,
+            Rejection::TokenUnavailable => 10,
+            Rejection::DisguisedParameter => 11,
+        }
+    }
+
+    /// A stable `snake_case` name for metrics labels and log queries (`signature_mismatch`);
+    /// unlike the human [`Display`](fmt::Display) text, it never changes between versions.
+    pub const fn label(&self) -> &'static str {
+        match self {
+            Rejection::MissingSign => "missing_sign",
+            Rejection::MissingRequestTime => "missing_request_time",
+            Rejection::MalformedSign => "malformed_sign",
+            Rejection::MalformedRequestTime => "malformed_request_time",
+            Rejection::DuplicateParameter => "duplicate_parameter",
+            Rejection::Expired => "request_time_too_old",
+            Rejection::FromFuture => "request_time_in_the_future",
+            Rejection::SignatureMismatch => "signature_mismatch",
+            Rejection::AppIdMismatch => "app_id_mismatch",
+            Rejection::AuthenticationDisabled => "authentication_disabled",
+            Rejection::TokenUnavailable => "token_unavailable",
+            Rejection::DisguisedParameter => "disguised_parameter_name",
+        }
+    }
+
+    /// The human description, as [`Display`](fmt::Display) prints it.
+    const fn description(&self) -> &'static str {
+        match self {
+            Rejection::MissingSign => "missing sign",
+            Rejection::MissingRequestTime => "missing request time",
+            Rejection::MalformedSign => "malformed sign",
+            Rejection::MalformedRequestTime => "malformed request time",
+            Rejection::DuplicateParameter => "duplicate parameter",
+            Rejection::Expired => "request time too old",
+            Rejection::FromFuture => "request time in the future",
+            Rejection::SignatureMismatch => "signature mismatch",
+            Rejection::AppIdMismatch => "app id mismatch",
+            Rejection::AuthenticationDisabled => "authentication disabled",
+            Rejection::TokenUnavailable => "token unavailable",
+            Rejection::DisguisedParameter => "disguised parameter name",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.description())
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_matches_all() {
+        for (i, r) in Rejection::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+    }
+
+    #[test]
+    fn labels_are_the_descriptions_in_snake_case() {
+        for r in Rejection::ALL {
+            assert_eq!(r.label(), r.to_string().replace(' ', "_"));
+        }
+    }
+}
