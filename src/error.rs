@@ -154,11 +154,17 @@ impl Error {
         error
     }
 
-    /// Rewrites Tencent's `ErrorInfo` (to remove secrets the server might echo).
+    /// Makes Tencent's `ErrorInfo` and `RequestId` fit for a message or a log line: `scrub`
+    /// removes secrets the server might echo, *then* [`sanitize`] escapes and caps (capping first
+    /// could cut a secret in two, and a cut secret escapes the scrub).
     #[cfg_attr(not(feature = "rest"), allow(dead_code))]
-    pub(crate) fn scrub_api_info(&mut self, scrub: impl FnOnce(&str) -> String) {
+    pub(crate) fn clean_api_text(&mut self, scrub: impl Fn(&str) -> String) {
         if let Some(api) = &mut self.api {
-            api.info = scrub(&api.info);
+            api.info = sanitize(&scrub(&api.info), MAX_INFO_CHARS);
+            api.request_id = api
+                .request_id
+                .as_deref()
+                .map(|id| sanitize(&scrub(id), MAX_REQUEST_ID_CHARS));
         }
     }
 
@@ -213,9 +219,15 @@ impl Error {
     }
 }
 
+/// How much of Tencent's `ErrorInfo` an error keeps, in characters.
+const MAX_INFO_CHARS: usize = 256;
+/// How much of Tencent's `RequestId` an error or log line keeps, in characters.
+pub(crate) const MAX_REQUEST_ID_CHARS: usize = 128;
+
 /// Makes text from a remote server safe for an error message or a log line: control characters
-/// (line breaks included) are escaped, so a hostile endpoint cannot forge log lines, and the text
-/// is cut to `max_chars` characters (with `…`).
+/// (line breaks included), the Unicode line and paragraph separators and the invisible formatting
+/// and bidirectional controls are escaped, so a hostile endpoint cannot forge or disguise log
+/// lines, and the text is cut to `max_chars` characters (with `…`).
 #[cfg_attr(not(feature = "rest"), allow(dead_code))]
 pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars * 2));
@@ -224,7 +236,15 @@ pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() {
+        let disguising = matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        );
+        if c.is_control() || disguising {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -324,6 +344,12 @@ mod tests {
             sanitize("bad\nWARN forged line\r\u{1b}[31m", 64),
             "bad\\nWARN forged line\\r\\u{1b}[31m"
         );
+        for c in [
+            '\u{2028}', '\u{2029}', '\u{202E}', '\u{200F}', '\u{2066}', '\u{FEFF}',
+        ] {
+            let shown = sanitize(&format!("x{c}y"), 64);
+            assert!(!shown.contains(c) && shown.starts_with("x\\u{"), "{shown}");
+        }
         assert_eq!(sanitize(&"é".repeat(300), 4), "éééé…");
         assert!(!sanitize("a\u{85}b\u{0}", 64).contains(['\u{85}', '\u{0}']));
     }

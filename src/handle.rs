@@ -97,7 +97,9 @@ impl TokenHandle {
     /// An atomic read-modify-write of the cell, safe beside a refresher: the refresher never
     /// re-creates a dropped previous token (after a rotation, the previous token is always the one
     /// that was current). Call it once the handle holds the new token (for example after
-    /// [`TokenRefresher::refresh_now`](crate::refresh::TokenRefresher::refresh_now)).
+    /// [`TokenRefresher::refresh_now`](crate::refresh::TokenRefresher::refresh_now)). Should a
+    /// rotation be stored in the same instant, the token it just replaced is dropped too: that
+    /// fails closed (its late callbacks are refused), never open.
     pub fn revoke_previous(&self) -> bool {
         let mut revoked = false;
         self.shared.cell.rcu(|current| {
@@ -122,10 +124,9 @@ impl TokenHandle {
             return;
         };
         let seen = old.and_then(TokenSnapshot::current) == Some(token);
-        if !seen && token.expose().len() < crate::token::WEAK_TOKEN_LEN {
+        // Neither the length nor a fingerprint: both narrow the search for a short token.
+        if !seen && token.is_weak() {
             tracing::warn!(
-                fingerprint = %token.fingerprint(),
-                bytes = token.expose().len(),
                 "the callback token is shorter than 16 bytes: one captured Sign lets anyone \
                  brute-force it offline; use a random token of at least 128 bits"
             );

@@ -274,8 +274,8 @@ fn axum_server_explains_a_bad_tim_apps_file_and_exits_2() {
         ("not json", "not a JSON list"),
         ("[]", "lists no app"),
         (
-            r#"[{"sdkappid": 1, "secret_key_env": "TEST_UNSET_VARIABLE_X"}]"#,
-            "TEST_UNSET_VARIABLE_X",
+            r#"[{"sdkappid": 1, "secret_key_env": "very-secret-value"}]"#,
+            "secret_key_env names is not set",
         ),
         (
             r#"[{"sdkappid": 1, "callback_token": "a"}, {"sdkappid": 1, "callback_token": "b"}]"#,

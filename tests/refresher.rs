@@ -576,3 +576,38 @@ fn plain_http_is_refused_unless_loopback_or_allowed() {
     assert!(build("http://127.0.0.1:8080", false).is_ok());
     assert!(build("https://proxy.example.com", false).is_ok());
 }
+
+#[tokio::test]
+async fn a_secret_echoed_at_the_truncation_point_is_still_scrubbed() {
+    let mock = MockApi::start(TOKEN).await;
+    let client = client(&mock.base_url());
+    client.get_callback_token().await.unwrap();
+    let user_sig = mock.user_sigs().pop().unwrap();
+    // The cap is 256 characters: a secret that starts just before it would be cut in two.
+    for (code, secret, pad) in [(70009, SECRET_KEY, 230), (70003, user_sig.as_str(), 100)] {
+        let info = format!("{}{secret}", "x".repeat(pad));
+        let body = serde_json::json!({
+            "ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": info, "RequestId": secret,
+        });
+        mock.script([Reply::Body(body.to_string())]);
+        let error = client.get_callback_token().await.unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains(&secret[..16]), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn unicode_line_separators_and_bidi_controls_are_escaped() {
+    let mock = MockApi::start(TOKEN).await;
+    mock.script([Reply::Body(
+        r#"{"ActionStatus":"FAIL","ErrorCode":100002,"ErrorInfo":"x\u2028 INFO forged\u2029\u202Eorez","RequestId":"Id\u2028-1"}"#.to_string(),
+    )]);
+    let error = client(&mock.base_url())
+        .get_callback_token()
+        .await
+        .unwrap_err();
+    let shown = format!("{error} {error:?} {:?}", error.request_id());
+    for c in ['\u{2028}', '\u{2029}', '\u{202E}'] {
+        assert!(!shown.contains(c), "{shown:?}");
+    }
+}

@@ -328,7 +328,10 @@ pub fn apps_file() -> Result<Option<Vec<AppConfig>>, ConfigError> {
             |name: &Option<String>, inline: &Option<String>, what: &str| match (name, inline) {
                 (Some(name), _) => match std::env::var(name) {
                     Ok(v) if !v.is_empty() => Ok(Some(v)),
-                    _ => Err(at(&format!("{what}_env names {name}, which is not set"))),
+                    // The name is not shown: it may be a secret pasted into the wrong field.
+                    _ => Err(at(&format!(
+                        "the environment variable that {what}_env names is not set"
+                    ))),
                 },
                 (None, Some(v)) => Ok(Some(v.clone())),
                 (None, None) => Ok(None),

@@ -41,13 +41,7 @@ impl RejectionLog {
         command: impl FnOnce() -> &'a str,
     ) {
         let i = rejection.index();
-        let stamp = now.wrapping_add(1).max(1);
-        let last = self.last_warn[i].load(Ordering::Relaxed);
-        let warn = last != stamp
-            && self.last_warn[i]
-                .compare_exchange(last, stamp, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok();
-        if warn {
+        if self.admit(i, now) {
             let suppressed = self.suppressed[i].swap(0, Ordering::Relaxed);
             tracing::warn!(
                 reason = %rejection,
@@ -65,5 +59,48 @@ impl RejectionLog {
                 "rejected tencent callback"
             );
         }
+    }
+
+    /// Whether reason `i` may have its `WARN` line at second `now`: the first time a later second
+    /// than any before is seen.
+    fn admit(&self, i: usize, now: u64) -> bool {
+        // Seconds only move forward here: a request logged with an older clock reading (one that
+        // waited for a refresh, or a clock stepped back) never earns a second line for its second.
+        let stamp = now.saturating_add(1);
+        let mut last = self.last_warn[i].load(Ordering::Relaxed);
+        loop {
+            if stamp <= last {
+                break false;
+            }
+            match self.last_warn[i].compare_exchange_weak(
+                last,
+                stamp,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break true,
+                Err(seen) => last = seen,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_per_reason_per_second_and_seconds_never_go_back() {
+        let log = RejectionLog::new();
+        let admitted: Vec<bool> = [10, 10, 9, 10, 9, 11, 11, 10, u64::MAX, u64::MAX]
+            .iter()
+            .map(|&now| log.admit(0, now))
+            .collect();
+        assert_eq!(
+            admitted,
+            [true, false, false, false, false, true, false, false, true, false]
+        );
+        // Each reason has its own second.
+        assert!(log.admit(1, 10));
     }
 }

@@ -35,16 +35,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use self::region::{ParseRegionError, Region};
-use crate::error::{sanitize, Error, ErrorKind};
+use crate::error::{sanitize, Error, ErrorKind, MAX_REQUEST_ID_CHARS};
 use crate::token::{CallbackToken, TokenSnapshot};
 use crate::usersig::Signer;
 
 /// The largest answer body read from the API; Tencent's answers are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
-/// How much of Tencent's `ErrorInfo` an error keeps, in characters.
-const MAX_INFO_CHARS: usize = 256;
-/// How much of Tencent's `RequestId` an error or log line keeps, in characters.
-const MAX_REQUEST_ID_CHARS: usize = 128;
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default request timeout: longer than Tencent's own 3 s backend timeout.
@@ -109,12 +105,8 @@ impl RestClient {
     /// [`ErrorKind::InvalidToken`] when the API reports an enabled token that is empty or longer
     /// than 128 bytes (such a token is never accepted as "enabled").
     pub async fn get_callback_token(&self) -> Result<TokenSnapshot, Error> {
-        self.call(
-            "get_callback_token",
-            b"{}".to_vec(),
-            parse_get_callback_token,
-        )
-        .await
+        self.call("get_callback_token", b"{}".to_vec(), interpret_token)
+            .await
     }
 
     /// Sets the callback token and/or the `IsTokenEnable` switch. Both are required the first time;
@@ -175,12 +167,13 @@ impl RestClient {
         let answer = self.exchange(command, body).await;
         let result = answer.and_then(|bytes| {
             if let Some(id) = wire::request_id(&bytes) {
-                span.record("request_id", sanitize(&id, MAX_REQUEST_ID_CHARS).as_str());
+                let id = sanitize(&self.inner.signer.scrub(&id), MAX_REQUEST_ID_CHARS);
+                span.record("request_id", id.as_str());
             }
             interpret(&bytes)
         });
         let result = result.map_err(|mut error| {
-            error.scrub_api_info(|info| self.inner.signer.scrub(info));
+            error.clean_api_text(|text| self.inner.signer.scrub(text));
             if error.kind() == ErrorKind::UserSig {
                 self.inner.signer.invalidate();
             }
@@ -235,15 +228,9 @@ fn check_base(body: &[u8]) -> Result<(), Error> {
 
 fn api_result<R>(base: wire::Base<R>) -> Result<Option<R>, Error> {
     if base.error_code != 0 {
-        let info = sanitize(
-            base.error_info.as_deref().unwrap_or_default(),
-            MAX_INFO_CHARS,
-        );
-        let request_id = base
-            .request_id
-            .as_deref()
-            .map(|id| sanitize(id, MAX_REQUEST_ID_CHARS));
-        return Err(Error::api(base.error_code, info, request_id));
+        // Raw: the caller scrubs secrets, then escapes and caps (`Error::clean_api_text`).
+        let info = base.error_info.unwrap_or_default();
+        return Err(Error::api(base.error_code, info, base.request_id));
     }
     if base.action_status.as_deref().is_some_and(|s| s != "OK") {
         return Err(Error::new(ErrorKind::Decode));
@@ -277,6 +264,15 @@ fn api_result<R>(base: wire::Base<R>) -> Result<Option<R>, Error> {
 /// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 pub fn parse_get_callback_token(body: &[u8]) -> Result<TokenSnapshot, Error> {
+    // No signer here to scrub with: escape and cap only.
+    interpret_token(body).map_err(|mut e| {
+        e.clean_api_text(str::to_owned);
+        e
+    })
+}
+
+/// [`parse_get_callback_token`] before the API text is cleaned (the client scrubs it first).
+fn interpret_token(body: &[u8]) -> Result<TokenSnapshot, Error> {
     let base: wire::Base<wire::TokenConfig> =
         wire::parse(body).ok_or_else(|| Error::new(ErrorKind::Decode))?;
     let config = match api_result(base) {

@@ -194,10 +194,23 @@ impl CallbackToken {
     }
 
     /// A short identifier of this token for logs and status output: the first 8 hex digits of
-    /// SHA-256(token). It does not reveal the token.
+    /// SHA-256(token), the same in every process, so that two instances (or `rotate_token` and a
+    /// server) can be compared.
+    ///
+    /// For a token shorter than 16 bytes it is `withheld`: any stable digest of a short token lets
+    /// an offline search recover it, so such a token has no fingerprint in logs (and is warned
+    /// about when loaded).
     pub fn fingerprint(&self) -> String {
+        if self.is_weak() {
+            return "withheld".to_owned();
+        }
         let digest: [u8; 32] = Sha256::digest(&self.inner.bytes).into();
         String::from_utf8_lossy(&hex::encode(&digest)[..8]).into_owned()
+    }
+
+    /// Shorter than [`WEAK_TOKEN_LEN`]: recoverable offline from one captured `Sign`.
+    pub(crate) fn is_weak(&self) -> bool {
+        self.inner.bytes.len() < WEAK_TOKEN_LEN
     }
 
     /// The token's bytes, for code that must hand the token to Tencent (for example
@@ -357,12 +370,28 @@ mod tests {
 
     #[test]
     fn fingerprint_is_short_and_stable() {
-        let a = CallbackToken::new("abc").unwrap();
+        let text = "a-random-looking-token-0123456789";
+        let a = CallbackToken::new(text).unwrap();
         assert_eq!(a.fingerprint().len(), 8);
         assert_eq!(
             a.fingerprint(),
-            CallbackToken::new("abc").unwrap().fingerprint()
+            CallbackToken::new(text).unwrap().fingerprint()
         );
-        assert!(!a.fingerprint().contains("abc"));
+        let digest = ::hex::encode(Sha256::digest(text));
+        assert_eq!(a.fingerprint(), digest[..8]);
+    }
+
+    #[test]
+    fn a_short_token_has_no_fingerprint() {
+        // Any stable digest of a short token can be inverted by search: none is shown.
+        for short in ["abc", "qzvk", "fifteen-bytes-x"] {
+            assert_eq!(CallbackToken::new(short).unwrap().fingerprint(), "withheld");
+        }
+        assert_ne!(
+            CallbackToken::new("sixteen-bytes-xy")
+                .unwrap()
+                .fingerprint(),
+            "withheld"
+        );
     }
 }

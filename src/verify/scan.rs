@@ -140,9 +140,10 @@ fn classify_app_id<'q>(segment: &'q [u8], out: &mut Scan<'q>) {
     out.disguised |= disguised_name(segment);
 }
 
-/// The longest raw key that can read as one of the three names: `RequestTime` with every byte
-/// written as `%XX`.
-const MAX_DISGUISED_KEY: usize = 3 * b"RequestTime".len();
+/// More decoded bytes than any disguise has: `RequestTime` is 11, and the longest Unicode spelling
+/// of the app id (`ſdKappıd`: ſ, K and ı take 2, 3 and 2 bytes in UTF-8) is 12. A key that decodes
+/// to more cannot be one of the names; decoding stops there, whatever the raw length.
+const MAX_DECODED_KEY: usize = 16;
 
 /// Whether the key of `segment` reads as one of the three names to a handler's parser although it
 /// is not written the way Tencent writes it (the literal `Sign`, `RequestTime`, or `SdkAppid` in
@@ -158,7 +159,7 @@ const MAX_DISGUISED_KEY: usize = 3 * b"RequestTime".len();
 ///   (→ `I`/`i`) and the Kelvin sign (→ `k`).
 ///
 /// Rare (Tencent never writes a name any other way), so kept out of line. Allocation-free: at most
-/// [`MAX_DISGUISED_KEY`] bytes are read and decoded on the stack.
+/// [`MAX_DECODED_KEY`] decoded bytes, on the stack.
 #[cold]
 #[inline(never)]
 fn disguised_name(segment: &[u8]) -> bool {
@@ -166,11 +167,8 @@ fn disguised_name(segment: &[u8]) -> bool {
         Some(end) => &segment[..end],
         None => segment,
     };
-    if key.len() > MAX_DISGUISED_KEY {
-        return false;
-    }
     // Percent-decode, `+` as a space.
-    let mut decoded = [0u8; MAX_DISGUISED_KEY];
+    let mut decoded = [0u8; MAX_DECODED_KEY];
     let mut len = 0;
     let mut i = 0;
     while i < key.len() {
@@ -187,7 +185,10 @@ fn disguised_name(segment: &[u8]) -> bool {
             b'+' => b' ',
             other => other,
         };
-        decoded[len] = byte;
+        let Some(slot) = decoded.get_mut(len) else {
+            return false;
+        };
+        *slot = byte;
         len += 1;
         i += 1;
     }
@@ -196,7 +197,7 @@ fn disguised_name(segment: &[u8]) -> bool {
         return true;
     }
     // Fold to ASCII lowercase; any other non-ASCII character cannot read as the app id.
-    let mut folded = [0u8; MAX_DISGUISED_KEY];
+    let mut folded = [0u8; MAX_DECODED_KEY];
     let mut out = 0;
     let mut rest = decoded;
     while let Some(&first) = rest.first() {
@@ -346,6 +347,8 @@ mod tests {
             "\u{17F}dkappid",
             "SdkApp\u{131}d",
             "SdkApp\u{130}d",
+            // Every byte of the longest Unicode spelling encoded: 36 raw bytes.
+            "%C5%BF%64%E2%84%AA%61%70%70%C4%B1%64",
         ] {
             let segment = format!("{key}=1");
             assert!(disguised_name(segment.as_bytes()), "{key}");
@@ -378,6 +381,9 @@ mod tests {
         // Longer than any disguise can be: not read at all.
         let long = format!("%53{}", "%41".repeat(20));
         assert!(!disguised_name(long.as_bytes()));
+        assert!(!disguised_name(
+            format!("Sign{}=1", "+".repeat(1000)).as_bytes()
+        ));
     }
 
     #[test]
