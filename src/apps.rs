@@ -6,12 +6,13 @@ use std::time::Duration;
 #[cfg(feature = "refresh")]
 use std::time::SystemTime;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, Guard};
 
 use crate::handle::TokenHandle;
 #[cfg(feature = "refresh")]
 use crate::refresh::{RefreshStatus, TokenRefresher};
 use crate::stats::{CallbackStats, Counters};
+use crate::verify::{scan, AppCheck, Rejection, VerifiedCallback, Verifier};
 
 /// The apps one endpoint serves, keyed by SDKAppID, each with its own [`TokenHandle`] (and, if
 /// inserted with one, its own refresher, so one app's failing API never delays another's).
@@ -52,10 +53,10 @@ struct Shared {
 }
 
 /// One app of the set.
-pub(crate) struct App {
-    pub(crate) id: u64,
-    pub(crate) handle: TokenHandle,
-    pub(crate) counters: Counters,
+struct App {
+    id: u64,
+    handle: TokenHandle,
+    counters: Counters,
     #[cfg(feature = "refresh")]
     refresher: Option<TokenRefresher>,
 }
@@ -148,7 +149,7 @@ impl AppSet {
         self.find(app_id).map(|a| a.handle.clone())
     }
 
-    pub(crate) fn find(&self, app_id: u64) -> Option<Arc<App>> {
+    fn find(&self, app_id: u64) -> Option<Arc<App>> {
         let table = self.shared.table.load();
         table
             .binary_search_by_key(&app_id, |a| a.id)
@@ -156,8 +157,52 @@ impl AppSet {
             .map(|i| Arc::clone(&table[i]))
     }
 
-    pub(crate) fn unknown_counters(&self) -> &Counters {
-        &self.shared.unknown
+    /// Verifies a callback for the app its `SdkAppid` names. The whole query is scanned first (the
+    /// app is needed before its snapshot); the app id is read under the verifier's rules (unique,
+    /// literal name, canonical decimal); a missing or unknown app is an
+    /// [`AppIdMismatch`](Rejection::AppIdMismatch) before any hashing. The verifier's own
+    /// `with_app_id` is ignored: the set decides.
+    ///
+    /// One load of the table and one of the app's handle; no allocation and no reference count
+    /// written (the returned [`Routed`] borrows the table through its guard).
+    #[inline]
+    pub(crate) fn verify(
+        &self,
+        verifier: &Verifier,
+        query: &str,
+        now: u64,
+    ) -> (Result<VerifiedCallback, Rejection>, Routed<'_>) {
+        let table = self.shared.table.load();
+        let scan = scan(query.as_bytes());
+        let index = match scan.parsed_app_id() {
+            Ok(Some(id)) => table.binary_search_by_key(&id, |a| a.id).ok(),
+            Ok(None) => None,
+            Err(rejection) => {
+                let routed = Routed {
+                    set: self,
+                    table,
+                    index: None,
+                };
+                return (Err(rejection), routed);
+            }
+        };
+        let result = match index {
+            Some(i) => {
+                let app = &table[i];
+                app.handle.with_snapshot(|snapshot| match snapshot {
+                    // The lookup read SdkAppid under the verifier's rules: that app.
+                    Some(s) => verifier.verify_scanned(&scan, s, now, AppCheck::Known(app.id)),
+                    None => Err(Rejection::TokenUnavailable),
+                })
+            }
+            None => Err(Rejection::AppIdMismatch),
+        };
+        let routed = Routed {
+            set: self,
+            table,
+            index,
+        };
+        (result, routed)
     }
 
     /// The layer's counters: one entry per app (ascending), then one with `app_id() == None` for
@@ -232,6 +277,34 @@ impl AppSet {
                 .unwrap_or(HealthState::Ready)
         };
         Health { state, apps }
+    }
+}
+
+/// The app a callback was routed to (or none), borrowed from the table it was found in.
+pub(crate) struct Routed<'a> {
+    set: &'a AppSet,
+    table: Guard<Arc<Vec<Arc<App>>>>,
+    index: Option<usize>,
+}
+
+impl Routed<'_> {
+    fn app(&self) -> Option<&App> {
+        self.index.map(|i| &*self.table[i])
+    }
+
+    /// The app's counters, or those of callbacks that named no known app.
+    pub(crate) fn counters(&self) -> &Counters {
+        self.app()
+            .map_or(&self.set.shared.unknown, |app| &app.counters)
+    }
+
+    pub(crate) fn app_id(&self) -> Option<u64> {
+        self.app().map(|app| app.id)
+    }
+
+    #[cfg(feature = "refresh")]
+    pub(crate) fn handle(&self) -> Option<&TokenHandle> {
+        self.app().map(|app| &app.handle)
     }
 }
 

@@ -1,15 +1,14 @@
 //! The cheap, cloneable cell that holds the current [`TokenSnapshot`].
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
+#[cfg(feature = "refresh")]
+use std::sync::OnceLock;
 
 use arc_swap::ArcSwapOption;
-use tokio::sync::{watch, Notify};
 
+#[cfg(feature = "refresh")]
+use crate::refresh::miss::{MissSignal, RefreshWait};
 use crate::token::TokenSnapshot;
 
 /// A shared, lock-free cell holding the current [`TokenSnapshot`].
@@ -43,8 +42,10 @@ pub struct TokenHandle {
 
 struct Shared {
     cell: ArcSwapOption<TokenSnapshot>,
-    /// Wired by the refresher that writes this handle; absent for a static handle.
-    miss: OnceLock<MissSignal>,
+    /// The refresh-on-miss channel of the refresher that writes this handle; absent for a static
+    /// handle (and without the `refresh` feature, where nothing refreshes).
+    #[cfg(feature = "refresh")]
+    miss: OnceLock<Arc<MissSignal>>,
 }
 
 impl TokenHandle {
@@ -61,6 +62,7 @@ impl TokenHandle {
         Self {
             shared: Arc::new(Shared {
                 cell: ArcSwapOption::empty(),
+                #[cfg(feature = "refresh")]
                 miss: OnceLock::new(),
             }),
         }
@@ -137,17 +139,14 @@ impl TokenHandle {
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+}
 
-    /// Connects a refresher's refresh-on-miss channel. Returns `None` when the handle already has one.
-    #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
-    pub(crate) fn attach_miss_signal(&self, gap: Duration, wait: Duration) -> bool {
-        self.shared.miss.set(MissSignal::new(gap, wait)).is_ok()
-    }
-
-    /// The refresh-on-miss channel, when a refresher writes this handle.
-    #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
-    pub(crate) fn miss_signal(&self) -> Option<&MissSignal> {
-        self.shared.miss.get()
+#[cfg(feature = "refresh")]
+impl TokenHandle {
+    /// Connects a refresher's refresh-on-miss channel. Returns whether it was attached (`false`
+    /// when the handle already has one).
+    pub(crate) fn attach_miss_signal(&self, signal: Arc<MissSignal>) -> bool {
+        self.shared.miss.set(signal).is_ok()
     }
 
     /// Called by the layer when a fresh-looking signature failed against every known token. Never
@@ -169,98 +168,5 @@ impl fmt::Debug for TokenHandle {
                 &snapshot.as_deref().map(TokenSnapshot::is_enabled),
             )
             .finish()
-    }
-}
-
-/// A wait for a refresh triggered by a signature miss. Boxed, because it only exists on the rare
-/// miss path and `watch::Receiver::wait_for` returns an unnameable future.
-pub(crate) type RefreshWait = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// The rate-limited channel from the layer (many readers) to the refresher (one task).
-pub(crate) struct MissSignal {
-    /// The refresher sleeps on this besides its schedule.
-    pub(crate) wake: Notify,
-    /// Generation of the latest request; the refresher serves all requests up to it in one fetch.
-    requested: AtomicU64,
-    /// Generation of the latest completed miss-triggered fetch.
-    completed: watch::Sender<u64>,
-    /// When the last request was made, in milliseconds since `epoch`; `u64::MAX` for never.
-    last_request_ms: AtomicU64,
-    epoch: tokio::time::Instant,
-    gap_ms: u64,
-    wait: Duration,
-    /// Set when the refresher is gone: nothing would serve a request, so none is made.
-    closed: std::sync::atomic::AtomicBool,
-}
-
-impl MissSignal {
-    fn new(gap: Duration, wait: Duration) -> Self {
-        Self {
-            wake: Notify::new(),
-            requested: AtomicU64::new(0),
-            completed: watch::Sender::new(0),
-            last_request_ms: AtomicU64::new(u64::MAX),
-            epoch: tokio::time::Instant::now(),
-            gap_ms: u64::try_from(gap.as_millis()).unwrap_or(u64::MAX),
-            wait,
-            closed: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    /// The refresher stopped: from now on signature misses are rejected at once instead of waiting
-    /// for a fetch that would never come.
-    #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.completed.send_modify(|done| *done = u64::MAX);
-    }
-
-    /// The generation the refresher is about to serve.
-    #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
-    pub(crate) fn pending(&self) -> u64 {
-        self.requested.load(Ordering::Acquire)
-    }
-
-    /// Marks every request up to `generation` as served.
-    #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
-    pub(crate) fn complete(&self, generation: u64) {
-        self.completed.send_if_modified(|done| {
-            let advance = generation > *done;
-            if advance {
-                *done = generation;
-            }
-            advance
-        });
-    }
-
-    fn request(&self) -> Option<RefreshWait> {
-        if self.wait.is_zero() || self.closed.load(Ordering::Acquire) {
-            return None;
-        }
-        let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
-        let last = self.last_request_ms.load(Ordering::Acquire);
-        let within_gap = last != u64::MAX && now_ms.saturating_sub(last) < self.gap_ms;
-        let target = if within_gap
-            || self
-                .last_request_ms
-                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-        {
-            // Someone asked recently: wait for that fetch if it is still running, else give up.
-            let pending = self.requested.load(Ordering::Acquire);
-            if *self.completed.borrow() >= pending {
-                return None;
-            }
-            pending
-        } else {
-            let target = self.requested.fetch_add(1, Ordering::AcqRel) + 1;
-            self.wake.notify_one();
-            target
-        };
-        let mut done = self.completed.subscribe();
-        let wait = self.wait;
-        Some(Box::pin(async move {
-            let _ = tokio::time::timeout(wait, done.wait_for(|&g| g >= target)).await;
-        }))
     }
 }

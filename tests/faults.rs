@@ -23,10 +23,10 @@ fault_tests! {
     http_200_with_truncated_json => Fault::TruncatedJson;
     json_without_response => Fault::NoResponse;
     token_with_wrong_type => Fault::TokenWrongType;
-    internal_error_100001 => Fault::Code(100001, ErrorKind::Retryable);
-    rate_limited_60018 => Fault::Code(60018, ErrorKind::Retryable);
+    internal_error_100001 => Fault::Code(100001, ErrorKind::TryLater);
+    rate_limited_60018 => Fault::Code(60018, ErrorKind::TryLater);
     usersig_expired_70001 => Fault::Code(70001, ErrorKind::UserSig);
-    too_many_usersig_failures_70050 => Fault::Code(70050, ErrorKind::Retryable);
+    too_many_usersig_failures_70050 => Fault::Code(70050, ErrorKind::TryLater);
     invalid_sdkappid_60006 => Fault::Code(60006, ErrorKind::Configuration);
     enabled_with_empty_token => Fault::EmptyToken;
     enabled_with_129_byte_token => Fault::OversizedToken;

@@ -135,7 +135,7 @@ async fn layer_and_refresher_counts_reach_the_metrics_facade() {
     assert_eq!(
         get(
             names::REFRESHES,
-            &format!("app={app_label},outcome=retryable_api_error")
+            &format!("app={app_label},outcome=try_later")
         ),
         Some(1)
     );

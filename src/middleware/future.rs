@@ -3,14 +3,17 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+#[cfg(feature = "refresh")]
+use std::task::ready;
+use std::task::{Context, Poll};
 
 use http::Response;
 use pin_project_lite::pin_project;
 
 /// After a signature miss: wait for the refresher, verify again, then either the inner future or
-/// the rejection. Boxed because it only exists on that rare path.
-type Retry<F, B> = Pin<Box<dyn Future<Output = Result<F, Response<B>>> + Send>>;
+/// the rejection. Boxed because it only exists on that rare path (and only with a refresher).
+#[cfg(feature = "refresh")]
+pub(crate) type Retry<F, B> = Pin<Box<dyn Future<Output = Result<F, Response<B>>> + Send>>;
 
 pin_project! {
     /// Response future of [`CallbackAuth`](super::CallbackAuth).
@@ -22,12 +25,24 @@ pin_project! {
     }
 }
 
+// `pin_project!` carries no `cfg` onto its projections, so the state enum is declared twice:
+// with the retry state (`refresh` feature) and without it.
+#[cfg(feature = "refresh")]
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
         Inner { #[pin] future: F },
         Rejected { response: Option<Response<B>> },
         Retrying { retry: Retry<F, B> },
+    }
+}
+
+#[cfg(not(feature = "refresh"))]
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B> {
+        Inner { #[pin] future: F },
+        Rejected { response: Option<Response<B>> },
     }
 }
 
@@ -46,6 +61,7 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
+    #[cfg(feature = "refresh")]
     pub(crate) fn waiting(retry: Retry<F, B>) -> Self {
         Self {
             kind: Kind::Retrying { retry },
@@ -61,20 +77,25 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut kind = self.project().kind;
-        loop {
-            match kind.as_mut().project() {
-                KindProj::Inner { future } => return future.poll(cx),
-                KindProj::Rejected { response } => {
-                    let response = response.take().expect("future polled after completion");
-                    return Poll::Ready(Ok(response));
-                }
-                KindProj::Retrying { retry } => match ready!(retry.as_mut().poll(cx)) {
-                    Ok(future) => kind.set(Kind::Inner { future }),
-                    Err(response) => kind.set(Kind::Rejected {
-                        response: Some(response),
-                    }),
+        // After a miss: once the refresher has answered, become the inner future or the rejection.
+        #[cfg(feature = "refresh")]
+        if let KindProj::Retrying { retry } = kind.as_mut().project() {
+            let next = match ready!(retry.as_mut().poll(cx)) {
+                Ok(future) => Kind::Inner { future },
+                Err(response) => Kind::Rejected {
+                    response: Some(response),
                 },
+            };
+            kind.set(next);
+        }
+        match kind.as_mut().project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Rejected { response } => {
+                let response = response.take().expect("future polled after completion");
+                Poll::Ready(Ok(response))
             }
+            #[cfg(feature = "refresh")]
+            KindProj::Retrying { .. } => unreachable!("the retry state was left just above"),
         }
     }
 }
@@ -84,6 +105,7 @@ impl<F, B> fmt::Debug for ResponseFuture<F, B> {
         let state = match self.kind {
             Kind::Inner { .. } => "inner",
             Kind::Rejected { .. } => "rejected",
+            #[cfg(feature = "refresh")]
             Kind::Retrying { .. } => "retrying",
         };
         f.debug_struct("ResponseFuture")

@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tower_layer::Layer;
 
+use super::config::{Clock, Config, Tokens};
+use super::log::RejectionLog;
 use super::response::DefaultRejection;
 use super::service::CallbackAuth;
 use crate::apps::AppSet;
@@ -13,65 +14,11 @@ use crate::handle::TokenHandle;
 use crate::stats::{CallbackStats, Counters};
 use crate::verify::Verifier;
 
-use super::log::RejectionLog;
-
 /// A [`Layer`] that verifies Tencent callbacks before they reach the wrapped service.
 ///
 /// See the [module docs](crate::middleware) for examples and security considerations.
 pub struct CallbackAuthLayer<R = DefaultRejection> {
-    pub(crate) config: Arc<Config<R>>,
-}
-
-/// Everything a request needs, behind one `Arc` so per-connection clones stay cheap.
-#[derive(Clone)]
-pub(crate) struct Config<R> {
-    pub(crate) tokens: Tokens,
-    /// The counters of a single-app layer (unused with an [`AppSet`]: each app has its own).
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) verifier: Verifier,
-    pub(crate) clock: Clock,
-    pub(crate) rejection: R,
-    /// Whether accepted requests get a [`VerifiedCallback`](crate::VerifiedCallback) extension.
-    pub(crate) insert_verified: bool,
-    pub(crate) log: Arc<RejectionLog>,
-}
-
-/// What the layer verifies against.
-#[derive(Clone)]
-pub(crate) enum Tokens {
-    /// One app: one handle (and the counters of this layer).
-    Single(TokenHandle),
-    /// Several apps, chosen by the request's `SdkAppid`.
-    Apps(AppSet),
-}
-
-impl fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tokens::Single(handle) => handle.fmt(f),
-            Tokens::Apps(apps) => apps.fmt(f),
-        }
-    }
-}
-
-/// Where the current Unix time comes from. Read once per request.
-#[derive(Clone)]
-pub(crate) enum Clock {
-    System,
-    Custom(Arc<dyn Fn() -> u64 + Send + Sync>),
-}
-
-impl Clock {
-    #[inline]
-    pub(crate) fn now_unix(&self) -> u64 {
-        match self {
-            // A clock before 1970 reads as 0: every request is then "from the future" and rejected.
-            Clock::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            Clock::Custom(f) => f(),
-        }
-    }
+    config: Arc<Config<R>>,
 }
 
 impl CallbackAuthLayer {
@@ -223,9 +170,6 @@ impl<S, R> Layer<S> for CallbackAuthLayer<R> {
     type Service = CallbackAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CallbackAuth {
-            inner,
-            config: Arc::clone(&self.config),
-        }
+        CallbackAuth::from_config(inner, Arc::clone(&self.config))
     }
 }

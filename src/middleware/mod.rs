@@ -86,6 +86,7 @@
 //! time from the [`VerifiedCallback`](crate::VerifiedCallback) extension rather than from the query,
 //! and de-duplicate events by body fields (every callback of one second carries the same `Sign`).
 
+mod config;
 mod future;
 mod layer;
 mod log;

@@ -7,22 +7,104 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
+use super::config::Config;
 use super::future::ResponseFuture;
-use super::layer::{Config, Tokens};
-use super::response::RejectionResponse;
-use crate::apps::App;
+use super::layer::CallbackAuthLayer;
+use super::response::{DefaultRejection, RejectionResponse};
 use crate::handle::TokenHandle;
-use crate::stats::Counters;
-use crate::verify::{scan, AppCheck, Rejection, VerifiedCallback};
+#[cfg(feature = "refresh")]
+use crate::verify::Rejection;
 
-/// The service built by [`CallbackAuthLayer`](super::CallbackAuthLayer): verifies the callback's
-/// query string, then calls the inner service with the request untouched, or answers with the
-/// rejection response.
+/// The service built by [`CallbackAuthLayer`]: verifies the callback's query string, then calls
+/// the inner service with a [`VerifiedCallback`](crate::VerifiedCallback) in the request's
+/// extensions, or answers with the rejection response.
 ///
 /// See the [module docs](crate::middleware) for details.
-pub struct CallbackAuth<S, R> {
-    pub(crate) inner: S,
-    pub(crate) config: Arc<Config<R>>,
+pub struct CallbackAuth<S, R = DefaultRejection> {
+    inner: S,
+    config: Arc<Config<R>>,
+}
+
+// ===== impl CallbackAuth =====
+
+impl<S> CallbackAuth<S> {
+    /// Wraps `inner` with a single-app layer over `handle` and the default settings: the same as
+    /// `CallbackAuthLayer::new(handle).layer(inner)`.
+    pub fn new(inner: S, handle: TokenHandle) -> Self {
+        tower_layer::Layer::layer(&CallbackAuthLayer::new(handle), inner)
+    }
+}
+
+impl<S, R> CallbackAuth<S, R> {
+    pub(crate) fn from_config(inner: S, config: Arc<Config<R>>) -> Self {
+        Self { inner, config }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, without the verification.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// What the retry hook did with a request it was offered.
+#[cfg(feature = "refresh")]
+enum Offer<F, Req> {
+    /// It waits for a refresh, then verifies again: this future answers.
+    Taken(F),
+    /// Nothing to wait for: the request comes back, and the miss is answered now.
+    Declined(Req),
+}
+
+/// Verifies `req` and either calls `inner` or answers with the rejection. On a signature miss
+/// (with the `refresh` feature) `retry` is offered the request first, to wait for a refresh.
+/// Borrows the shared configuration: no reference count is written.
+#[inline]
+fn respond<S, R, ReqBody, ResBody>(
+    config: &Config<R>,
+    inner: &mut S,
+    req: Request<ReqBody>,
+    #[cfg(feature = "refresh")] retry: impl FnOnce(
+        &mut S,
+        &TokenHandle,
+        Request<ReqBody>,
+        u64,
+    ) -> Offer<
+        ResponseFuture<S::Future, ResBody>,
+        Request<ReqBody>,
+    >,
+) -> ResponseFuture<S::Future, ResBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: RejectionResponse<ResBody>,
+{
+    let now = config.clock.now_unix();
+    let (result, checked) = config.check(req.uri().query().unwrap_or(""), now);
+    #[cfg(feature = "refresh")]
+    let req = match (result, checked.miss_handle()) {
+        (Err(Rejection::SignatureMismatch), Some(handle)) => match retry(inner, handle, req, now) {
+            Offer::Taken(waiting) => return waiting,
+            Offer::Declined(req) => req,
+        },
+        _ => req,
+    };
+    checked.record(result);
+    match result {
+        Ok(verified) => ResponseFuture::inner(config.accept(inner, req, verified)),
+        Err(rejection) => {
+            let query = req.uri().query().unwrap_or("");
+            ResponseFuture::rejected(config.reject(rejection, query, now, &checked))
+        }
+    }
 }
 
 impl<S: Clone, R> Clone for CallbackAuth<S, R> {
@@ -45,147 +127,12 @@ impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for CallbackAuth<S, R> {
     }
 }
 
-/// The app a request was checked against: its counters, and its handle for refresh-on-miss.
-pub(crate) enum Checked<'a> {
-    Single(&'a TokenHandle, &'a Counters),
-    App(Arc<App>),
-    Unknown(&'a Counters),
-}
+// ===== impl Service =====
 
-impl Checked<'_> {
-    pub(crate) fn record(&self, outcome: Result<VerifiedCallback, Rejection>) {
-        let outcome = outcome.map(|v| v.verified());
-        match self {
-            Checked::Single(_, counters) | Checked::Unknown(counters) => counters.record(outcome),
-            Checked::App(app) => app.counters.record(outcome),
-        }
-    }
-
-    /// The app id for log lines, when the request was matched to an app.
-    fn app_id(&self) -> Option<u64> {
-        match self {
-            Checked::Single(..) | Checked::Unknown(_) => None,
-            Checked::App(app) => Some(app.id),
-        }
-    }
-
-    fn handle(&self) -> Option<&TokenHandle> {
-        match self {
-            Checked::Single(handle, _) => Some(handle),
-            Checked::App(app) => Some(&app.handle),
-            Checked::Unknown(_) => None,
-        }
-    }
-}
-
-impl<R> Config<R> {
-    /// One load of the handle (after one lookup of the app), one verification. No allocation.
-    #[inline]
-    pub(crate) fn check(
-        &self,
-        query: &str,
-        now: u64,
-    ) -> (Result<VerifiedCallback, Rejection>, Checked<'_>) {
-        match &self.tokens {
-            Tokens::Single(handle) => (
-                handle.with_snapshot(|snapshot| match snapshot {
-                    Some(snapshot) => self.verifier.verify(snapshot, query, now),
-                    None => Err(Rejection::TokenUnavailable),
-                }),
-                Checked::Single(handle, &self.counters),
-            ),
-            Tokens::Apps(apps) => {
-                // The app id is needed before the snapshot, so the whole query is scanned first.
-                let scan = scan(query.as_bytes());
-                let app = match scan.parsed_app_id() {
-                    Ok(Some(id)) => apps.find(id),
-                    Ok(None) => None,
-                    Err(rejection) => {
-                        return (Err(rejection), Checked::Unknown(apps.unknown_counters()))
-                    }
-                };
-                match app {
-                    Some(app) => {
-                        let result = app.handle.with_snapshot(|snapshot| match snapshot {
-                            // The lookup has read SdkAppid under the verifier's rules: that app.
-                            Some(snapshot) => self.verifier.verify_scanned(
-                                &scan,
-                                snapshot,
-                                now,
-                                AppCheck::Known(app.id),
-                            ),
-                            None => Err(Rejection::TokenUnavailable),
-                        });
-                        (result, Checked::App(app))
-                    }
-                    None => (
-                        Err(Rejection::AppIdMismatch),
-                        Checked::Unknown(apps.unknown_counters()),
-                    ),
-                }
-            }
-        }
-    }
-
-    /// The rejection response, with the reason in its extensions, and a log line that carries the
-    /// reason, the app and the callback command only (rate-limited: see [`RejectionLog`]).
-    pub(crate) fn reject<B>(
-        &self,
-        rejection: Rejection,
-        query: &str,
-        now: u64,
-        checked: &Checked<'_>,
-    ) -> Response<B>
-    where
-        R: RejectionResponse<B>,
-    {
-        self.log
-            .record(rejection, now, checked.app_id(), || callback_command(query));
-        let mut response = self.rejection.response(rejection);
-        response.extensions_mut().insert(rejection);
-        response
-    }
-
-    /// Hands the request to the inner service: with the [`VerifiedCallback`] in its extensions,
-    /// unless the layer was told not to insert it.
-    #[inline]
-    fn accept<S, B>(
-        &self,
-        inner: &mut S,
-        mut req: Request<B>,
-        verified: VerifiedCallback,
-    ) -> S::Future
-    where
-        S: Service<Request<B>>,
-    {
-        if self.insert_verified {
-            req.extensions_mut().insert(verified);
-        }
-        inner.call(req)
-    }
-}
-
-/// The `CallbackCommand` (or `WebhookCommand`) of a query, for logs: only if it looks like a command
-/// name (`[A-Za-z0-9._]`, at most 64 bytes), so that nothing an attacker sends reaches the logs raw.
-fn callback_command(query: &str) -> &str {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == "CallbackCommand" || *key == "WebhookCommand")
-        .map_or("-", |(_, value)| {
-            let plausible = !value.is_empty()
-                && value.len() <= 64
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
-            if plausible {
-                value
-            } else {
-                "<invalid>"
-            }
-        })
-}
-
+/// With a refresher (`refresh` feature): a signature miss may wait for an early fetch. The ready
+/// inner service moves into the waiting future (a clone takes its place), which is boxed: it only
+/// exists on that rare path, and it needs the `Send + 'static` bounds below.
+#[cfg(feature = "refresh")]
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for CallbackAuth<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -202,66 +149,47 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let now = self.config.clock.now_unix();
-        let (result, checked) = self.config.check(req.uri().query().unwrap_or(""), now);
-        if let Err(Rejection::SignatureMismatch) = result {
-            // The token may have just been rotated: wait for that app's refresher, then verify once
-            // more with the same clock reading. The ready inner service moves into the future.
-            if let Some(wait) = checked.handle().and_then(TokenHandle::refresh_on_miss) {
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let config = Arc::clone(&self.config);
-                return ResponseFuture::waiting(Box::pin(async move {
-                    wait.await;
-                    let query = req.uri().query().unwrap_or("");
-                    let (result, checked) = config.check(query, now);
-                    checked.record(result);
-                    match result {
-                        Ok(verified) => Ok(config.accept(&mut inner, req, verified)),
-                        Err(rejection) => Err(config.reject(rejection, query, now, &checked)),
-                    }
-                }));
-            }
-        }
-        checked.record(result);
-        match result {
-            Ok(verified) => {
-                ResponseFuture::inner(self.config.accept(&mut self.inner, req, verified))
-            }
-            Err(rejection) => {
+        let Self { inner, config } = self;
+        respond(config, inner, req, |ready, handle, req, now| {
+            // The token may have just been rotated: wait for the refresher, then verify once more
+            // with the same clock reading.
+            let Some(wait) = handle.refresh_on_miss() else {
+                return Offer::Declined(req);
+            };
+            let clone = ready.clone();
+            let mut inner = std::mem::replace(ready, clone);
+            let config = Arc::clone(config);
+            Offer::Taken(ResponseFuture::waiting(Box::pin(async move {
+                wait.await;
                 let query = req.uri().query().unwrap_or("");
-                ResponseFuture::rejected(self.config.reject(rejection, query, now, &checked))
-            }
-        }
+                let (result, checked) = config.check(query, now);
+                checked.record(result);
+                match result {
+                    Ok(verified) => Ok(config.accept(&mut inner, req, verified)),
+                    Err(rejection) => Err(config.reject(rejection, query, now, &checked)),
+                }
+            })))
+        })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::callback_command;
+/// Without the `refresh` feature nothing refreshes a handle, so a miss is answered at once and the
+/// service needs no extra bounds.
+#[cfg(not(feature = "refresh"))]
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for CallbackAuth<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: RejectionResponse<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
 
-    #[test]
-    fn command_is_taken_from_either_name() {
-        assert_eq!(
-            callback_command("a=b&CallbackCommand=C2C.CallbackAfterSendMsg"),
-            "C2C.CallbackAfterSendMsg"
-        );
-        assert_eq!(
-            callback_command("WebhookCommand=Live.CallbackAfterCreateRoom"),
-            "Live.CallbackAfterCreateRoom"
-        );
-        assert_eq!(callback_command("Sign=abc"), "-");
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
     }
 
-    #[test]
-    fn implausible_commands_are_not_logged() {
-        assert_eq!(
-            callback_command("CallbackCommand=%0Afake%20log"),
-            "<invalid>"
-        );
-        assert_eq!(
-            callback_command(&format!("CallbackCommand={}", "A".repeat(65))),
-            "<invalid>"
-        );
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        respond(&self.config, &mut self.inner, req)
     }
 }

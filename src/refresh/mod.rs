@@ -51,6 +51,7 @@
 //! # }
 //! ```
 
+pub(crate) mod miss;
 mod source;
 mod task;
 
@@ -61,6 +62,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use self::miss::MissSignal;
 pub use self::source::{StaticSource, TokenSource};
 use self::task::Task;
 use crate::error::{Error, ErrorKind};
@@ -114,6 +116,7 @@ pub struct TokenRefresherBuilder<S> {
 /// Dropping it stops the task (no fetch happens after the drop). See the [module docs](self).
 pub struct TokenRefresher {
     handle: TokenHandle,
+    miss: Arc<MissSignal>,
     status: Arc<Mutex<StatusInner>>,
     commands: mpsc::Sender<task::Command>,
     task: JoinHandle<()>,
@@ -123,7 +126,7 @@ pub struct TokenRefresher {
 pub(crate) struct StatusInner {
     last_success: Option<SystemTime>,
     consecutive_failures: u32,
-    last_error: Option<ErrorKind>,
+    last_error: Option<Error>,
     token_changes: u64,
     fetches: u64,
     successes: u64,
@@ -148,9 +151,9 @@ impl RefreshStatus {
         self.inner.consecutive_failures
     }
 
-    /// The kind of the most recent error, if any fetch ever failed.
-    pub fn last_error(&self) -> Option<ErrorKind> {
-        self.inner.last_error
+    /// The most recent error, if any fetch ever failed.
+    pub fn last_error(&self) -> Option<&Error> {
+        self.inner.last_error.as_ref()
     }
 
     /// How many times the effective configuration changed after the first load (token rotated,
@@ -240,9 +243,7 @@ impl Drop for TokenRefresher {
     fn drop(&mut self) {
         self.task.abort();
         // Layers may still hold the handle: misses must not wait for this refresher any more.
-        if let Some(signal) = self.handle.miss_signal() {
-            signal.close();
-        }
+        self.miss.close();
     }
 }
 
@@ -377,16 +378,12 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
         let waited = tokio::time::timeout(timeout, async {
             loop {
                 if outcomes.changed().await.is_err() {
-                    return Err(ErrorKind::Stopped);
+                    return Err(Error::new(ErrorKind::Stopped));
                 }
-                match *outcomes.borrow_and_update() {
+                match &*outcomes.borrow_and_update() {
                     Some(Ok(())) => return Ok(()),
-                    Some(Err(kind)) => {
-                        last_error = Some(kind);
-                        if !kind.is_transient() {
-                            return Err(kind);
-                        }
-                    }
+                    Some(Err(error)) if !error.is_retryable() => return Err(error.clone()),
+                    Some(Err(error)) => last_error = Some(error.clone()),
                     None => {}
                 }
             }
@@ -394,25 +391,27 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
         .await;
         match waited {
             Ok(Ok(())) => Ok(refresher),
-            Ok(Err(kind)) => Err(Error::new(kind)),
-            Err(_) => Err(Error::new(last_error.unwrap_or(ErrorKind::Timeout))),
+            Ok(Err(error)) => Err(error),
+            // The last full error explains the wait; without one, nothing answered at all.
+            Err(_) => Err(last_error.unwrap_or_else(|| {
+                Error::new(ErrorKind::Timeout).with_source(format!(
+                    "no answer within the initial timeout of {timeout:?}"
+                ))
+            })),
         }
     }
 
-    fn launch(
-        self,
-    ) -> (
-        TokenRefresher,
-        watch::Receiver<Option<Result<(), ErrorKind>>>,
-    ) {
+    fn launch(self) -> (TokenRefresher, watch::Receiver<Option<Result<(), Error>>>) {
         let handle = TokenHandle::empty();
-        handle.attach_miss_signal(self.config.miss_gap, self.config.miss_wait);
+        let miss = Arc::new(MissSignal::new(self.config.miss_gap, self.config.miss_wait));
+        handle.attach_miss_signal(Arc::clone(&miss));
         let status = Arc::new(Mutex::new(StatusInner::default()));
         let (commands_tx, commands_rx) = mpsc::channel(8);
         let (outcomes_tx, outcomes_rx) = watch::channel(None);
         let task = Task {
             source: Arc::new(self.source),
             handle: handle.clone(),
+            miss: Arc::clone(&miss),
             config: self.config,
             status: Arc::clone(&status),
             commands: commands_rx,
@@ -422,6 +421,7 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
         (
             TokenRefresher {
                 handle,
+                miss,
                 status,
                 commands: commands_tx,
                 task: join,

@@ -11,10 +11,11 @@ use pin_project_lite::pin_project;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use super::miss::MissSignal;
 use super::source::TokenSource;
 use super::{Config, StatusInner};
 use crate::error::{Error, ErrorKind};
-use crate::handle::{MissSignal, TokenHandle};
+use crate::handle::TokenHandle;
 use crate::token::TokenSnapshot;
 
 /// A request to fetch now, answered when the fetch is done.
@@ -50,11 +51,12 @@ pub(crate) fn now_unix() -> u64 {
 pub(crate) struct Task<S> {
     pub(crate) source: Arc<S>,
     pub(crate) handle: TokenHandle,
+    pub(crate) miss: Arc<MissSignal>,
     pub(crate) config: Config,
     pub(crate) status: Arc<Mutex<StatusInner>>,
     pub(crate) commands: mpsc::Receiver<Command>,
     /// Sends the outcome of every fetch, for `start()` waiting on the first success.
-    pub(crate) outcomes: watch::Sender<Option<Result<(), ErrorKind>>>,
+    pub(crate) outcomes: watch::Sender<Option<Result<(), Error>>>,
 }
 
 enum Trigger {
@@ -66,13 +68,11 @@ enum Trigger {
 /// Closes the refresh-on-miss channel when the task ends, however it ends (its `TokenRefresher`
 /// dropped, the runtime shut down, a panic): a layer must never wait for a fetch that no task will
 /// make.
-struct CloseOnDrop(TokenHandle);
+struct CloseOnDrop(Arc<MissSignal>);
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        if let Some(signal) = self.0.miss_signal() {
-            signal.close();
-        }
+        self.0.close();
     }
 }
 
@@ -88,17 +88,11 @@ fn deadline(delay: Duration) -> Instant {
 
 impl<S: TokenSource> Task<S> {
     pub(crate) async fn run(mut self) {
-        let _close = CloseOnDrop(self.handle.clone());
+        let _close = CloseOnDrop(Arc::clone(&self.miss));
         let mut next = Instant::now();
         loop {
             let trigger = {
-                let signal = self.handle.miss_signal();
-                let woken = async {
-                    match signal {
-                        Some(s) => s.wake.notified().await,
-                        None => std::future::pending().await,
-                    }
-                };
+                let miss = Arc::clone(&self.miss);
                 tokio::select! {
                     biased;
                     command = self.commands.recv() => match command {
@@ -106,7 +100,7 @@ impl<S: TokenSource> Task<S> {
                         // Every `TokenRefresher` is gone: stop.
                         None => return,
                     },
-                    () = woken => Trigger::Miss(signal.map_or(0, MissSignal::pending)),
+                    () = miss.wake.notified() => Trigger::Miss(miss.pending()),
                     () = tokio::time::sleep_until(next) => Trigger::Schedule,
                 }
             };
@@ -114,18 +108,12 @@ impl<S: TokenSource> Task<S> {
             next = deadline(self.next_delay(result.is_ok()));
             match trigger {
                 Trigger::Schedule => {}
-                Trigger::Miss(generation) => {
-                    if let Some(signal) = self.handle.miss_signal() {
-                        signal.complete(generation);
-                    }
-                }
+                Trigger::Miss(generation) => self.miss.complete(generation),
                 Trigger::Command(reply) => {
-                    let _ = reply.send(result.as_ref().map(drop).map_err(clone_error));
+                    let _ = reply.send(result.clone());
                 }
             }
-            let _ = self
-                .outcomes
-                .send(Some(result.map(drop).map_err(|e| e.kind())));
+            let _ = self.outcomes.send(Some(result));
         }
     }
 
@@ -192,7 +180,7 @@ impl<S: TokenSource> Task<S> {
             }
             Err(error) => {
                 status.consecutive_failures = status.consecutive_failures.saturating_add(1);
-                status.last_error = Some(error.kind());
+                status.last_error = Some(error.clone());
                 if self.handle.load().is_some() {
                     tracing::warn!(
                         app = self.config.app_id,
@@ -221,9 +209,9 @@ impl<S: TokenSource> Task<S> {
     /// Mirrors the status to the `metrics` facade (once per fetch; allocation here is fine).
     #[cfg(feature = "metrics")]
     fn emit_metrics(&self, status: &StatusInner, error: Option<ErrorKind>) {
-        use crate::stats::{app_label, label, names};
+        use crate::stats::{app_label, names};
         let app = app_label(self.config.app_id);
-        let outcome = error.map_or_else(|| "ok".to_owned(), |kind| label(kind.as_str()));
+        let outcome = error.map_or("ok", |kind| kind.label());
         metrics::counter!(names::REFRESHES, "app" => app.clone(), "outcome" => outcome)
             .increment(1);
         metrics::counter!(names::TOKEN_CHANGES, "app" => app.clone())
@@ -258,21 +246,6 @@ impl<S: TokenSource> Task<S> {
                 self.config.backoff_max,
             )
         }
-    }
-}
-
-/// Keeps the error's kind and API details for a `refresh_now` caller; the original goes to the logs.
-fn clone_error(e: &Error) -> Error {
-    match e.api_code() {
-        Some(code) => Error::api(
-            code,
-            e.api_info().unwrap_or_default().to_owned(),
-            e.request_id().map(str::to_owned),
-        ),
-        None => match e.status() {
-            Some(status) => Error::http_status(status),
-            None => Error::new(e.kind()),
-        },
     }
 }
 

@@ -55,6 +55,8 @@ pub struct RestClient {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
+    /// The host (and port) of `base_url`, for error messages: never a path or a query.
+    host: String,
     region: Region,
     signer: Signer,
 }
@@ -172,8 +174,11 @@ impl RestClient {
             }
             interpret(&bytes)
         });
-        let result = result.map_err(|mut error| {
-            error.clean_api_text(|text| self.inner.signer.scrub(text));
+        let result = result.map_err(|error| {
+            // Scrub while the signer still holds the UserSig the answer may echo.
+            let error = error
+                .clean_api_text(|text| self.inner.signer.scrub(text))
+                .with_host(&self.inner.host);
             if error.kind() == ErrorKind::UserSig {
                 self.inner.signer.invalidate();
             }
@@ -185,7 +190,7 @@ impl RestClient {
                 span.record("outcome", "ok");
             }
             Err(e) => {
-                span.record("outcome", e.kind().as_str());
+                span.record("outcome", e.kind().label());
                 span.in_scope(|| tracing::debug!(error = %e, "tencent api call failed"));
             }
         }
@@ -265,10 +270,7 @@ fn api_result<R>(base: wire::Base<R>) -> Result<Option<R>, Error> {
 /// ```
 pub fn parse_get_callback_token(body: &[u8]) -> Result<TokenSnapshot, Error> {
     // No signer here to scrub with: escape and cap only.
-    interpret_token(body).map_err(|mut e| {
-        e.clean_api_text(str::to_owned);
-        e
-    })
+    interpret_token(body).map_err(|e| e.clean_api_text(str::to_owned))
 }
 
 /// [`parse_get_callback_token`] before the API text is cleaned (the client scrubs it first).
@@ -389,6 +391,7 @@ impl RestClientBuilder {
         Ok(RestClient {
             inner: Arc::new(Inner {
                 http,
+                host: self.region.host(),
                 base_url: self.region.base_url(),
                 region: self.region,
                 signer,

@@ -102,6 +102,14 @@ impl Region {
         }
     }
 
+    /// The host (and port) requests go to: the domain of a named region, the authority of a
+    /// custom URL (never its path).
+    pub fn host(&self) -> String {
+        let url = self.base_url();
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        rest.split('/').next().unwrap_or_default().to_owned()
+    }
+
     /// Whether requests would go over plain `http://` to a host other than loopback.
     pub(crate) fn is_insecure_remote(&self) -> bool {
         let Region::Custom(url) = self else {
@@ -231,6 +239,11 @@ mod tests {
             assert!(Region::custom(url).unwrap().is_insecure_remote(), "{url}");
         }
         assert!(!Region::Singapore.is_insecure_remote());
+        assert_eq!(Region::Singapore.host(), "adminapisgp.im.qcloud.com");
+        assert_eq!(
+            Region::custom("http://127.0.0.1:9/prefix/").unwrap().host(),
+            "127.0.0.1:9"
+        );
     }
 
     #[test]
