@@ -9,6 +9,7 @@ mod apps;
 #[cfg(feature = "refresh")]
 mod error;
 mod handle;
+pub mod health;
 mod hex;
 pub mod middleware;
 #[cfg(feature = "refresh")]
@@ -26,13 +27,12 @@ mod token;
 pub mod usersig;
 mod verify;
 
-pub use crate::apps::{AppHealth, AppSet, Health, HealthState};
+pub use crate::apps::AppSet;
 #[cfg(feature = "refresh")]
 pub use crate::error::{Error, ErrorKind};
 pub use crate::handle::TokenHandle;
-pub use crate::middleware::{CallbackAuth, CallbackAuthLayer, ResponseFuture};
+pub use crate::middleware::CallbackAuthLayer;
 #[cfg(feature = "refresh")]
 pub use crate::refresh::TokenRefresher;
-pub use crate::stats::CallbackStats;
-pub use crate::token::{CallbackToken, InvalidToken, TokenSnapshot, MAX_TOKEN_LEN};
+pub use crate::token::{CallbackToken, InvalidToken, TokenSnapshot};
 pub use crate::verify::{Rejection, Verified, VerifiedCallback, Verifier};

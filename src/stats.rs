@@ -2,7 +2,7 @@
 //! to the `metrics` facade with the `metrics` feature.
 //!
 //! Every request of every core writes its app's counters, so a single atomic per counter would
-//! bounce one cache line between the cores of a busy server. Each app has [`STRIPES`] copies of its
+//! bounce one cache line between the cores of a busy server. Each app has eight copies of its
 //! counters instead, each on its own cache line; a thread always writes the same stripe and a
 //! snapshot sums them. Writes stay allocation-free relaxed increments; reads cost a few hundred
 //! loads, which only [`CallbackStats`] snapshots pay.
@@ -168,7 +168,7 @@ impl CallbackStats {
 pub mod names {
     /// Counter, labels `app`, `token` (`current`, `previous`, `disabled`).
     pub const ACCEPTED: &str = "tim_callback_accepted_total";
-    /// Counter, labels `app`, `reason` (a [`Rejection::as_str`](crate::Rejection::as_str) with `_`).
+    /// Counter, labels `app`, `reason` (a [`Rejection::label`](crate::Rejection::label)).
     pub const REJECTED: &str = "tim_callback_rejected_total";
     /// Counter, labels `app`, `outcome` (`ok` or an [`ErrorKind`](crate::ErrorKind) name with `_`).
     pub const REFRESHES: &str = "tim_callback_refreshes_total";

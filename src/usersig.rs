@@ -30,10 +30,14 @@ pub const MAX_IDENTIFIER_LEN: usize = 32;
 /// The default UserSig lifetime used by [`Signer`]: one day.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
 
-/// Why a UserSig could not be generated. Never contains the key.
+/// Why a UserSig could not be generated: an empty, overlong or ill-formed identifier, an empty key
+/// or a zero lifetime, as its `Display` says. Opaque, like the crate's other errors; never contains
+/// the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UserSigError {
+pub struct UserSigError(Kind);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
     /// The identifier is empty.
     EmptyIdentifier,
     /// The identifier is longer than 32 bytes.
@@ -48,14 +52,14 @@ pub enum UserSigError {
 
 impl fmt::Display for UserSigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(match self {
-            UserSigError::EmptyIdentifier => "admin identifier is empty",
-            UserSigError::IdentifierTooLong => "admin identifier is longer than 32 bytes",
-            UserSigError::InvalidIdentifierCharacter => {
+        f.pad(match self.0 {
+            Kind::EmptyIdentifier => "admin identifier is empty",
+            Kind::IdentifierTooLong => "admin identifier is longer than 32 bytes",
+            Kind::InvalidIdentifierCharacter => {
                 "admin identifier may only contain A-Z, a-z, 0-9, '_' and '-'"
             }
-            UserSigError::EmptySecretKey => "secret key is empty",
-            UserSigError::ZeroLifetime => "usersig lifetime is zero",
+            Kind::EmptySecretKey => "secret key is empty",
+            Kind::ZeroLifetime => "usersig lifetime is zero",
         })
     }
 }
@@ -69,16 +73,16 @@ impl std::error::Error for UserSigError {}
 /// The [`UserSigError`] naming the problem.
 pub fn validate_identifier(identifier: &str) -> Result<(), UserSigError> {
     if identifier.is_empty() {
-        return Err(UserSigError::EmptyIdentifier);
+        return Err(UserSigError(Kind::EmptyIdentifier));
     }
     if identifier.len() > MAX_IDENTIFIER_LEN {
-        return Err(UserSigError::IdentifierTooLong);
+        return Err(UserSigError(Kind::IdentifierTooLong));
     }
     if !identifier
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(UserSigError::InvalidIdentifierCharacter);
+        return Err(UserSigError(Kind::InvalidIdentifierCharacter));
     }
     Ok(())
 }
@@ -100,16 +104,16 @@ pub fn generate(
 ) -> Result<String, UserSigError> {
     validate_identifier(identifier)?;
     if secret_key.is_empty() {
-        return Err(UserSigError::EmptySecretKey);
+        return Err(UserSigError(Kind::EmptySecretKey));
     }
     if expire_secs == 0 {
-        return Err(UserSigError::ZeroLifetime);
+        return Err(UserSigError(Kind::ZeroLifetime));
     }
     let content = format!(
         "TLS.identifier:{identifier}\nTLS.sdkappid:{sdk_app_id}\nTLS.time:{issued_at_unix}\nTLS.expire:{expire_secs}\n"
     );
     let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes())
-        .map_err(|_| UserSigError::EmptySecretKey)?;
+        .map_err(|_| UserSigError(Kind::EmptySecretKey))?;
     mac.update(content.as_bytes());
     let sig = STANDARD.encode(mac.finalize().into_bytes());
     let document = serde_json::json!({
@@ -120,7 +124,7 @@ pub fn generate(
         "TLS.time": issued_at_unix,
         "TLS.sig": sig,
     });
-    let json = serde_json::to_vec(&document).map_err(|_| UserSigError::EmptyIdentifier)?;
+    let json = serde_json::to_vec(&document).map_err(|_| UserSigError(Kind::EmptyIdentifier))?;
     let mut encoder = ZlibEncoder::new(Vec::with_capacity(json.len()), Compression::default());
     // Writing into a Vec cannot fail.
     let compressed = encoder
@@ -172,7 +176,7 @@ impl Signer {
     pub fn new(sdk_app_id: u64, identifier: &str, secret_key: &str) -> Result<Self, UserSigError> {
         validate_identifier(identifier)?;
         if secret_key.is_empty() {
-            return Err(UserSigError::EmptySecretKey);
+            return Err(UserSigError(Kind::EmptySecretKey));
         }
         Ok(Self {
             sdk_app_id,
@@ -332,23 +336,23 @@ mod tests {
     fn bad_inputs_are_explained() {
         assert_eq!(
             generate(1, "", "k", 0, 1),
-            Err(UserSigError::EmptyIdentifier)
+            Err(UserSigError(Kind::EmptyIdentifier))
         );
         assert_eq!(
             generate(1, &"a".repeat(33), "k", 0, 1),
-            Err(UserSigError::IdentifierTooLong)
+            Err(UserSigError(Kind::IdentifierTooLong))
         );
         assert_eq!(
             generate(1, "admin user", "k", 0, 1),
-            Err(UserSigError::InvalidIdentifierCharacter)
+            Err(UserSigError(Kind::InvalidIdentifierCharacter))
         );
         assert_eq!(
             generate(1, "admin", "", 0, 1),
-            Err(UserSigError::EmptySecretKey)
+            Err(UserSigError(Kind::EmptySecretKey))
         );
         assert_eq!(
             generate(1, "admin", "k", 0, 0),
-            Err(UserSigError::ZeroLifetime)
+            Err(UserSigError(Kind::ZeroLifetime))
         );
         assert!(generate(1, &"a".repeat(32), "k", 0, 1).is_ok());
         assert!(generate(1, "A-z_0", "k", 0, 1).is_ok());

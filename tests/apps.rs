@@ -8,10 +8,11 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
+use tim_callback_auth::health::HealthState;
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
-    AppSet, CallbackAuthLayer, CallbackToken, HealthState, Rejection, TokenHandle, TokenSnapshot,
+    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
 };
 use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 use tower::ServiceExt;

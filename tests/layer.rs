@@ -163,7 +163,7 @@ async fn custom_rejection_response_and_app_id_check() {
 #[tokio::test]
 async fn forbid_callback_answers_200_with_error_code_1() {
     let layer = CallbackAuthLayer::new(TokenHandle::empty())
-        .with_rejection_response(tim_callback_auth::middleware::ForbidCallback);
+        .with_rejection_response(tim_callback_auth::middleware::ForbidCallback::new());
     let app = Router::new()
         .route("/im/callback", post(|| async { "ok" }))
         .layer(layer);

@@ -63,7 +63,7 @@
 //! let handle = TokenHandle::new(TokenSnapshot::enabled(token.clone()));
 //! let layer = CallbackAuthLayer::new(handle)
 //!     .with_verifier(Verifier::new().with_window(Duration::from_secs(30)).with_app_id(1400000000))
-//!     .with_rejection_response(ForbidCallback);
+//!     .with_rejection_response(ForbidCallback::new());
 //! let app = Router::new().route("/im/callback", post(|| async { "ok" })).layer(layer);
 //!
 //! // Correctly signed, but for another app that shares the token.

@@ -32,7 +32,15 @@ where
 /// Tencent treats a non-200 answer as a failed callback. For a before-callback that means the
 /// default (delivering the message) may apply; use [`ForbidCallback`] to actively block it instead.
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct DefaultRejection;
+
+impl DefaultRejection {
+    /// The default answer.
+    pub const fn new() -> Self {
+        Self
+    }
+}
 
 const FAILED_BODY: &str =
     r#"{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"callback authentication failed"}"#;
@@ -69,7 +77,15 @@ impl<B: From<&'static str>> RejectionResponse<B> for DefaultRejection {
 /// must block the message rather than count as a failed callback (which Tencent may treat as
 /// "deliver"). After-callbacks ignore the reply either way.
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct ForbidCallback;
+
+impl ForbidCallback {
+    /// The "forbid" answer.
+    pub const fn new() -> Self {
+        Self
+    }
+}
 
 impl<B: From<&'static str>> RejectionResponse<B> for ForbidCallback {
     fn response(&self, _rejection: Rejection) -> Response<B> {

@@ -34,7 +34,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use self::region::{ParseRegionError, Region};
+pub use self::region::{CustomUrl, ParseRegionError, Region};
 use crate::error::{sanitize, Error, ErrorKind, MAX_REQUEST_ID_CHARS};
 use crate::token::{CallbackToken, TokenSnapshot};
 use crate::usersig::Signer;

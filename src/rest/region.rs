@@ -36,8 +36,19 @@ pub enum Region {
     Usa,
     /// Jakarta, Indonesia: `adminapiidn.im.qcloud.com`.
     Indonesia,
-    /// A custom base URL, without a trailing slash. Build it with [`Region::custom`].
-    Custom(String),
+    /// A custom base URL, built (and validated) by [`Region::custom`].
+    Custom(CustomUrl),
+}
+
+/// The validated base URL of a [`Region::Custom`]: only [`Region::custom`] makes one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CustomUrl(String);
+
+impl CustomUrl {
+    /// The URL, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Region {
@@ -66,7 +77,7 @@ impl Region {
             .or_else(|| trimmed.strip_prefix("http://"));
         match rest {
             Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) => {
-                Ok(Region::Custom(trimmed.to_owned()))
+                Ok(Region::Custom(CustomUrl(trimmed.to_owned())))
             }
             _ => Err(ParseRegionError(ParseKind::BadUrl)),
         }
@@ -112,7 +123,7 @@ impl Region {
 
     /// Whether requests would go over plain `http://` to a host other than loopback.
     pub(crate) fn is_insecure_remote(&self) -> bool {
-        let Region::Custom(url) = self else {
+        let Region::Custom(CustomUrl(url)) = self else {
             return false;
         };
         let Some(rest) = url.strip_prefix("http://") else {
@@ -134,7 +145,7 @@ impl Region {
     /// The base URL requests go to, without a trailing slash (`https://{domain}` for named regions).
     pub fn base_url(&self) -> String {
         match (self, self.domain()) {
-            (Region::Custom(url), _) => url.clone(),
+            (Region::Custom(url), _) => url.0.clone(),
             (_, Some(domain)) => format!("https://{domain}"),
             (_, None) => unreachable!("only custom regions have no domain"),
         }
@@ -161,7 +172,7 @@ impl FromStr for Region {
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Region::Custom(url) => f.write_str(url),
+            Region::Custom(url) => f.write_str(&url.0),
             named => f.write_str(named.name()),
         }
     }

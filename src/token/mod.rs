@@ -18,9 +18,6 @@ pub use self::snapshot::TokenSnapshot;
 use crate::hex;
 use crate::verify::digits::Decimal;
 
-/// The longest token Tencent accepts, in bytes.
-pub const MAX_TOKEN_LEN: usize = 128;
-
 /// Tokens shorter than this (128 bits of text) are logged at `WARN` when loaded: one captured
 /// `Sign`/`RequestTime` pair lets anyone test guesses offline, so a short or guessable token can
 /// be recovered.
@@ -80,12 +77,15 @@ const SHA256_IV: [u32; 8] = [
 ];
 
 impl CallbackToken {
+    /// The longest token Tencent accepts, in bytes.
+    pub const MAX_LEN: usize = 128;
+
     /// Creates a token from its text.
     ///
     /// # Errors
     ///
     /// [`InvalidToken`] when the token is empty (an empty token would make every signature forgeable)
-    /// or longer than [`MAX_TOKEN_LEN`] bytes.
+    /// or longer than [`CallbackToken::MAX_LEN`] bytes.
     pub fn new(token: &str) -> Result<Self, InvalidToken> {
         Self::from_bytes(token.as_bytes())
     }
@@ -94,12 +94,12 @@ impl CallbackToken {
     ///
     /// # Errors
     ///
-    /// [`InvalidToken`] when the token is empty or longer than [`MAX_TOKEN_LEN`] bytes.
+    /// [`InvalidToken`] when the token is empty or longer than [`CallbackToken::MAX_LEN`] bytes.
     pub fn from_bytes(token: &[u8]) -> Result<Self, InvalidToken> {
         if token.is_empty() {
             return Err(InvalidToken(InvalidTokenKind::Empty));
         }
-        if token.len() > MAX_TOKEN_LEN {
+        if token.len() > Self::MAX_LEN {
             return Err(InvalidToken(InvalidTokenKind::TooLong));
         }
         let (blocks, _) = token.as_chunks::<64>();
@@ -255,7 +255,7 @@ impl InvalidToken {
         self.0 == InvalidTokenKind::Empty
     }
 
-    /// Whether the token was longer than [`MAX_TOKEN_LEN`] bytes.
+    /// Whether the token was longer than [`CallbackToken::MAX_LEN`] bytes.
     pub fn is_too_long(&self) -> bool {
         self.0 == InvalidTokenKind::TooLong
     }
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn midstate_digest_matches_plain_sha256_for_every_length() {
-        for token_len in 1..=MAX_TOKEN_LEN {
+        for token_len in 1..=CallbackToken::MAX_LEN {
             let text: String = (0..token_len)
                 .map(|i| (b'a' + (i % 26) as u8) as char)
                 .collect();

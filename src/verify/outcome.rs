@@ -47,7 +47,7 @@ pub struct VerifiedCallback {
 
 impl VerifiedCallback {
     /// The app the callback was checked for: the configured app
-    /// ([`Verifier::with_app_id`], or the app an [`AppSet`](crate::AppSet) routed it to); without
+    /// ([`Verifier::with_app_id`](crate::Verifier::with_app_id), or the app an [`AppSet`](crate::AppSet) routed it to); without
     /// an app check, the query's `SdkAppid` read under the verifier's rules (unique, literal name,
     /// canonical decimal), which the `Sign` does not cover. `None` when the query has no app id and
     /// none was required.
