@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
+// Lints: the `[workspace.lints]` table of Cargo.toml (tests, examples and benches too).
 #![forbid(unsafe_code)]
-#![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
-#![warn(rust_2018_idioms)]
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -170,7 +170,7 @@ pub mod names {
     pub const ACCEPTED: &str = "tim_callback_accepted_total";
     /// Counter, labels `app`, `reason` (a [`Rejection::label`](crate::Rejection::label)).
     pub const REJECTED: &str = "tim_callback_rejected_total";
-    /// Counter, labels `app`, `outcome` (`ok` or an [`ErrorKind`](crate::ErrorKind) name with `_`).
+    /// Counter, labels `app`, `outcome` (`ok` or an [`ErrorKind::label`](crate::ErrorKind::label)).
     pub const REFRESHES: &str = "tim_callback_refreshes_total";
     /// Counter, label `app`: token rotations and switches of authentication on or off.
     pub const TOKEN_CHANGES: &str = "tim_callback_token_changes_total";

@@ -3,11 +3,11 @@
 
 use sha2::{Digest, Sha256};
 
-pub const TOKEN: &str = "bench-callback-token-0123456789";
-pub const NOW: u64 = 1_700_000_000;
+pub(crate) const TOKEN: &str = "bench-callback-token-0123456789";
+pub(crate) const NOW: u64 = 1_700_000_000;
 
 /// A query as Tencent sends it: seven parameters, `Sign` and `RequestTime` last (~200 bytes).
-pub fn query(sign: &str, time: u64) -> String {
+pub(crate) fn query(sign: &str, time: u64) -> String {
     format!(
         "SdkAppid=1400000000&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json\
          &ClientIP=1.2.3.4&OptPlatform=RESTAPI&Sign={sign}&RequestTime={time}"
@@ -16,7 +16,7 @@ pub fn query(sign: &str, time: u64) -> String {
 
 /// What a first implementation typically does: parse into owned strings, build the message, hex
 /// encode the digest and compare strings with `==`.
-pub fn naive_verify(token: &str, query: &str, now: u64) -> bool {
+pub(crate) fn naive_verify(token: &str, query: &str, now: u64) -> bool {
     let mut sign = None;
     let mut time = None;
     for pair in query.split('&') {

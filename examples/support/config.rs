@@ -11,9 +11,9 @@ use tim_callback_auth::CallbackToken;
 
 /// A variable that is missing or wrong.
 #[derive(Debug)]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub why: String,
+pub(crate) struct ConfigError {
+    pub(crate) variable: &'static str,
+    pub(crate) why: String,
 }
 
 impl fmt::Display for ConfigError {
@@ -42,7 +42,7 @@ fn required(name: &'static str, why: &str) -> Result<String, ConfigError> {
 }
 
 /// `TIM_SDKAPPID`, if set.
-pub fn sdk_app_id() -> Result<Option<u64>, ConfigError> {
+pub(crate) fn sdk_app_id() -> Result<Option<u64>, ConfigError> {
     var("TIM_SDKAPPID")?
         .map(|v| {
             v.trim().parse::<u64>().map_err(|_| ConfigError {
@@ -54,7 +54,7 @@ pub fn sdk_app_id() -> Result<Option<u64>, ConfigError> {
 }
 
 /// A REST client from `TIM_SDKAPPID`, `TIM_SECRET_KEY`, `TIM_ADMIN`, `TIM_REGION`, `TIM_API_BASE_URL`.
-pub fn rest_client() -> Result<RestClient, ConfigError> {
+pub(crate) fn rest_client() -> Result<RestClient, ConfigError> {
     let sdk_app_id = sdk_app_id()?.ok_or(ConfigError {
         variable: "TIM_SDKAPPID",
         why: "is required to call Tencent's API (or set TIM_CALLBACK_TOKEN for a static token)"
@@ -93,7 +93,7 @@ fn allow_insecure_http() -> bool {
 }
 
 /// `TIM_ALLOW_UNSIGNED=1`: start although an app has callback authentication off.
-pub fn allow_unsigned() -> bool {
+pub(crate) fn allow_unsigned() -> bool {
     matches!(std::env::var("TIM_ALLOW_UNSIGNED").as_deref(), Ok("1"))
 }
 
@@ -124,7 +124,7 @@ fn build_client(
 }
 
 /// `TIM_CALLBACK_TOKEN`, if set.
-pub fn static_token() -> Result<Option<CallbackToken>, ConfigError> {
+pub(crate) fn static_token() -> Result<Option<CallbackToken>, ConfigError> {
     var("TIM_CALLBACK_TOKEN")?
         .map(|t| {
             CallbackToken::new(&t).map_err(|e| ConfigError {
@@ -136,7 +136,7 @@ pub fn static_token() -> Result<Option<CallbackToken>, ConfigError> {
 }
 
 /// `TIM_REFRESH_SECS` (default 60).
-pub fn refresh_interval() -> Result<Duration, ConfigError> {
+pub(crate) fn refresh_interval() -> Result<Duration, ConfigError> {
     match var("TIM_REFRESH_SECS")? {
         None => Ok(Duration::from_secs(60)),
         Some(v) => match v.trim().parse::<u64>() {
@@ -150,7 +150,7 @@ pub fn refresh_interval() -> Result<Duration, ConfigError> {
 }
 
 /// `LISTEN_ADDR` (default `127.0.0.1:8080`).
-pub fn listen_addr() -> Result<SocketAddr, ConfigError> {
+pub(crate) fn listen_addr() -> Result<SocketAddr, ConfigError> {
     var("LISTEN_ADDR")?
         .unwrap_or_else(|| "127.0.0.1:8080".into())
         .parse()
@@ -161,7 +161,7 @@ pub fn listen_addr() -> Result<SocketAddr, ConfigError> {
 }
 
 /// Logs to stdout, filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
+pub(crate) fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -170,13 +170,13 @@ pub fn init_tracing() {
 }
 
 /// Prints the error and exits with status 2.
-pub fn exit_with(error: ConfigError) -> ! {
+pub(crate) fn exit_with(error: ConfigError) -> ! {
     eprintln!("configuration error: {error}");
     std::process::exit(2)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -198,7 +198,7 @@ pub async fn shutdown_signal() {
 }
 
 /// Where one app of `TIM_APPS` gets its token.
-pub enum AppSource {
+pub(crate) enum AppSource {
     /// A static token (the IM console token).
     Static(CallbackToken),
     /// Tencent's API, polled at this interval.
@@ -206,9 +206,9 @@ pub enum AppSource {
 }
 
 /// One entry of the `TIM_APPS` file.
-pub struct AppConfig {
-    pub sdk_app_id: u64,
-    pub source: AppSource,
+pub(crate) struct AppConfig {
+    pub(crate) sdk_app_id: u64,
+    pub(crate) source: AppSource,
 }
 
 /// The fields of one `TIM_APPS` entry.
@@ -290,7 +290,7 @@ impl AppEntry {
 /// environment variable holding the key; `secret_key` inline is accepted but keeps a secret in a
 /// file), `admin` (default `administrator`), `region` or `api_base_url`, `refresh_secs` (default 60);
 /// or a static token with `callback_token_env` (or `callback_token`).
-pub fn apps_file() -> Result<Option<Vec<AppConfig>>, ConfigError> {
+pub(crate) fn apps_file() -> Result<Option<Vec<AppConfig>>, ConfigError> {
     let Some(path) = var("TIM_APPS")? else {
         return Ok(None);
     };

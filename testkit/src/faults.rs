@@ -20,6 +20,7 @@ use tower::ServiceExt;
 use crate::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use crate::now;
 
+/// The token the mock serves in every fault run.
 pub const TOKEN: &str = "fault-matrix-token";
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_millis(800);
@@ -28,19 +29,30 @@ const REQUEST_TIMEOUT: Duration = Duration::from_millis(250);
 /// One fault: how to break the API, and the error kind the refresher must report.
 #[derive(Clone, Debug)]
 pub enum Fault {
+    /// Connections refused (the listener is closed).
     Refused,
+    /// The request is accepted and never answered.
     Hang,
+    /// Headers and half a body, then nothing.
     StallBody,
+    /// A proxy's 502 HTML page.
     BadGatewayHtml,
+    /// JSON cut in the middle.
     TruncatedJson,
+    /// A success answer without its `Response` object.
     NoResponse,
+    /// `Token` of the wrong JSON type.
     TokenWrongType,
+    /// This error code, which must be classified as this kind.
     Code(i64, ErrorKind),
+    /// "Enabled" with an empty token.
     EmptyToken,
+    /// "Enabled" with a token over 128 bytes.
     OversizedToken,
 }
 
 impl Fault {
+    /// The whole matrix, each fault once.
     pub fn all() -> Vec<Fault> {
         vec![
             Fault::Refused,
@@ -96,16 +108,30 @@ impl Fault {
 
 /// The mock, a refresher against it, and a router behind the layer.
 pub struct Harness {
+    /// The mock API.
     pub api: MockApi,
+    /// The refresher against it (hourly polls, 100–800 ms backoff).
     pub refresher: TokenRefresher,
+    /// `POST /cb` behind the layer over the refresher's handle.
     pub app: Router,
 }
 
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("api", &self.api)
+            .field("refresher", &self.refresher)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Harness {
+    /// A harness whose mock serves `token`.
     pub async fn start(token: &str) -> Harness {
         Self::start_with(token, |b| b).await
     }
 
+    /// [`Harness::start`], with the refresher's builder adjusted by `configure`.
     pub async fn start_with(
         token: &str,
         configure: impl FnOnce(

@@ -77,6 +77,14 @@ struct Server {
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
+impl std::fmt::Debug for MockApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockApi")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for MockApi {
     fn drop(&mut self) {
         if let Some(server) = self.server.lock().unwrap().take() {
@@ -119,8 +127,11 @@ fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> Server {
     Server { task, stop }
 }
 
+/// The mock's default app.
 pub const SDK_APP_ID: u64 = 1400000000;
+/// The mock's default App admin.
 pub const ADMIN: &str = "administrator";
+/// The mock's default secret key.
 pub const SECRET_KEY: &str = "mock-secret-key-0123456789abcdef";
 
 impl MockApi {
@@ -129,6 +140,7 @@ impl MockApi {
         Self::start_for(SDK_APP_ID, ADMIN, SECRET_KEY, Some(token), true).await
     }
 
+    /// A mock for any app: its admin and key, the token (if any) and the `IsTokenEnable` switch.
     pub async fn start_for(
         sdk_app_id: u64,
         identifier: &str,
