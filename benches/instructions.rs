@@ -19,10 +19,14 @@ mod support;
 use support::{naive_verify, query, NOW, TOKEN};
 
 use sha2::{Digest, Sha256};
-use tim_callback_auth::{CallbackToken, TokenSnapshot, Verifier};
+use tim_callback_auth::{
+    AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, Verifier,
+};
 
-/// The cases, in the order of the table.
-const CASES: [&str; 8] = [
+/// The cases, in the order of the table. The `router_*` cases are one signed request through an
+/// axum `Router` (`oneshot` on a current-thread runtime): the layer's cost is `router_layer` minus
+/// `router_pass_through`.
+const CASES: [&str; 12] = [
     "none",
     "accept",
     "accept_uncached",
@@ -31,6 +35,10 @@ const CASES: [&str; 8] = [
     "disabled",
     "naive",
     "bare_sha256",
+    "router_pass_through",
+    "router_layer",
+    "router_layer_no_extension",
+    "router_apps",
 ];
 
 /// Set in the child: which case to run.
@@ -79,8 +87,78 @@ fn drive(calls: u64) {
     }
 }
 
+/// A layer that does nothing but wrap: the baseline of the `router_*` cases.
+#[derive(Clone, Copy)]
+struct PassThrough;
+
+impl<S> tower::Layer<S> for PassThrough {
+    type Service = PassThroughService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        PassThroughService(inner)
+    }
+}
+
+#[derive(Clone)]
+struct PassThroughService<S>(S);
+
+impl<S: tower::Service<R>, R> tower::Service<R> for PassThroughService<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+    fn call(&mut self, req: R) -> S::Future {
+        self.0.call(req)
+    }
+}
+
+/// `calls` signed requests through an axum router built for `case`.
+fn run_router(case: &str, calls: u64) {
+    use axum::routing::post;
+    use tower::ServiceExt;
+    let token = CallbackToken::new(TOKEN).expect("valid token");
+    let handle = || TokenHandle::new(TokenSnapshot::enabled(token.clone()));
+    let route = || axum::Router::new().route("/im/callback", post(|| async { "ok" }));
+    // The README's single-app setup: the app id checked.
+    let layer = CallbackAuthLayer::new(handle())
+        .with_verifier(Verifier::new().with_app_id(1_400_000_000))
+        .with_clock(|| NOW);
+    let app = match case {
+        "router_pass_through" => route().layer(PassThrough),
+        "router_layer" => route().layer(layer),
+        "router_layer_no_extension" => route().layer(layer.with_verified_extension(false)),
+        _ => {
+            let apps = AppSet::new();
+            for id in 1_400_000_000..1_400_000_010 {
+                apps.insert(id, handle());
+            }
+            route().layer(CallbackAuthLayer::for_apps(apps).with_clock(|| NOW))
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let uri = format!("/im/callback?{}", query(&token.sign(NOW), NOW));
+    for _ in 0..calls {
+        let request = http::Request::post(uri.as_str())
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = runtime
+            .block_on(app.clone().oneshot(request))
+            .expect("infallible");
+        assert_eq!(response.status(), 200);
+    }
+}
+
 /// The child: `calls` verifications of one kind.
 fn run(case: &str, calls: u64) {
+    if case.starts_with("router_") {
+        return run_router(case, calls);
+    }
     let token = CallbackToken::new(TOKEN).expect("valid token");
     let snapshot = TokenSnapshot::enabled(token.clone());
     let verifier = Verifier::new().with_app_id(1_400_000_000);

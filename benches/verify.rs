@@ -1,19 +1,16 @@
 //! Verification cost: ours against a naive implementation and a bare SHA-256 of the same bytes,
 //! measured in one run so the ratios hold on a noisy machine.
 //!
-//! Run: `cargo bench --bench verify`
+//! Run: `cargo bench --bench verify` (the layer's own cost: `cargo bench --bench layer`)
 
-use std::convert::Infallible;
 use std::hint::black_box;
 
 mod support;
 use support::{naive_verify, query, NOW, TOKEN};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use http::{Request, Response};
 use sha2::{Digest, Sha256};
-use tim_callback_auth::{CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, Verifier};
-use tower::{Layer, ServiceExt};
+use tim_callback_auth::{CallbackToken, TokenSnapshot, Verifier};
 
 fn verify(c: &mut Criterion) {
     let token = CallbackToken::new(TOKEN).unwrap();
@@ -63,35 +60,5 @@ fn verify(c: &mut Criterion) {
     group.finish();
 }
 
-fn layer(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let token = CallbackToken::new(TOKEN).unwrap();
-    let handle = TokenHandle::new(TokenSnapshot::enabled(token.clone()));
-    let inner = tower::service_fn(|_req: Request<String>| async {
-        Ok::<_, Infallible>(Response::new(String::new()))
-    });
-    let service = CallbackAuthLayer::new(handle)
-        .with_clock(|| NOW)
-        .layer(inner);
-    let good = format!("/im/callback?{}", query(&token.sign(NOW), NOW));
-
-    let mut group = c.benchmark_group("layer");
-    group.bench_function(BenchmarkId::new("with_layer", "accept"), |b| {
-        b.iter(|| {
-            let request = Request::post(good.as_str()).body(String::new()).unwrap();
-            runtime.block_on(service.clone().oneshot(request)).unwrap()
-        })
-    });
-    group.bench_function(BenchmarkId::new("without_layer", "accept"), |b| {
-        b.iter(|| {
-            let request = Request::post(good.as_str()).body(String::new()).unwrap();
-            runtime.block_on(inner.oneshot(request)).unwrap()
-        })
-    });
-    group.finish();
-}
-
-criterion_group!(benches, verify, layer);
+criterion_group!(benches, verify);
 criterion_main!(benches);
