@@ -16,6 +16,7 @@ mod rand;
 #[cfg(feature = "refresh")]
 #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
 pub mod refresh;
+mod reply;
 #[cfg(feature = "rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
 pub mod rest;
@@ -33,5 +34,6 @@ pub use crate::handle::TokenHandle;
 pub use crate::middleware::CallbackAuthLayer;
 #[cfg(feature = "refresh")]
 pub use crate::refresh::TokenRefresher;
+pub use crate::reply::{InvalidReply, Reply};
 pub use crate::token::{CallbackToken, InvalidToken, TokenSnapshot};
 pub use crate::verify::{Rejection, Verified, VerifiedCallback, Verifier};
