@@ -161,9 +161,18 @@ mod tests {
     #[test]
     fn every_reply_is_the_documented_json() {
         let cases = [
-            (Reply::ok(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#),
-            (Reply::forbid(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#),
-            (Reply::discard(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":2}"#),
+            (
+                Reply::ok(),
+                r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#,
+            ),
+            (
+                Reply::forbid(),
+                r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#,
+            ),
+            (
+                Reply::discard(),
+                r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":2}"#,
+            ),
             (Reply::trtc_ok(), r#"{"code":0}"#),
         ];
         for (reply, json) in cases {

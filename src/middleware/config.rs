@@ -70,7 +70,12 @@ impl Clock {
 
 /// The app a request was checked against: its counters, and its handle for refresh-on-miss.
 pub(crate) enum Checked<'a> {
-    Single(&'a TokenHandle, &'a Counters),
+    Single {
+        /// For refresh-on-miss; nothing else needs the handle after the check.
+        #[cfg(feature = "refresh")]
+        handle: &'a TokenHandle,
+        counters: &'a Counters,
+    },
     Routed(Routed<'a>),
 }
 
@@ -78,7 +83,7 @@ impl Checked<'_> {
     pub(crate) fn record(&self, outcome: Result<VerifiedCallback, Rejection>) {
         let outcome = outcome.map(|v| v.verified());
         match self {
-            Checked::Single(_, counters) => counters.record(outcome),
+            Checked::Single { counters, .. } => counters.record(outcome),
             Checked::Routed(routed) => routed.counters().record(outcome),
         }
     }
@@ -86,7 +91,7 @@ impl Checked<'_> {
     /// The app id for log lines, when the request was matched to an app.
     fn app_id(&self) -> Option<u64> {
         match self {
-            Checked::Single(..) => None,
+            Checked::Single { .. } => None,
             Checked::Routed(routed) => routed.app_id(),
         }
     }
@@ -95,7 +100,7 @@ impl Checked<'_> {
     #[cfg(feature = "refresh")]
     pub(crate) fn miss_handle(&self) -> Option<&TokenHandle> {
         match self {
-            Checked::Single(handle, _) => Some(handle),
+            Checked::Single { handle, .. } => Some(handle),
             Checked::Routed(routed) => routed.handle(),
         }
     }
@@ -116,7 +121,11 @@ impl<R> Config<R> {
                     Some(snapshot) => self.verifier.verify(snapshot, query, now),
                     None => Err(Rejection::TokenUnavailable),
                 }),
-                Checked::Single(handle, &self.counters),
+                Checked::Single {
+                    #[cfg(feature = "refresh")]
+                    handle,
+                    counters: &self.counters,
+                },
             ),
             Tokens::Apps(apps) => {
                 let (result, routed) = apps.verify(&self.verifier, query, now);
