@@ -8,9 +8,6 @@
 //! token would accept callbacks anyone can sign). The handler reads the verified app and
 //! `RequestTime` from the `VerifiedCallback` extension the layer inserts.
 
-#[path = "support/config.rs"]
-mod config;
-
 use std::convert::Infallible;
 
 use http_body_util::Full;
@@ -18,10 +15,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tim_callback_auth::{CallbackAuthLayer, TokenHandle, TokenSnapshot, VerifiedCallback};
+use tim_callback_auth::{
+    CallbackAuthLayer, CallbackToken, Reply, TokenHandle, TokenSnapshot, VerifiedCallback,
+};
+use tim_callback_auth_testkit::server::{init_tracing, listen_addr, shutdown_signal};
 use tower::Layer;
-
-const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
 async fn callback(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     // What the layer verified; never re-parse the query for these.
@@ -32,23 +30,25 @@ async fn callback(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
             "verified callback"
         );
     }
-    Ok(Response::new(Full::new(Bytes::from_static(
-        TENCENT_OK.as_bytes(),
-    ))))
+    Ok(Reply::ok().into_response())
+}
+
+fn exit_config(message: &str) -> ! {
+    eprintln!("configuration error: {message}");
+    std::process::exit(2)
 }
 
 #[tokio::main]
 async fn main() {
-    config::init_tracing();
-    let listen = config::listen_addr().unwrap_or_else(|e| config::exit_with(e));
-    let token = config::static_token()
-        .unwrap_or_else(|e| config::exit_with(e))
-        .unwrap_or_else(|| {
-            config::exit_with(config::ConfigError {
-                variable: "TIM_CALLBACK_TOKEN",
-                why: "is required: the callback token from the IM console".into(),
-            })
-        });
+    init_tracing();
+    let listen = listen_addr();
+    let token = match std::env::var("TIM_CALLBACK_TOKEN").map(|t| CallbackToken::new(&t)) {
+        Ok(Ok(token)) => token,
+        Ok(Err(e)) => exit_config(&format!("TIM_CALLBACK_TOKEN: {e}")),
+        Err(_) => {
+            exit_config("TIM_CALLBACK_TOKEN: is required: the callback token from the IM console")
+        }
+    };
     let handle = TokenHandle::new(TokenSnapshot::enabled(token));
     let service = CallbackAuthLayer::new(handle).layer(tower::service_fn(callback));
 
@@ -59,7 +59,7 @@ async fn main() {
             std::process::exit(1)
         });
     tracing::info!(%listen, "listening");
-    let shutdown = config::shutdown_signal();
+    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {

@@ -8,14 +8,15 @@
 //! Receivers running the refresher accept the new token at once (refresh on miss) and keep
 //! accepting the old one for the grace period.
 
-#[path = "support/config.rs"]
-mod config;
-
+use tim_callback_auth::config::rest_client_from_env;
 use tim_callback_auth::CallbackToken;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let client = config::rest_client().unwrap_or_else(|e| config::exit_with(e));
+    let client = rest_client_from_env().unwrap_or_else(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::exit(2)
+    });
     let mut bytes = [0u8; 32];
     if let Err(e) = getrandom::fill(&mut bytes) {
         eprintln!("no randomness from the operating system: {e}");

@@ -8,11 +8,9 @@
 //! It prints each status change and shows tokens only as fingerprints (8 hex digits of SHA-256).
 //! With no `TIM_SECRET_KEY` it starts the same mock as the demo, rotates the token twice and stops.
 
-#[path = "support/config.rs"]
-mod config;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tim_callback_auth::config::rest_client_from_env;
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{TokenSnapshot, Verifier};
@@ -53,16 +51,13 @@ async fn main() {
         );
         (client, Some(api))
     } else {
-        (
-            config::rest_client().unwrap_or_else(|e| config::exit_with(e)),
-            None,
-        )
+        let client = rest_client_from_env().unwrap_or_else(|e| {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2)
+        });
+        (client, None)
     };
-    let interval = if embedded {
-        Duration::from_secs(1)
-    } else {
-        config::refresh_interval().unwrap_or_else(|e| config::exit_with(e))
-    };
+    let interval = Duration::from_secs(if embedded { 1 } else { 60 });
 
     let refresher = TokenRefresher::builder(client).interval(interval).spawn();
     let handle = refresher.handle();

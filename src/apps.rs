@@ -102,17 +102,33 @@ impl AppSet {
         });
     }
 
-    /// Adds `app_id` with its refresher; the set keeps the refresher alive until the app is removed
-    /// (or replaced). Replaces the app if it is already in the set.
+    /// Adds the app a refresher serves ([`TokenRefresher::app_id`]: a
+    /// [`RestClient`](crate::rest::RestClient)'s app, or the builder's `app_id`); the set keeps
+    /// the refresher alive until the app is removed (or replaced). Replaces the app if it is
+    /// already in the set.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the refresher serves no
+    /// known app (a static source without
+    /// [`TokenRefresherBuilder::app_id`](crate::refresh::TokenRefresherBuilder::app_id)).
     #[cfg(feature = "refresh")]
     #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
-    pub fn insert_refresher(&self, app_id: u64, refresher: TokenRefresher) {
+    pub fn insert_refresher(&self, refresher: TokenRefresher) -> Result<(), crate::Error> {
+        let Some(app_id) = refresher.app_id() else {
+            return Err(
+                crate::Error::new(crate::ErrorKind::InvalidInput).with_source(
+                    "the refresher serves no known app: set TokenRefresherBuilder::app_id",
+                ),
+            );
+        };
         self.put(App {
             id: app_id,
             handle: refresher.handle(),
             counters: Counters::new(Some(app_id)),
             refresher: Some(refresher),
         });
+        Ok(())
     }
 
     /// Removes `app_id`; its callbacks are rejected from the next request on. Returns whether it

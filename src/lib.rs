@@ -5,6 +5,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod apps;
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub mod config;
 #[cfg(feature = "refresh")]
 mod error;
 mod handle;

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::Router;
 use http::Request;
 use tim_callback_auth::health::HealthState;
-use tim_callback_auth::refresh::TokenRefresher;
+use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
@@ -66,7 +66,6 @@ async fn api_app(app_id: u64, initial: &str) -> (MockApi, TokenRefresher) {
         .build()
         .unwrap();
     let refresher = TokenRefresher::builder(client)
-        .app_id(app_id)
         .interval(Duration::from_millis(200))
         .jitter(0.0)
         .backoff(Duration::from_millis(50), Duration::from_millis(100))
@@ -110,8 +109,8 @@ async fn one_apps_failing_api_does_not_hold_back_the_other() {
     let (api_a, refresher_a) = api_app(APP_A, "a-1").await;
     let (api_b, refresher_b) = api_app(APP_B, "b-1").await;
     let apps = AppSet::new();
-    apps.insert_refresher(APP_A, refresher_a);
-    apps.insert_refresher(APP_B, refresher_b);
+    apps.insert_refresher(refresher_a).unwrap();
+    apps.insert_refresher(refresher_b).unwrap();
     let app = router(&apps);
 
     api_a.set_fallback(Reply::Status(502, "<html>502</html>"));
@@ -148,7 +147,7 @@ async fn apps_can_be_added_and_removed_while_serving() {
     );
 
     let (api_b, refresher_b) = api_app(APP_B, "b-1").await;
-    apps.insert_refresher(APP_B, refresher_b);
+    apps.insert_refresher(refresher_b).unwrap();
     assert_eq!(send(&app, Some(APP_B), Some(&token("b-1")), t).await.0, 200);
 
     assert!(apps.remove(APP_B));
@@ -264,7 +263,7 @@ async fn health_goes_not_ready_ready_degraded_ready() {
         .jitter(0.0)
         .backoff(Duration::from_millis(50), Duration::from_millis(100))
         .spawn();
-    apps.insert_refresher(APP_A, refresher);
+    apps.insert_refresher(refresher).unwrap();
     let threshold = Duration::from_millis(1500);
     let health = apps.health(threshold);
     assert_eq!(health.state(), HealthState::NotReady);
@@ -297,4 +296,26 @@ async fn health_goes_not_ready_ready_degraded_ready() {
     assert!(!json.contains("a-1") && !json.contains(SECRET_KEY));
     api.set_fallback(Reply::Real);
     wait_for(HealthState::Ready, Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn a_refresher_without_an_app_cannot_join_a_set() {
+    let source = StaticSource::new(TokenSnapshot::enabled(token("static-token-0123456789")));
+    let refresher = TokenRefresher::builder(source.clone())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(refresher.app_id(), None);
+    let error = AppSet::new().insert_refresher(refresher).unwrap_err();
+    assert_eq!(error.kind(), tim_callback_auth::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("app_id"), "{error}");
+    // With the app named on the builder it can; a REST client names its own.
+    let named = TokenRefresher::builder(source)
+        .app_id(APP_A)
+        .start()
+        .await
+        .unwrap();
+    let apps = AppSet::new();
+    apps.insert_refresher(named).unwrap();
+    assert_eq!(apps.app_ids(), vec![APP_A]);
 }

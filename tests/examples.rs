@@ -86,30 +86,18 @@ fn axum_server_names_the_wrong_variable_and_exits_2() {
 
 #[test]
 fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
-    let mut server = example("axum_server")
-        .env("TIM_CALLBACK_TOKEN", "example-token")
-        .env("TIM_SDKAPPID", "1400000000")
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr = loop {
-        assert!(Instant::now() < deadline, "server did not start");
-        let line = lines.next().expect("server output").unwrap();
-        assert!(!line.contains("example-token"), "{line}");
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let env = [
+        ("TIM_CALLBACK_TOKEN", "example-token-0123456789".to_string()),
+        ("TIM_SDKAPPID", "1400000000".to_string()),
+    ];
+    let (mut server, addr, lines) = start_server(&env);
     let send = |token: &str, offset: &str| send_to(&addr, token, 1400000000, offset);
-    let accepted = send("example-token", "0");
+    let accepted = send("example-token-0123456789", "0");
     assert!(accepted.contains("status: 200 OK"), "{accepted}");
     assert!(accepted.contains(r#""ActionStatus":"OK""#), "{accepted}");
     let forged = send("wrong-token", "0");
     assert!(forged.contains("status: 401"), "{forged}");
-    let stale = send("example-token", "-120");
+    let stale = send("example-token-0123456789", "-120");
     assert!(stale.contains("status: 401"), "{stale}");
 
     let status = Command::new("kill")
@@ -119,7 +107,7 @@ fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
     assert!(status.success());
     let exit = server.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest: Vec<String> = lines.iter().collect();
     assert!(rest.iter().any(|l| l.contains("shut down")), "{rest:?}");
     assert!(rest.iter().all(|l| !l.contains("example-token")));
 }
@@ -164,28 +152,66 @@ fn standalone_refresher_follows_two_rotations_showing_fingerprints_only() {
     assert!(!stdout.contains("standalone-token"), "{stdout}");
 }
 
-/// Starts `axum_server` with `env` on an OS-assigned port; returns the child and its address.
-fn start_server(
-    env: &[(&str, String)],
-) -> (
-    std::process::Child,
-    String,
-    std::io::Lines<BufReader<std::process::ChildStdout>>,
-) {
+/// Starts `axum_server` with `env` on an OS-assigned port; returns the child, its address and
+/// its further output lines. A server that prints no address within 30 s is killed and the test
+/// fails (a hung server must not hang the suite).
+fn start_server(env: &[(&str, String)]) -> (KillOnDrop, String, std::sync::mpsc::Receiver<String>) {
     let mut server = example("axum_server")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let stdout = server.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
     let addr = loop {
-        let line = lines.next().expect("server output").unwrap();
-        if let Some(rest) = line.split("addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.split("addr=").nth(1) {
+                    break rest.split_whitespace().next().unwrap().to_string();
+                }
+            }
+            Err(_) => {
+                let _ = server.kill();
+                panic!("axum_server printed no address within 30 s");
+            }
         }
     };
-    (server, addr, lines)
+    (KillOnDrop(server), addr, lines)
+}
+
+/// A child process killed if the test ends (or panics) while it still runs.
+struct KillOnDrop(std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 fn http_get(addr: &str, path: &str) -> String {
@@ -261,7 +287,7 @@ async fn axum_server_serves_two_apps_from_tim_apps_with_healthz() {
         health.contains(r#""status":"ready""#) && health.contains("1400000077"),
         "{health}"
     );
-    let logs: Vec<String> = lines.map_while(Result::ok).collect();
+    let logs: Vec<String> = lines.iter().collect();
     for secret in ["api-app-token", "static-app-token", mock::SECRET_KEY] {
         assert!(!health.contains(secret) && logs.iter().all(|l| !l.contains(secret)));
     }

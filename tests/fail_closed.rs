@@ -126,7 +126,7 @@ async fn a_switch_to_disabled_is_warned_once_counted_and_shown_per_app() {
     assert_eq!(refresher.status().authentication_enabled(), Some(true));
     let handle = refresher.handle();
     let apps = AppSet::new();
-    apps.insert_refresher(APP, refresher);
+    apps.insert_refresher(refresher).unwrap();
     let layer = CallbackAuthLayer::for_apps(apps.clone());
     assert_eq!(layer.stats()[0].authentication_enabled(), Some(true));
 

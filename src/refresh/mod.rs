@@ -116,6 +116,7 @@ pub struct TokenRefresherBuilder<S> {
 /// Dropping it stops the task (no fetch happens after the drop). See the [module docs](self).
 pub struct TokenRefresher {
     handle: TokenHandle,
+    app_id: Option<u64>,
     miss: Arc<MissSignal>,
     status: Arc<Mutex<StatusInner>>,
     commands: mpsc::Sender<task::Command>,
@@ -194,10 +195,17 @@ impl RefreshStatus {
 impl TokenRefresher {
     /// Starts building a refresher that fetches from `source`.
     pub fn builder<S: TokenSource>(source: S) -> TokenRefresherBuilder<S> {
-        TokenRefresherBuilder {
-            source,
-            config: Config::default(),
-        }
+        let config = Config {
+            app_id: source.app_id(),
+            ..Config::default()
+        };
+        TokenRefresherBuilder { source, config }
+    }
+
+    /// The SDKAppID this refresher serves: the builder's [`app_id`](TokenRefresherBuilder::app_id),
+    /// or the source's (a [`RestClient`](crate::rest::RestClient)'s app).
+    pub fn app_id(&self) -> Option<u64> {
+        self.app_id
     }
 
     /// A handle on the snapshot this refresher keeps up to date (for the layer or the verifier).
@@ -335,8 +343,9 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
         self
     }
 
-    /// The SDKAppID this refresher serves: the `app` label of its metrics and a field of its log
-    /// lines (default: none, label `default`).
+    /// The SDKAppID this refresher serves: the `app` label of its metrics, a field of its log
+    /// lines, and its key in an [`AppSet`](crate::AppSet). Defaults to the source's app (a
+    /// [`RestClient`](crate::rest::RestClient) knows it); otherwise none (label `default`).
     #[must_use]
     pub fn app_id(mut self, app_id: u64) -> Self {
         self.config.app_id = Some(app_id);
@@ -421,6 +430,7 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
         (
             TokenRefresher {
                 handle,
+                app_id: self.config.app_id,
                 miss,
                 status,
                 commands: commands_tx,

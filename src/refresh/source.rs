@@ -37,6 +37,12 @@ use crate::token::TokenSnapshot;
 pub trait TokenSource: Send + Sync + 'static {
     /// Fetches the current configuration.
     fn fetch(&self) -> impl Future<Output = Result<TokenSnapshot, Error>> + Send;
+
+    /// The SDKAppID this source serves, when it knows it (the REST client does): the refresher's
+    /// default [`app_id`](super::TokenRefresherBuilder::app_id). `None` by default.
+    fn app_id(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A source that always returns the same snapshot.
@@ -62,5 +68,9 @@ impl TokenSource for StaticSource {
 impl TokenSource for crate::rest::RestClient {
     async fn fetch(&self) -> Result<TokenSnapshot, Error> {
         self.get_callback_token().await
+    }
+
+    fn app_id(&self) -> Option<u64> {
+        Some(self.sdk_app_id())
     }
 }

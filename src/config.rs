@@ -1,0 +1,630 @@
+//! Configuration from environment variables (and a `TIM_APPS` JSON file), as a library: a
+//! server is a few lines (`Config::from_env()?.start().await?.layer()`), and every error names the
+//! variable to fix without ever printing a value (some are secrets).
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `TIM_SDKAPPID` | the app's SDKAppID (required with `TIM_SECRET_KEY`; with a static token it enables the `SdkAppid` check) |
+//! | `TIM_SECRET_KEY` | the app's secret key: the token comes from Tencent's API |
+//! | `TIM_ADMIN` | the App admin identifier (default `administrator`) |
+//! | `TIM_REGION` | `china`, `singapore`, `korea`, `japan`, `germany`, `india`, `usa`, `indonesia` (default `china`) |
+//! | `TIM_API_BASE_URL` | a custom base URL instead of the region (a proxy, or `http://127.0.0.1:PORT` for a mock) |
+//! | `TIM_ALLOW_INSECURE_HTTP` | `1`: allow a plain `http://` base URL to a host that is not loopback |
+//! | `TIM_CALLBACK_TOKEN` | a static token instead of the API (the IM console's token) |
+//! | `TIM_REFRESH_SECS` | seconds between fetches (default 60) |
+//! | `TIM_APPS` | the path of a JSON file with one entry per app (below); replaces the variables above |
+//! | `TIM_ALLOW_UNSIGNED` | `1`: start although an app has callback authentication off |
+//!
+//! A `TIM_APPS` entry: `sdkappid` (required), then either the API (`secret_key_env`: the name of the
+//! variable holding the key, `admin`, `region` or `api_base_url`, `refresh_secs`) or a static token
+//! (`callback_token_env`). `secret_key` and `callback_token` inline are accepted but keep a secret
+//! in a file.
+//!
+//! ```json
+//! [
+//!   {"sdkappid": 1400000000, "secret_key_env": "TIM_SECRET_KEY_A", "region": "singapore"},
+//!   {"sdkappid": 1400000001, "callback_token_env": "TIM_CONSOLE_TOKEN_B"}
+//! ]
+//! ```
+//!
+//! [`Config::start`] loads every app (waiting for each first token) and refuses to start while an
+//! app has authentication off at Tencent (`IsTokenEnable: false`, or no token: 100302), unless
+//! `TIM_ALLOW_UNSIGNED=1`: such an endpoint accepts forged callbacks. A switch to off after the
+//! start is followed, as the protocol says, once a second fetch confirms it
+//! ([`confirm_disable`](crate::refresh::TokenRefresherBuilder::confirm_disable)), and shows in the
+//! health and the metrics.
+//!
+//! # Examples
+//!
+//! ```
+//! use tim_callback_auth::config::Config;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tim_callback_auth::config::ConfigError> {
+//! // `Config::from_env()` in a server; here, the variables as a function.
+//! let vars = |name: &str| match name {
+//!     "TIM_CALLBACK_TOKEN" => Some("a-console-token-0123456789abcdef".to_owned()),
+//!     "TIM_SDKAPPID" => Some("1400000000".to_owned()),
+//!     _ => None,
+//! };
+//! let running = Config::from_vars(vars)?.start().await?;
+//! let layer = running.layer(); // for axum's Router::layer, or tower's ServiceBuilder
+//! # let _ = layer;
+//! assert_eq!(running.apps().app_ids(), vec![1400000000]);
+//!
+//! let error = Config::from_vars(|name| (name == "TIM_SDKAPPID").then(|| "12x".to_owned())).unwrap_err();
+//! assert_eq!(error.variable(), "TIM_SDKAPPID");
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::apps::AppSet;
+use crate::error::{Error, ErrorKind};
+use crate::health::{Health, HealthState};
+use crate::middleware::CallbackAuthLayer;
+use crate::refresh::{StaticSource, TokenRefresher};
+use crate::rest::{Region, RestClient};
+use crate::token::{CallbackToken, TokenSnapshot};
+
+/// Where one app gets its token.
+#[derive(Debug)]
+enum TokenSource {
+    /// A static token (the IM console's).
+    Static(CallbackToken),
+    /// Tencent's API, polled at this interval.
+    Api(RestClient, Duration),
+}
+
+/// One app, as configured; `where_` names what to fix for it (`TIM_SECRET_KEY`, `entry 2 of
+/// TIM_APPS`).
+#[derive(Debug)]
+struct App {
+    sdk_app_id: Option<u64>,
+    token: TokenSource,
+    origin: Origin,
+}
+
+/// Where an app's settings came from, for error messages.
+#[derive(Debug, Clone)]
+enum Origin {
+    /// The single-app variables.
+    Variables { api_base_url: bool },
+    /// Entry `n` (from 1) of the `TIM_APPS` file.
+    Entry(usize),
+}
+
+/// The apps of a server, read from environment variables (see the [module docs](self)).
+#[derive(Debug)]
+pub struct Config {
+    apps: Vec<App>,
+    allow_unsigned: bool,
+}
+
+/// A configuration that could not be read, or a server that could not start: which variable to
+/// fix, and why. Never contains the value of a variable.
+#[derive(Debug)]
+pub struct ConfigError {
+    variable: String,
+    message: String,
+    cause: Option<Error>,
+}
+
+impl ConfigError {
+    fn new(variable: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            variable: variable.into(),
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// The variable to fix (`TIM_SECRET_KEY`, `TIM_APPS`, …).
+    pub fn variable(&self) -> &str {
+        &self.variable
+    }
+
+    /// Whether the configuration could not be used at all (a missing or invalid variable; the
+    /// example server exits with status 2), rather than the API failing at start (status 1).
+    pub fn is_invalid(&self) -> bool {
+        self.cause.as_ref().is_none_or(|e| !e.is_retryable())
+    }
+
+    /// The error of the API, when starting failed on it.
+    pub fn api_error(&self) -> Option<&Error> {
+        self.cause.as_ref()
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_ref().map(|e| e as _)
+    }
+}
+
+/// How variables are read: `Ok(None)` when unset or blank.
+type Lookup<'a> = dyn Fn(&str) -> Result<Option<String>, ConfigError> + 'a;
+
+fn env_var(name: &str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::new(name, "is not valid UTF-8")),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first variable that is missing or invalid.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::read(&env_var)
+    }
+
+    /// Reads variables from `vars` (a name to its value, `None` when unset): for tests, or
+    /// settings kept elsewhere.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    pub fn from_vars(vars: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Self::read(&|name| Ok(vars(name).filter(|v| !v.trim().is_empty())))
+    }
+
+    fn read(var: &Lookup<'_>) -> Result<Config, ConfigError> {
+        let flag = |name: &str| -> Result<bool, ConfigError> {
+            match var(name)?.as_deref().map(str::trim) {
+                None | Some("0") => Ok(false),
+                Some("1") => Ok(true),
+                Some(_) => Err(ConfigError::new(name, "must be 1 or 0")),
+            }
+        };
+        let allow_unsigned = flag("TIM_ALLOW_UNSIGNED")?;
+        let allow_insecure_http = flag("TIM_ALLOW_INSECURE_HTTP")?;
+        let apps = match var("TIM_APPS")? {
+            Some(path) => apps_file(var, &path, allow_insecure_http)?,
+            None => vec![single_app(var, allow_insecure_http)?],
+        };
+        Ok(Config {
+            apps,
+            allow_unsigned,
+        })
+    }
+
+    /// The SDKAppIDs configured (none for a static token without `TIM_SDKAPPID`).
+    pub fn app_ids(&self) -> Vec<u64> {
+        self.apps.iter().filter_map(|a| a.sdk_app_id).collect()
+    }
+
+    /// Starts every app: a refresher per app, each waiting for its first token (the API ones
+    /// confirm a switch of authentication to off with a second fetch).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming what to fix when an app's token cannot be loaded (the API's error
+    /// is its [`api_error`](ConfigError::api_error) and source), or when an app has
+    /// authentication off and `TIM_ALLOW_UNSIGNED` is not `1`.
+    pub async fn start(self) -> Result<Running, ConfigError> {
+        let apps = AppSet::new();
+        let mut single = None;
+        for app in self.apps {
+            let started = match app.token {
+                TokenSource::Static(token) => {
+                    tracing::info!(app = app.sdk_app_id, fingerprint = %token.fingerprint(), "static callback token");
+                    let builder =
+                        TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)));
+                    match app.sdk_app_id {
+                        Some(id) => builder.app_id(id).start().await,
+                        None => {
+                            tracing::warn!(
+                                "TIM_SDKAPPID is not set: callbacks naming any app are accepted with this token"
+                            );
+                            builder.start().await
+                        }
+                    }
+                }
+                TokenSource::Api(client, interval) => {
+                    tracing::info!(app = app.sdk_app_id, host = %client.region().host(), "callback token from tencent's api");
+                    TokenRefresher::builder(client)
+                        .interval(interval)
+                        .confirm_disable(true)
+                        .start()
+                        .await
+                }
+            };
+            let refresher = started.map_err(|e| load_error(app.sdk_app_id, &app.origin, e))?;
+            match refresher.app_id() {
+                Some(_) => apps
+                    .insert_refresher(refresher)
+                    .map_err(|e| load_error(app.sdk_app_id, &app.origin, e))?,
+                None => single = Some(refresher),
+            }
+        }
+        let running = Running { apps, single };
+        running.refuse_unsigned(self.allow_unsigned)?;
+        Ok(running)
+    }
+}
+
+/// `TIM_SDKAPPID`, when set.
+fn sdk_app_id(var: &Lookup<'_>) -> Result<Option<u64>, ConfigError> {
+    var("TIM_SDKAPPID")?
+        .map(|v| {
+            v.trim().parse::<u64>().map_err(|_| {
+                ConfigError::new(
+                    "TIM_SDKAPPID",
+                    "must be the app's SDKAppID, a decimal number",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The variables of one app (no `TIM_APPS`).
+fn single_app(var: &Lookup<'_>, allow_insecure_http: bool) -> Result<App, ConfigError> {
+    let sdk_app_id = sdk_app_id(var)?;
+    let origin = Origin::Variables {
+        api_base_url: var("TIM_API_BASE_URL")?.is_some(),
+    };
+    if let Some(token) = var("TIM_CALLBACK_TOKEN")? {
+        let token = CallbackToken::new(&token)
+            .map_err(|e| ConfigError::new("TIM_CALLBACK_TOKEN", e.to_string()))?;
+        return Ok(App {
+            sdk_app_id,
+            token: TokenSource::Static(token),
+            origin,
+        });
+    }
+    let (sdk_app_id, client, interval) = api_client(var, sdk_app_id, allow_insecure_http)?;
+    Ok(App {
+        sdk_app_id: Some(sdk_app_id),
+        token: TokenSource::Api(client, interval),
+        origin,
+    })
+}
+
+/// The API client the single-app variables describe.
+fn api_client(
+    var: &Lookup<'_>,
+    sdk_app_id: Option<u64>,
+    allow_insecure_http: bool,
+) -> Result<(u64, RestClient, Duration), ConfigError> {
+    let Some(sdk_app_id) = sdk_app_id else {
+        return Err(ConfigError::new(
+            "TIM_SDKAPPID",
+            "is required to call Tencent's API (or set TIM_CALLBACK_TOKEN for a static token)",
+        ));
+    };
+    let secret_key = var("TIM_SECRET_KEY")?.ok_or_else(|| {
+        ConfigError::new(
+            "TIM_SECRET_KEY",
+            "is required to sign Tencent API calls (or set TIM_CALLBACK_TOKEN for a static token)",
+        )
+    })?;
+    let admin = var("TIM_ADMIN")?.unwrap_or_else(|| "administrator".into());
+    crate::usersig::validate_identifier(&admin)
+        .map_err(|e| ConfigError::new("TIM_ADMIN", e.to_string()))?;
+    let region = match var("TIM_API_BASE_URL")? {
+        Some(url) => {
+            Region::custom(&url).map_err(|e| ConfigError::new("TIM_API_BASE_URL", e.to_string()))?
+        }
+        None => var("TIM_REGION")?
+            .unwrap_or_else(|| "china".into())
+            .parse()
+            .map_err(|e: crate::rest::ParseRegionError| {
+                ConfigError::new("TIM_REGION", e.to_string())
+            })?,
+    };
+    let interval = match var("TIM_REFRESH_SECS")? {
+        None => Duration::from_secs(60),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Duration::from_secs(secs),
+            _ => {
+                return Err(ConfigError::new(
+                    "TIM_REFRESH_SECS",
+                    "must be a whole number of seconds greater than 0",
+                ))
+            }
+        },
+    };
+    let client = build_client(sdk_app_id, &admin, &secret_key, region, allow_insecure_http)
+        .map_err(|(field, why)| {
+            let variable = match field {
+                Field::BaseUrl => "TIM_API_BASE_URL",
+                Field::Key => "TIM_SECRET_KEY",
+            };
+            ConfigError::new(variable, why)
+        })?;
+    Ok((sdk_app_id, client, interval))
+}
+
+/// Which setting a client build error is about.
+enum Field {
+    BaseUrl,
+    Key,
+}
+
+fn build_client(
+    sdk_app_id: u64,
+    admin: &str,
+    secret_key: &str,
+    region: Region,
+    allow_insecure_http: bool,
+) -> Result<RestClient, (Field, String)> {
+    let insecure = region.base_url().starts_with("http://");
+    RestClient::builder(sdk_app_id, admin, secret_key)
+        .region(region)
+        .allow_insecure_http(allow_insecure_http)
+        .build()
+        .map_err(|e| {
+            let why =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            if insecure && why.contains("plain http") {
+                (
+                    Field::BaseUrl,
+                    format!("{why}; set TIM_ALLOW_INSECURE_HTTP=1 to allow it anyway"),
+                )
+            } else {
+                (Field::Key, why)
+            }
+        })
+}
+
+/// The fields of one `TIM_APPS` entry.
+const FIELDS: [&str; 9] = [
+    "sdkappid",
+    "secret_key",
+    "secret_key_env",
+    "admin",
+    "region",
+    "api_base_url",
+    "callback_token",
+    "callback_token_env",
+    "refresh_secs",
+];
+
+fn apps_file(
+    var: &Lookup<'_>,
+    path: &str,
+    allow_insecure_http: bool,
+) -> Result<Vec<App>, ConfigError> {
+    let bad = |why: String| ConfigError::new("TIM_APPS", why);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+    // Syntax errors are reported by position only: serde's messages may quote the text.
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "{path} is not a JSON list of apps (invalid JSON at line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let list = json
+        .as_array()
+        .ok_or_else(|| bad(format!("{path} is not a JSON list of apps")))?;
+    if list.is_empty() {
+        return Err(bad(format!("{path} lists no app")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut apps = Vec::new();
+    for (i, value) in list.iter().enumerate() {
+        let at = |why: &str| bad(format!("entry {}: {why}", i + 1));
+        let app = entry(var, value, allow_insecure_http, i + 1).map_err(|why| at(&why))?;
+        if !seen.insert(app.sdk_app_id) {
+            return Err(at("this sdkappid is listed twice"));
+        }
+        apps.push(app);
+    }
+    Ok(apps)
+}
+
+/// One entry, type-checked field by field: errors name the field and the expected type, never a
+/// value (a secret may sit in the wrong field).
+fn entry(
+    var: &Lookup<'_>,
+    value: &serde_json::Value,
+    allow_insecure_http: bool,
+    n: usize,
+) -> Result<App, String> {
+    let object = value
+        .as_object()
+        .ok_or("must be a JSON object with the fields of one app")?;
+    // The unknown name is not shown: it may be a secret pasted in the wrong place.
+    if object.keys().any(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "has an unknown field (the fields are {})",
+            FIELDS.join(", ")
+        ));
+    }
+    let string = |field: &str| match object.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("field `{field}` must be a string")),
+    };
+    let number = |field: &str| match object.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("field `{field}` must be a whole number")),
+    };
+    let id =
+        number("sdkappid")?.ok_or("field `sdkappid` is required (the app's SDKAppID, a number)")?;
+    let secret = |env_field: &str, inline_field: &str| -> Result<Option<String>, String> {
+        match (string(env_field)?, string(inline_field)?) {
+            // The name is not shown: it may be a secret pasted into the wrong field.
+            (Some(name), _) => match var(&name).map_err(|e| e.message)? {
+                Some(value) => Ok(Some(value)),
+                None => Err(format!(
+                    "the environment variable that {env_field} names is not set"
+                )),
+            },
+            (None, inline) => Ok(inline),
+        }
+    };
+    let token = secret("callback_token_env", "callback_token")?;
+    let key = secret("secret_key_env", "secret_key")?;
+    let token = match (token, key) {
+        (Some(_), Some(_)) => {
+            return Err("give either a callback token or a secret key, not both".into())
+        }
+        (None, None) => return Err("needs secret_key_env (the API) or callback_token_env".into()),
+        (Some(token), None) => TokenSource::Static(
+            CallbackToken::new(&token).map_err(|e| format!("callback token: {e}"))?,
+        ),
+        (None, Some(key)) => {
+            let admin = string("admin")?.unwrap_or_else(|| "administrator".into());
+            crate::usersig::validate_identifier(&admin).map_err(|e| format!("admin: {e}"))?;
+            let region = match (string("api_base_url")?, string("region")?) {
+                (Some(url), _) => Region::custom(&url).map_err(|e| format!("api_base_url: {e}"))?,
+                (None, Some(name)) => name
+                    .parse()
+                    .map_err(|e: crate::rest::ParseRegionError| format!("region: {e}"))?,
+                (None, None) => Region::China,
+            };
+            let secs = number("refresh_secs")?.unwrap_or(60);
+            if secs == 0 {
+                return Err("refresh_secs must be greater than 0".into());
+            }
+            let client = build_client(id, &admin, &key, region, allow_insecure_http)
+                .map_err(|(_, why)| why)?;
+            TokenSource::Api(client, Duration::from_secs(secs))
+        }
+    };
+    Ok(App {
+        sdk_app_id: Some(id),
+        token,
+        origin: Origin::Entry(n),
+    })
+}
+
+/// Why an app's first token could not be loaded, naming what to check.
+fn load_error(app: Option<u64>, origin: &Origin, error: Error) -> ConfigError {
+    let (variable, check) = match origin {
+        Origin::Variables { api_base_url } => {
+            let endpoint = if *api_base_url {
+                "TIM_API_BASE_URL"
+            } else {
+                "TIM_REGION"
+            };
+            match (error.kind(), error.api_code()) {
+                (ErrorKind::Configuration, Some(70016 | 70020)) => (
+                    "TIM_REGION",
+                    "check TIM_REGION (or TIM_API_BASE_URL)".to_owned(),
+                ),
+                (ErrorKind::Configuration, Some(60006 | 60016)) => {
+                    ("TIM_SDKAPPID", "check TIM_SDKAPPID".to_owned())
+                }
+                (ErrorKind::Configuration | ErrorKind::UserSig, _) => (
+                    "TIM_SECRET_KEY",
+                    "check TIM_SECRET_KEY and TIM_ADMIN".to_owned(),
+                ),
+                _ => (endpoint, format!("check {endpoint} and the network")),
+            }
+        }
+        Origin::Entry(n) => (
+            "TIM_APPS",
+            format!("check entry {n}: its key, admin, region or api_base_url"),
+        ),
+    };
+    let app = app.map_or_else(|| "the app".to_owned(), |id| format!("app {id}"));
+    ConfigError {
+        variable: variable.to_owned(),
+        message: format!("could not load the callback token of {app} ({check}): {error}"),
+        cause: Some(error),
+    }
+}
+
+/// The started apps: the refreshers run until this is dropped.
+#[derive(Debug)]
+pub struct Running {
+    apps: AppSet,
+    /// A static token without an app id: one handle, no routing.
+    single: Option<TokenRefresher>,
+}
+
+impl Running {
+    /// The layer for every app: routed by `SdkAppid` with an [`AppSet`], or, for a static token
+    /// without `TIM_SDKAPPID`, the single handle with no app check.
+    pub fn layer(&self) -> CallbackAuthLayer {
+        match &self.single {
+            Some(refresher) => CallbackAuthLayer::new(refresher.handle()),
+            None => CallbackAuthLayer::for_apps(self.apps.clone()),
+        }
+    }
+
+    /// The apps (empty for a static token without `TIM_SDKAPPID`).
+    pub fn apps(&self) -> &AppSet {
+        &self.apps
+    }
+
+    /// Readiness, as [`AppSet::health`]; a static token without an app id is always ready.
+    pub fn health(&self, degraded_after: Duration) -> Health {
+        match &self.single {
+            Some(_) => Health {
+                state: HealthState::Ready,
+                apps: Vec::new(),
+            },
+            None => self.apps.health(degraded_after),
+        }
+    }
+
+    fn refuse_unsigned(&self, allowed: bool) -> Result<(), ConfigError> {
+        let off: Vec<String> = self
+            .apps
+            .app_ids()
+            .into_iter()
+            .filter(|&id| {
+                self.apps
+                    .handle(id)
+                    .and_then(|h| h.load())
+                    .is_some_and(|s| !s.is_enabled())
+            })
+            .map(|id| id.to_string())
+            .collect();
+        if off.is_empty() {
+            return Ok(());
+        }
+        if allowed {
+            tracing::warn!(
+                apps = off.join(","),
+                "callback authentication is off: unsigned callbacks are accepted (TIM_ALLOW_UNSIGNED=1)"
+            );
+            return Ok(());
+        }
+        Err(ConfigError::new(
+            "TIM_ALLOW_UNSIGNED",
+            format!(
+                "callback authentication is off at Tencent for app {} (IsTokenEnable is false, or no \
+                 token is configured: 100302), so this server would accept unsigned callbacks that \
+                 anyone can forge. Turn it on: set a token with set_callback_token (`cargo run \
+                 --example rotate_token` makes a strong one), or give the IM console's callback \
+                 token in TIM_CALLBACK_TOKEN. To start anyway, set TIM_ALLOW_UNSIGNED=1.",
+                off.join(", ")
+            ),
+        ))
+    }
+}
+
+/// A REST client from `TIM_SDKAPPID`, `TIM_SECRET_KEY`, `TIM_ADMIN`, `TIM_REGION` or
+/// `TIM_API_BASE_URL` (and `TIM_ALLOW_INSECURE_HTTP`), for tools that call the token API
+/// themselves (set or rotate the token).
+///
+/// # Errors
+///
+/// A [`ConfigError`] naming the variable that is missing or invalid.
+pub fn rest_client_from_env() -> Result<RestClient, ConfigError> {
+    let allow_insecure_http = matches!(env_var("TIM_ALLOW_INSECURE_HTTP")?.as_deref(), Some("1"));
+    api_client(&env_var, sdk_app_id(&env_var)?, allow_insecure_http).map(|(_, client, _)| client)
+}
