@@ -481,3 +481,42 @@ async fn axum_server_refuses_every_confusing_query_with_tim_apps() {
         assert!(answer.starts_with("HTTP/1.1 200"), "{query}: {answer}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_server_names_the_host_or_the_variable_when_the_token_cannot_be_loaded() {
+    let unreachable = mock::refused_base_url().await;
+    let api = mock::MockApi::start("token-0123456789abcdef").await;
+    let cases = [
+        (
+            unreachable.clone(),
+            mock::SECRET_KEY,
+            unreachable.trim_start_matches("http://").to_owned(),
+            Some(1),
+        ),
+        (
+            api.base_url(),
+            "a-wrong-secret-key-value",
+            "TIM_SECRET_KEY".to_owned(),
+            Some(2),
+        ),
+    ];
+    for (base, key, expected, code) in cases {
+        let mut command = example("axum_server");
+        command
+            .env("TIM_SDKAPPID", mock::SDK_APP_ID.to_string())
+            .env("TIM_SECRET_KEY", key)
+            .env("TIM_API_BASE_URL", &base)
+            .env("LISTEN_ADDR", "127.0.0.1:0");
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        assert_eq!(output.status.code(), code, "{stderr}");
+        assert!(
+            last.contains(&expected),
+            "{expected} not in the last line: {last}"
+        );
+        assert!(!stderr.contains(key) || key == mock::SECRET_KEY, "{stderr}");
+    }
+}
