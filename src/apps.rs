@@ -25,7 +25,8 @@ use crate::verify::{scan, AppCheck, Rejection, VerifiedCallback, Verifier};
 ///
 /// Give it to [`CallbackAuthLayer::for_apps`](crate::CallbackAuthLayer::for_apps): a callback whose
 /// `SdkAppid` is missing or not in the set is rejected with
-/// [`Rejection::AppIdMismatch`](crate::Rejection::AppIdMismatch) before any hashing.
+/// [`Rejection::AppIdMismatch`](crate::Rejection::AppIdMismatch) (or
+/// [`MissingAppId`](crate::Rejection::MissingAppId)) before any hashing.
 ///
 /// # Examples
 ///
@@ -193,7 +194,14 @@ impl AppSet {
         let scan = scan(query.as_bytes());
         let index = match scan.parsed_app_id() {
             Ok(Some(id)) => table.binary_search_by_key(&id, |a| a.id).ok(),
-            Ok(None) => None,
+            Ok(None) => {
+                let routed = Routed {
+                    set: self,
+                    table,
+                    index: None,
+                };
+                return (Err(Rejection::MissingAppId), routed);
+            }
             Err(rejection) => {
                 let routed = Routed {
                     set: self,

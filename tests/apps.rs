@@ -98,9 +98,10 @@ async fn a_callback_signed_for_app_a_is_rejected_when_it_claims_app_b() {
         send(&app, Some(1400000009), Some(&token("token-a")), t).await,
         (401, Some(Rejection::AppIdMismatch))
     );
+    // No SdkAppid at all: reported as missing, not as a mismatch.
     assert_eq!(
         send(&app, None, Some(&token("token-a")), t).await,
-        (401, Some(Rejection::AppIdMismatch))
+        (401, Some(Rejection::MissingAppId))
     );
 }
 
@@ -217,7 +218,9 @@ async fn counters_match_a_scripted_sequence_exactly() {
         (2, 2, 0)
     );
     assert_eq!(unknown.app_id(), None);
-    assert_eq!(unknown.rejected(Rejection::AppIdMismatch), 2);
+    // One callback named an unknown app, one named none.
+    assert_eq!(unknown.rejected(Rejection::AppIdMismatch), 1);
+    assert_eq!(unknown.rejected(Rejection::MissingAppId), 1);
     assert_eq!(unknown.accepted_total(), 0);
     // The same numbers through the layer.
     assert_eq!(CallbackAuthLayer::for_apps(apps.clone()).stats(), stats);

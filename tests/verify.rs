@@ -338,9 +338,10 @@ fn app_id_must_match_when_configured() {
             .map(|v| v.verified()),
         Err(Rejection::AppIdMismatch)
     );
+    // Absent: reported as missing (a mismatch is a different app).
     assert_eq!(
         v.verify(&s, &tail, VECTOR_TIME).map(|v| v.verified()),
-        Err(Rejection::AppIdMismatch)
+        Err(Rejection::MissingAppId)
     );
     assert_eq!(
         v.verify(&s, &format!("SdkAppid=0888888x&{tail}"), VECTOR_TIME)

@@ -146,8 +146,13 @@ impl<R> Config<R> {
     where
         R: RejectionResponse<B>,
     {
-        self.log
-            .record(rejection, now, checked.app_id(), || callback_command(query));
+        self.log.record(rejection, now, checked.app_id(), || {
+            let skew = match rejection {
+                Rejection::Expired | Rejection::FromFuture => request_skew(query, now),
+                _ => None,
+            };
+            (callback_command(query), skew)
+        });
         let mut response = self.rejection.response(rejection);
         response.extensions_mut().insert(rejection);
         response
@@ -170,6 +175,14 @@ impl<R> Config<R> {
         }
         inner.call(req)
     }
+}
+
+/// `RequestTime` minus `now`, in seconds, for the log line of a stale or future request (how far
+/// off the sender's clock, or the replay, is). `None` when it cannot be read.
+fn request_skew(query: &str, now: u64) -> Option<i64> {
+    let time = crate::verify::request_time(query)?;
+    let skew = i128::from(time) - i128::from(now);
+    i64::try_from(skew).ok()
 }
 
 /// The `CallbackCommand` (or `WebhookCommand`) of a query, for logs: only if it looks like a command

@@ -31,33 +31,40 @@ impl RejectionLog {
         }
     }
 
-    /// Logs one rejection at Unix second `now`. `command` is called only when a line is written
-    /// at a level that is enabled.
+    /// Logs one rejection at Unix second `now`. `details` (the callback command, and for a stale or
+    /// future request its `RequestTime` minus `now` in seconds) is called only when a line is
+    /// written at a level that is enabled.
     pub(crate) fn record<'a>(
         &self,
         rejection: Rejection,
         now: u64,
         app: Option<u64>,
-        command: impl FnOnce() -> &'a str,
+        details: impl FnOnce() -> (&'a str, Option<i64>),
     ) {
         let i = rejection.index();
         if self.admit(i, now) {
             let suppressed = self.suppressed[i].swap(0, Ordering::Relaxed);
+            let (command, skew_secs) = details();
             tracing::warn!(
                 reason = %rejection,
                 app,
-                command = command(),
+                command,
+                skew_secs,
                 suppressed,
                 "rejected tencent callback"
             );
         } else {
             self.suppressed[i].fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
-                reason = %rejection,
-                app,
-                command = command(),
-                "rejected tencent callback"
-            );
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                let (command, skew_secs) = details();
+                tracing::debug!(
+                    reason = %rejection,
+                    app,
+                    command,
+                    skew_secs,
+                    "rejected tencent callback"
+                );
+            }
         }
     }
 

@@ -357,7 +357,8 @@ impl AppCheck<'_> {
         match self {
             AppCheck::Required(expected) => match scan.app_id {
                 Some(digits) if expected.matches(digits) => Ok(Some(expected.value)),
-                _ => Err(Rejection::AppIdMismatch),
+                Some(_) => Err(Rejection::AppIdMismatch),
+                None => Err(Rejection::MissingAppId),
             },
             AppCheck::Known(id) => Ok(Some(id)),
             AppCheck::Read => match scan.app_id {
@@ -382,6 +383,16 @@ impl Scan<'_> {
         }
         AppCheck::Read.read(self)
     }
+}
+
+/// The `RequestTime` of a query, read under the verifier's rules (for log lines; `None` when it is
+/// missing, duplicated or malformed).
+pub(crate) fn request_time(query: &str) -> Option<u64> {
+    let scan = scan(query.as_bytes());
+    if scan.duplicate_auth {
+        return None;
+    }
+    digits::parse(scan.request_time?).ok().flatten()
 }
 
 /// The time check: `request_time` (`None` when beyond `u64`) within `window` seconds of `now`.

@@ -29,8 +29,13 @@ pub enum Rejection {
     FromFuture,
     /// The `Sign` matches no token that is currently accepted.
     SignatureMismatch,
-    /// `SdkAppid` is missing, not canonical decimal, or not the configured app.
+    /// `SdkAppid` is not canonical decimal, or not the configured app (or no app of the set).
     AppIdMismatch,
+    /// `SdkAppid` is missing, while an app must be checked ([`Verifier::with_app_id`] or an
+    /// [`AppSet`](crate::AppSet)).
+    ///
+    /// [`Verifier::with_app_id`]: crate::Verifier::with_app_id
+    MissingAppId,
     /// Authentication is disabled at Tencent, but the verifier requires a signature (strict mode).
     AuthenticationDisabled,
     /// No token has been loaded yet (the refresher has not completed its first fetch).
@@ -39,7 +44,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, in declaration order (for metrics and statistics).
-    pub const ALL: [Rejection; 12] = [
+    pub const ALL: [Rejection; 13] = [
         Rejection::MissingSign,
         Rejection::MissingRequestTime,
         Rejection::MalformedSign,
@@ -52,6 +57,7 @@ impl Rejection {
         Rejection::AuthenticationDisabled,
         Rejection::TokenUnavailable,
         Rejection::DisguisedParameter,
+        Rejection::MissingAppId,
     ];
 
     /// The position of this reason in [`Rejection::ALL`].
@@ -69,6 +75,7 @@ impl Rejection {
             Rejection::AuthenticationDisabled => 9,
             Rejection::TokenUnavailable => 10,
             Rejection::DisguisedParameter => 11,
+            Rejection::MissingAppId => 12,
         }
     }
 
@@ -88,6 +95,7 @@ impl Rejection {
             Rejection::AuthenticationDisabled => "authentication_disabled",
             Rejection::TokenUnavailable => "token_unavailable",
             Rejection::DisguisedParameter => "disguised_parameter_name",
+            Rejection::MissingAppId => "missing_app_id",
         }
     }
 
@@ -106,6 +114,7 @@ impl Rejection {
             Rejection::AuthenticationDisabled => "authentication disabled",
             Rejection::TokenUnavailable => "token unavailable",
             Rejection::DisguisedParameter => "disguised parameter name",
+            Rejection::MissingAppId => "missing app id",
         }
     }
 }
