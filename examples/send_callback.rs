@@ -1,12 +1,13 @@
 //! A callback simulator: sends a signed callback to your endpoint, the way Tencent does.
 //!
 //! ```sh
-//! cargo run --example send_callback -- --url http://127.0.0.1:8080/im/callback --token demo-token \
+//! TIM_CALLBACK_TOKEN=... cargo run --example send_callback -- --url http://127.0.0.1:8080/im/callback \
 //!     --sdkappid 1400000000 --command C2C.CallbackAfterSendMsg --body message.json
-//! echo '{}' | cargo run --example send_callback -- --url ... --token ... --body -
+//! cargo run --example send_callback -- --help
 //! ```
 //!
-//! `--time-offset SECS` shifts RequestTime (e.g. -120 to check that stale callbacks are refused).
+//! The token never goes on the command line (where shell history and `ps` would keep it): it comes
+//! from `TIM_CALLBACK_TOKEN`, or from the first line of standard input with `--token-stdin`.
 //! Prints the HTTP status and the reply.
 
 use std::io::Read;
@@ -15,9 +16,23 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tim_callback_auth::CallbackToken;
 
-const USAGE: &str =
-    "usage: send_callback --url URL --token TOKEN [--sdkappid ID] [--command NAME] \
-[--body FILE|-] [--time-offset SECS]";
+const USAGE: &str = "\
+usage: send_callback --url URL [options]
+
+Sends a callback signed as Tencent signs it (Sign = hex(SHA-256(token || RequestTime)) in the
+query) and prints the HTTP status and the reply.
+
+The token is read from the environment variable TIM_CALLBACK_TOKEN, or from the first line of
+standard input with --token-stdin; never from the command line.
+
+options:
+  --url URL            the endpoint, e.g. http://127.0.0.1:8080/im/callback (required)
+  --token-stdin        read the token from the first line of standard input
+  --sdkappid ID        the SdkAppid parameter (default 1400000000)
+  --command NAME       the CallbackCommand parameter (default C2C.CallbackAfterSendMsg)
+  --body FILE|-        the JSON body, from a file or standard input (default: a small message)
+  --time-offset SECS   shift RequestTime, e.g. -120 to check that stale callbacks are refused
+  -h, --help           this text";
 
 struct Args {
     url: String,
@@ -30,7 +45,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut url = None;
-    let mut token = None;
+    let mut token_stdin = false;
     let mut sdk_app_id = 1400000000u64;
     let mut command = "C2C.CallbackAfterSendMsg".to_string();
     let mut body = None;
@@ -40,9 +55,12 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--url" => url = Some(value()?),
-            "--token" => {
-                token = Some(CallbackToken::new(&value()?).map_err(|e| format!("--token: {e}"))?)
-            }
+            "--token-stdin" => token_stdin = true,
+            "--token" => return Err(
+                "--token is not accepted: the command line is visible in ps and shell history; \
+                     set TIM_CALLBACK_TOKEN or use --token-stdin"
+                    .into(),
+            ),
             "--sdkappid" => {
                 sdk_app_id = value()?
                     .parse()
@@ -53,6 +71,11 @@ fn parse_args() -> Result<Args, String> {
                 let source = value()?;
                 let mut text = String::new();
                 if source == "-" {
+                    if token_stdin {
+                        return Err(
+                            "--token-stdin and --body - cannot both read standard input".into()
+                        );
+                    }
                     std::io::stdin()
                         .read_to_string(&mut text)
                         .map_err(|e| format!("--body -: {e}"))?;
@@ -67,16 +90,31 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| "--time-offset must be a whole number of seconds".to_string())?
             }
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                exit(0)
+            }
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     let body = body.unwrap_or_else(|| {
         format!(r#"{{"CallbackCommand":"{command}","From_Account":"alice","To_Account":"bob","MsgBody":[]}}"#)
     });
+    let token = if token_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("--token-stdin: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        std::env::var("TIM_CALLBACK_TOKEN").map_err(|_| {
+            "TIM_CALLBACK_TOKEN is not set (or use --token-stdin); see --help".to_string()
+        })?
+    };
+    let token = CallbackToken::new(&token).map_err(|e| format!("the token: {e}"))?;
     Ok(Args {
         url: url.ok_or(format!("--url is required\n{USAGE}"))?,
-        token: token.ok_or(format!("--token is required\n{USAGE}"))?,
+        token,
         sdk_app_id,
         command,
         body,

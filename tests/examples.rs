@@ -229,16 +229,64 @@ fn http_get(addr: &str, path: &str) -> String {
 
 fn send_to(addr: &str, token: &str, app: u64, time_offset: &str) -> String {
     let output = example("send_callback")
-        .args([
-            "--url",
-            &format!("http://{addr}/im/callback"),
-            "--token",
-            token,
-        ])
+        .args(["--url", &format!("http://{addr}/im/callback")])
         .args(["--sdkappid", &app.to_string(), "--time-offset", time_offset])
+        .env("TIM_CALLBACK_TOKEN", token)
         .output()
         .unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn send_callback_keeps_the_token_off_the_command_line_and_explains_itself() {
+    let help = example("send_callback").arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success(), "{text}");
+    for needle in [
+        "--url",
+        "--token-stdin",
+        "TIM_CALLBACK_TOKEN",
+        "--time-offset",
+        "--body",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let refused = example("send_callback")
+        .args([
+            "--url",
+            "http://127.0.0.1:9/cb",
+            "--token",
+            "very-secret-value",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TIM_CALLBACK_TOKEN") && !stderr.contains("very-secret-value"));
+}
+
+#[test]
+fn send_callback_reads_the_token_from_stdin() {
+    use std::io::Write;
+    let env = [
+        ("TIM_CALLBACK_TOKEN", "stdin-token-0123456789".to_string()),
+        ("TIM_SDKAPPID", "1400000000".to_string()),
+    ];
+    let (_server, addr, _lines) = start_server(&env);
+    let mut child = example("send_callback")
+        .args([
+            "--url",
+            &format!("http://{addr}/im/callback"),
+            "--token-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "stdin-token-0123456789").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("status: 200"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
