@@ -5,9 +5,12 @@
 //! ```
 //!
 //! Starts a mock of Tencent's REST API, a refresher against it and an axum server with the layer,
-//! all on 127.0.0.1 with OS-assigned ports; then plays Tencent and an attacker, and prints a table.
-//! Exits non-zero if any case differs from what is expected. `tests/demo.rs` runs this binary.
+//! all on 127.0.0.1 with OS-assigned ports; then plays Tencent and an attacker, and prints a table
+//! with the answer and the reason the layer gave for each rejection. The crate's own log lines
+//! show on the way (`RUST_LOG` overrides). Exits non-zero if any case differs from what is
+//! expected. `tests/demo.rs` runs this binary.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::{get, post};
@@ -15,20 +18,25 @@ use axum::{Extension, Router};
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
-    AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, VerifiedCallback,
+    AppSet, CallbackAuthLayer, CallbackToken, Rejection, Reply, TokenHandle, TokenSnapshot,
+    VerifiedCallback,
 };
-use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_auth_testkit::mock::{self, MockApi, ADMIN, SDK_APP_ID, SECRET_KEY};
 
 /// A second app behind the same endpoint, with a static token (the IM console's).
 const APP_B: u64 = SDK_APP_ID + 1;
-
-const TENCENT_OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
+/// The tokens of the run (random-looking, 16 bytes or more, as real ones should be).
+const TOKEN_V1: &str = "demo-token-v1-3f9a2c7e";
+const TOKEN_V2: &str = "demo-token-v2-8b1d4e6f";
+const TOKEN_B: &str = "demo-app-b-token-5c2a9e1b";
 
 /// One line of the table.
 struct Case {
     name: &'static str,
     expected: u16,
     got: u16,
+    /// What the layer put in the rejected response's extensions.
+    reason: Option<Rejection>,
 }
 
 impl Case {
@@ -47,6 +55,8 @@ fn now() -> u64 {
 struct Tencent {
     http: reqwest::Client,
     endpoint: String,
+    /// The reason of the last rejection, recorded by an outer layer on the server.
+    last_rejection: Arc<Mutex<Option<Rejection>>>,
 }
 
 impl Tencent {
@@ -83,6 +93,7 @@ impl Tencent {
     }
 
     async fn health(&self) -> u16 {
+        *self.last_rejection.lock().unwrap() = None;
         let url = self.endpoint.replace("/im/callback", "/healthz");
         match self.http.get(url).send().await {
             Ok(response) => {
@@ -99,6 +110,7 @@ impl Tencent {
     }
 
     async fn send(&self, url: String) -> u16 {
+        *self.last_rejection.lock().unwrap() = None;
         let body = r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"alice","To_Account":"bob","MsgBody":[]}"#;
         match self
             .http
@@ -111,7 +123,7 @@ impl Tencent {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let text = response.text().await.unwrap_or_default();
-                if status == 200 && text != TENCENT_OK {
+                if status == 200 && text != Reply::ok().to_json() {
                     return 0;
                 }
                 status
@@ -124,11 +136,11 @@ impl Tencent {
 /// Runs the scenario and returns every case. Needs a tokio runtime with time and I/O.
 async fn scenario() -> Vec<Case> {
     let mut cases = Vec::new();
-    let v1 = CallbackToken::new("demo-token-v1").expect("valid token");
-    let v2 = CallbackToken::new("demo-token-v2").expect("valid token");
+    let v1 = CallbackToken::new(TOKEN_V1).expect("valid token");
+    let v2 = CallbackToken::new(TOKEN_V2).expect("valid token");
 
     // 1. The mock Tencent API, a refresher against it, and our callback server.
-    let api = MockApi::start("demo-token-v1").await;
+    let api = MockApi::start(TOKEN_V1).await;
     let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
         .region(Region::custom(&api.base_url()).expect("local url"))
         .build()
@@ -142,7 +154,7 @@ async fn scenario() -> Vec<Case> {
         .start()
         .await
         .expect("the mock answers");
-    let app_b = CallbackToken::new("demo-app-b-token").expect("valid token");
+    let app_b = CallbackToken::new(TOKEN_B).expect("valid token");
     let apps = AppSet::new();
     apps.insert(SDK_APP_ID, refresher.handle());
     apps.insert(
@@ -150,18 +162,27 @@ async fn scenario() -> Vec<Case> {
         TokenHandle::new(TokenSnapshot::enabled(app_b.clone())),
     );
     let health = apps.clone();
+    // An outer layer reads the `Rejection` the auth layer puts in rejected responses (where a
+    // server's own logging or metrics would).
+    let last_rejection = Arc::new(Mutex::new(None));
+    let recorder = Arc::clone(&last_rejection);
+    let record = tower::util::MapResponseLayer::new(move |response: axum::response::Response| {
+        *recorder.lock().unwrap() = response.extensions().get::<Rejection>().copied();
+        response
+    });
     let app = Router::new()
         // The handler takes the app and time the layer verified; it never re-parses the query.
         .route(
             "/im/callback",
             post(
                 |Extension(verified): Extension<VerifiedCallback>| async move {
-                    tracing::info!(app = verified.app_id(), "verified callback");
-                    TENCENT_OK
+                    tracing::debug!(app = verified.app_id(), "verified callback");
+                    Reply::ok()
                 },
             ),
         )
         .layer(CallbackAuthLayer::for_apps(apps))
+        .layer(record)
         .route(
             "/healthz",
             get(move || async move {
@@ -178,13 +199,30 @@ async fn scenario() -> Vec<Case> {
     let tencent = Tencent {
         http: reqwest::Client::new(),
         endpoint: format!("http://{addr}/im/callback"),
+        last_rejection,
     };
+    println!("mock Tencent API:  {} (app {SDK_APP_ID})", api.base_url());
+    println!(
+        "callback endpoint: {} (apps {SDK_APP_ID}, {APP_B})",
+        tencent.endpoint
+    );
+    println!(
+        "token fetched from the mock: fingerprint {}",
+        refresher
+            .handle()
+            .load()
+            .and_then(|s| s.current().map(CallbackToken::fingerprint))
+            .unwrap_or_default()
+    );
+    println!();
 
-    let mut case = |name, expected, got| {
+    let reason = || *tencent.last_rejection.lock().unwrap();
+    let mut case = |name, expected, got, reason| {
         cases.push(Case {
             name,
             expected,
             got,
+            reason,
         })
     };
 
@@ -194,30 +232,35 @@ async fn scenario() -> Vec<Case> {
         "signed callback",
         200,
         tencent.callback(SDK_APP_ID, Some((&v1, t))).await,
+        reason(),
     );
 
     // 2. The attacker.
-    case("forged Sign", 401, tencent.forged().await);
+    case("forged Sign", 401, tencent.forged().await, reason());
     let stale = t - 3600;
     case(
         "stale RequestTime (1 h old)",
         401,
         tencent.callback(SDK_APP_ID, Some((&v1, stale))).await,
+        reason(),
     );
     case(
         "missing Sign",
         401,
         tencent.callback(SDK_APP_ID, None).await,
+        reason(),
     );
     case(
         "second SdkAppid, percent-encoded",
         401,
         tencent.confused(&v1, t).await,
+        reason(),
     );
     case(
         "unknown SdkAppid",
         401,
         tencent.callback(SDK_APP_ID + 9, Some((&v1, t))).await,
+        reason(),
     );
 
     // Two apps behind one endpoint: each with its own token; no replay across them.
@@ -225,47 +268,58 @@ async fn scenario() -> Vec<Case> {
         "app B, its own token",
         200,
         tencent.callback(APP_B, Some((&app_b, t))).await,
+        reason(),
     );
     case(
         "signed for app A, claims app B",
         401,
         tencent.callback(APP_B, Some((&v1, t))).await,
+        reason(),
     );
-    case("GET /healthz (ready)", 200, tencent.health().await);
+    case(
+        "GET /healthz (ready)",
+        200,
+        tencent.health().await,
+        reason(),
+    );
 
     // 3. Rotation at Tencent: the new token works at once (refresh on miss), the old one during grace.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    api.set_token(Some("demo-token-v2"), true);
+    api.set_token(Some(TOKEN_V2), true);
     let t = now();
     case(
         "new token right after rotation",
         200,
         tencent.callback(SDK_APP_ID, Some((&v2, t))).await,
+        reason(),
     );
     case(
         "old token during grace period",
         200,
         tencent.callback(SDK_APP_ID, Some((&v1, t))).await,
+        reason(),
     );
 
     // 4. Authentication switched off at Tencent.
-    api.set_token(Some("demo-token-v2"), false);
+    api.set_token(Some(TOKEN_V2), false);
     let _ = refresher.refresh_now().await;
     case(
         "unsigned callback, auth disabled",
         200,
         tencent.callback(SDK_APP_ID, None).await,
+        reason(),
     );
 
     // 5. Back on, then the API breaks: the last good token keeps working.
-    api.set_token(Some("demo-token-v2"), true);
+    api.set_token(Some(TOKEN_V2), true);
     let _ = refresher.refresh_now().await;
     case(
         "missing Sign, auth re-enabled",
         401,
         tencent.callback(SDK_APP_ID, None).await,
+        reason(),
     );
-    api.set_fallback(Reply::Status(
+    api.set_fallback(mock::Reply::Status(
         502,
         "<html><body>502 Bad Gateway</body></html>",
     ));
@@ -276,6 +330,7 @@ async fn scenario() -> Vec<Case> {
         "signed callback while API fails (502)",
         200,
         if failed { got } else { 0 },
+        reason(),
     );
 
     server.abort();
@@ -284,26 +339,37 @@ async fn scenario() -> Vec<Case> {
 
 #[tokio::main]
 async fn main() {
+    // The crate's own lines (refresher, rejections), not the HTTP stack's connection chatter.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,tim_callback_auth=info".into()),
         )
         .init();
 
     let cases = scenario().await;
     let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(4);
-    println!("{:<width$}  expected  got  ", "case");
-    println!("{}", "-".repeat(width + 18));
+    println!();
+    println!("{:<width$}  expected  got  reason the layer gave", "case");
+    println!("{}", "-".repeat(width + 46));
     for c in &cases {
         let mark = if c.passed() { "✓" } else { "✗" };
+        let reason = c.reason.map_or("-", |r| r.label());
         println!(
-            "{:<width$}  {:>8}  {:>3}  {mark}",
+            "{:<width$}  {:>8}  {:>3}  {reason:<24} {mark}",
             c.name, c.expected, c.got
         );
     }
     let failed = cases.iter().filter(|c| !c.passed()).count();
     println!();
     println!("{} passed, {failed} failed", cases.len() - failed);
+    println!();
+    println!("Next: run the example server and sign callbacks for it yourself:");
+    println!("  TIM_CALLBACK_TOKEN=your-console-token-0123456789 TIM_SDKAPPID=1400000000 \\");
+    println!("    cargo run --example axum_server");
+    println!("  TIM_CALLBACK_TOKEN=your-console-token-0123456789 cargo run --example send_callback -- \\");
+    println!("    --url http://127.0.0.1:8080/im/callback --sdkappid 1400000000");
+    println!("Tencent's API instead of a static token: TIM_SECRET_KEY and TIM_REGION (README).");
     if failed > 0 {
         std::process::exit(1);
     }

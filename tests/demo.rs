@@ -17,4 +17,21 @@ fn the_demo_passes_every_case() {
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("14 passed, 0 failed"), "{stdout}");
     assert!(!stdout.contains('✗'), "{stdout}");
+    // It teaches: where things listen, the token it fetched, why each request was refused, the
+    // crate's own log lines (and not the HTTP stack's), and what to try next.
+    for needle in [
+        "mock Tencent API:  http://127.0.0.1:",
+        "callback endpoint: http://127.0.0.1:",
+        "token fetched from the mock: fingerprint ",
+        "signature_mismatch",
+        "request_time_too_old",
+        "disguised_parameter_name",
+        "callback token rotated",
+        "skew_secs=-3600",
+        "Next: run the example server",
+        "cargo run --example send_callback",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
+    }
+    assert!(!stdout.contains("hyper_util"), "no connection-pool chatter:\n{stdout}");
 }

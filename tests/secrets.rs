@@ -240,7 +240,11 @@ fn the_demo_logs_no_secret_with_every_log_line_on() {
     );
     let mut secrets = vec![SECRET_KEY.to_string()];
     for t in started.saturating_sub(3600 + 5)..=finished + 5 {
-        for token in ["demo-token-v1", "demo-token-v2", "demo-app-b-token"] {
+        for token in [
+            "demo-token-v1-3f9a2c7e",
+            "demo-token-v2-8b1d4e6f",
+            "demo-app-b-token-5c2a9e1b",
+        ] {
             secrets.push(CallbackToken::new(token).unwrap().sign(t));
         }
     }
@@ -248,7 +252,14 @@ fn the_demo_logs_no_secret_with_every_log_line_on() {
         let lifetime = usersig::DEFAULT_LIFETIME.as_secs();
         secrets.push(usersig::generate(SDK_APP_ID, ADMIN, SECRET_KEY, t, lifetime).unwrap());
     }
-    secrets.extend(["demo-token-v1", "demo-token-v2", "demo-app-b-token"].map(String::from));
+    secrets.extend(
+        [
+            "demo-token-v1-3f9a2c7e",
+            "demo-token-v2-8b1d4e6f",
+            "demo-app-b-token-5c2a9e1b",
+        ]
+        .map(String::from),
+    );
     let lower = text.to_ascii_lowercase();
     for secret in &secrets {
         assert!(
