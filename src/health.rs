@@ -65,6 +65,24 @@ impl AppHealth {
 
 /// The readiness of an [`AppSet`](crate::AppSet); serve it at `GET /healthz` with
 /// [`Health::to_response`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tim_callback_auth::health::HealthState;
+/// use tim_callback_auth::{AppSet, CallbackToken, TokenHandle, TokenSnapshot};
+///
+/// let apps = AppSet::new();
+/// assert_eq!(apps.health(Duration::from_secs(300)).state(), HealthState::NotReady);
+/// apps.insert(1400000000, TokenHandle::new(TokenSnapshot::enabled(CallbackToken::new("a-console-token-0123456789")?)));
+/// let health = apps.health(Duration::from_secs(300));
+/// assert_eq!(health.state(), HealthState::Ready);
+/// let response: http::Response<String> = health.to_response();
+/// assert_eq!(response.status(), 200);
+/// assert!(response.body().contains(r#""authentication_enabled":true"#));
+/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Health {
     pub(crate) state: HealthState,

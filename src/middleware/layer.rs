@@ -16,7 +16,32 @@ use crate::verify::Verifier;
 
 /// A [`Layer`] that verifies Tencent callbacks before they reach the wrapped service.
 ///
-/// See the [module docs](crate::middleware) for examples and security considerations.
+/// Cheap to clone (one `Arc`); configure it with the `with_*` methods. See the
+/// [module docs](crate::middleware) for more examples and the security considerations.
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verifier};
+/// use tower::{Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let token = CallbackToken::new("a-console-token-0123456789")?;
+/// let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token)))
+///     .with_verifier(Verifier::new().with_app_id(1400000000));
+/// let service = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// }));
+///
+/// // Unsigned: refused before the inner service runs, with the reason in the extensions.
+/// let request = http::Request::post("/cb?SdkAppid=1400000000").body(String::new())?;
+/// let response = service.oneshot(request).await?;
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.extensions().get::<Rejection>(), Some(&Rejection::MissingSign));
+/// # Ok(())
+/// # }
+/// ```
 pub struct CallbackAuthLayer<R = DefaultRejection> {
     config: Arc<Config<R>>,
 }

@@ -114,6 +114,27 @@ pub struct TokenRefresherBuilder<S> {
 /// Runs the background refresh task and gives access to its [`TokenHandle`] and status.
 ///
 /// Dropping it stops the task (no fetch happens after the drop). See the [module docs](self).
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
+/// use tim_callback_auth::{CallbackToken, TokenSnapshot};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let token = CallbackToken::new("a-console-token-0123456789")?;
+/// let refresher = TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)))
+///     .app_id(1400000000)
+///     .start()
+///     .await?;
+/// refresher.refresh_now().await?;
+/// let status = refresher.status();
+/// assert_eq!((status.fetches(), status.authentication_enabled()), (2, Some(true)));
+/// assert_eq!(refresher.app_id(), Some(1400000000));
+/// # Ok(())
+/// # }
+/// ```
 pub struct TokenRefresher {
     handle: TokenHandle,
     app_id: Option<u64>,

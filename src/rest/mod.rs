@@ -47,6 +47,24 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A client for the callback-token API of one app. Cheap to clone (one `Arc`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use tim_callback_auth::rest::{Region, RestClient};
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), tim_callback_auth::Error> {
+/// let client = RestClient::builder(1400000000, "administrator", "secret key from the console")
+///     .region(Region::Usa)
+///     .build()?;
+/// let token = tim_callback_auth::CallbackToken::new("a-new-random-token-0123456789")
+///     .expect("a valid token");
+/// client.set_callback_token(Some(&token), Some(true)).await?;
+/// assert!(client.get_callback_token().await?.is_enabled());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RestClient {
     inner: Arc<Inner>,

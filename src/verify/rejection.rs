@@ -4,7 +4,21 @@ use std::fmt;
 
 /// Why a request was rejected.
 ///
-/// `Display` is a short lowercase reason that never contains the token, the `Sign` or the query.
+/// `Display` is a short lowercase reason that never contains the token, the `Sign` or the query;
+/// [`label`](Rejection::label) is its stable `snake_case` name for metrics.
+///
+/// # Examples
+///
+/// ```
+/// use tim_callback_auth::{CallbackToken, Rejection, TokenSnapshot, Verifier};
+///
+/// let snapshot = TokenSnapshot::enabled(CallbackToken::new("xxxxyyyy")?);
+/// let stale = Verifier::new().verify(&snapshot, "Sign=00&RequestTime=1669872112", 1669872112 + 61);
+/// assert_eq!(stale, Err(Rejection::Expired));
+/// assert_eq!(Rejection::Expired.to_string(), "request time too old");
+/// assert_eq!(Rejection::Expired.label(), "request_time_too_old");
+/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rejection {
