@@ -33,5 +33,8 @@ fn the_demo_passes_every_case() {
     ] {
         assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
     }
-    assert!(!stdout.contains("hyper_util"), "no connection-pool chatter:\n{stdout}");
+    assert!(
+        !stdout.contains("hyper_util"),
+        "no connection-pool chatter:\n{stdout}"
+    );
 }

@@ -102,3 +102,24 @@ async fn the_wrong_secret_key_is_named_by_the_configuration() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn tls_is_verified_an_untrusted_certificate_is_refused() {
+    let base = tim_callback_auth_testkit::self_signed_tls_server().await;
+    let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+        .region(Region::custom(&base).unwrap())
+        .build()
+        .unwrap();
+    let error = client.get_callback_token().await.unwrap_err();
+    assert_eq!(
+        error.kind(),
+        tim_callback_auth::ErrorKind::Connect,
+        "{error}"
+    );
+    let text = error.to_string().to_lowercase();
+    assert!(
+        text.contains("certificate"),
+        "the TLS cause is shown: {text}"
+    );
+    assert!(text.contains("localhost:"), "the host is shown: {text}");
+}

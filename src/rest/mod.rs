@@ -327,6 +327,20 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Error> 
     Ok(body)
 }
 
+/// TLS for the admin API: rustls on the `ring` provider, the platform's certificate verifier, TLS
+/// 1.2 and 1.3 (the safe defaults).
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let tls_error = |e: rustls::Error| Error::new(ErrorKind::Transport).with_source(e);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .with_platform_verifier()
+        .map_err(tls_error)?
+        .with_no_client_auth())
+}
+
 /// Maps a reqwest error, dropping the URL (it carries the UserSig).
 fn transport_error(e: reqwest::Error) -> Error {
     let kind = if e.is_timeout() {
@@ -399,6 +413,7 @@ impl RestClientBuilder {
             .map_err(|e| Error::new(ErrorKind::InvalidInput).with_source(e))?
             .with_lifetime(self.user_sig_lifetime);
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .pool_idle_timeout(Duration::from_secs(90))

@@ -94,3 +94,36 @@ pub mod server {
         }
     }
 }
+
+/// A TLS server on 127.0.0.1 with a self-signed certificate for `localhost` (`data/`, test-only):
+/// every connection is handshaken, then closed. Returns its base URL, `https://localhost:PORT`.
+/// A client that verifies certificates must refuse it.
+pub async fn self_signed_tls_server() -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let cert = CertificateDer::from_pem_slice(include_bytes!("../data/localhost.crt"))
+        .expect("test certificate");
+    let key =
+        PrivateKeyDer::from_pem_slice(include_bytes!("../data/localhost.key")).expect("test key");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("certificate and key");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    format!("https://localhost:{port}")
+}
