@@ -305,6 +305,17 @@ impl AppSet {
     }
 }
 
+impl AppSet {
+    /// No app: for requests refused before routing (the source check).
+    pub(crate) fn unrouted(&self) -> Routed<'_> {
+        Routed {
+            set: self,
+            table: self.shared.table.load(),
+            index: None,
+        }
+    }
+}
+
 /// The app a callback was routed to (or none), borrowed from the table it was found in.
 pub(crate) struct Routed<'a> {
     set: &'a AppSet,

@@ -87,6 +87,7 @@ mod reply;
 #[cfg(feature = "rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
 pub mod rest;
+pub mod source;
 pub mod stats;
 mod token;
 #[cfg(feature = "rest")]

@@ -136,8 +136,8 @@ fn push_json_string(out: &mut String, text: &str) {
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-impl axum_core::response::IntoResponse for Reply {
-    fn into_response(self) -> axum_core::response::Response {
+impl axum::response::IntoResponse for Reply {
+    fn into_response(self) -> axum::response::Response {
         Reply::into_response(self)
     }
 }

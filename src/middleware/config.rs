@@ -9,10 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::log::RejectionLog;
+use super::log::{Details, RejectionLog};
 use super::response::RejectionResponse;
 use crate::apps::{AppSet, Routed};
 use crate::handle::TokenHandle;
+use crate::source::SourceFilter;
 use crate::stats::Counters;
 use crate::verify::{Rejection, VerifiedCallback, Verifier};
 
@@ -27,6 +28,8 @@ pub(crate) struct Config<R> {
     pub(crate) rejection: R,
     /// Whether accepted requests get a [`VerifiedCallback`](crate::VerifiedCallback) extension.
     pub(crate) insert_verified: bool,
+    /// The source allowlist, checked before anything else.
+    pub(crate) source: Option<SourceFilter>,
     pub(crate) log: Arc<RejectionLog>,
 }
 
@@ -146,16 +149,56 @@ impl<R> Config<R> {
     where
         R: RejectionResponse<B>,
     {
-        self.log.record(rejection, now, checked.app_id(), || {
-            let skew = match rejection {
-                Rejection::Expired | Rejection::FromFuture => request_skew(query, now),
-                _ => None,
-            };
-            (callback_command(query), skew)
-        });
+        self.log
+            .record(rejection, now, checked.app_id(), || Details {
+                command: callback_command(query),
+                skew_secs: match rejection {
+                    Rejection::Expired | Rejection::FromFuture => request_skew(query, now),
+                    _ => None,
+                },
+                source: None,
+            });
         let mut response = self.rejection.response(rejection);
         response.extensions_mut().insert(rejection);
         response
+    }
+
+    /// The source check, before anything else: `None` to go on, or the rejection response (the
+    /// address is logged: it is public, unlike the query).
+    #[inline]
+    pub(crate) fn check_source<ReqBody, B>(
+        &self,
+        req: &Request<ReqBody>,
+        now: u64,
+    ) -> Option<Response<B>>
+    where
+        R: RejectionResponse<B>,
+    {
+        let filter = self.source.as_ref()?;
+        let rejection = filter.check(req).err()?;
+        let checked = self.unrouted();
+        checked.record(Err(rejection));
+        let query = req.uri().query().unwrap_or("");
+        self.log.record(rejection, now, None, || Details {
+            command: callback_command(query),
+            skew_secs: None,
+            source: filter.address_of(req),
+        });
+        let mut response = self.rejection.response(rejection);
+        response.extensions_mut().insert(rejection);
+        Some(response)
+    }
+
+    /// The counters of requests not matched to an app.
+    fn unrouted(&self) -> Checked<'_> {
+        match &self.tokens {
+            Tokens::Single(handle) => Checked::Single {
+                #[cfg(feature = "refresh")]
+                handle,
+                counters: &self.counters,
+            },
+            Tokens::Apps(apps) => Checked::Routed(apps.unrouted()),
+        }
     }
 
     /// Hands the request to the inner service: with the [`VerifiedCallback`] in its extensions,

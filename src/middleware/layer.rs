@@ -11,6 +11,7 @@ use super::response::DefaultRejection;
 use super::service::CallbackAuth;
 use crate::apps::AppSet;
 use crate::handle::TokenHandle;
+use crate::source::SourceFilter;
 use crate::stats::{CallbackStats, Counters};
 use crate::verify::Verifier;
 
@@ -72,6 +73,7 @@ impl CallbackAuthLayer {
                 clock: Clock::System,
                 rejection: DefaultRejection,
                 insert_verified: true,
+                source: None,
                 log: Arc::new(RejectionLog::new()),
             }),
         }
@@ -120,6 +122,7 @@ impl<R> CallbackAuthLayer<R> {
             clock: c.clock,
             rejection,
             insert_verified: c.insert_verified,
+            source: c.source,
             log: c.log,
         })
     }
@@ -149,6 +152,20 @@ impl<R> CallbackAuthLayer<R> {
     {
         self.map_config(|mut c| {
             c.insert_verified = insert;
+            c
+        })
+    }
+
+    /// Accepts requests only from the addresses of `filter`'s allowlist, checked before anything
+    /// else (see [`source`](crate::source)). One filter per layer; it applies to every app of an
+    /// [`AppSet`] layer, and its list handle can be shared with other layers.
+    #[must_use]
+    pub fn with_source_filter(self, filter: SourceFilter) -> Self
+    where
+        R: Clone,
+    {
+        self.map_config(|mut c| {
+            c.source = Some(filter);
             c
         })
     }

@@ -1,5 +1,6 @@
 //! [`RejectionLog`]: rejection log lines that a forged flood cannot turn into a log flood.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::verify::Rejection;
@@ -14,6 +15,17 @@ pub(crate) struct RejectionLog {
     last_warn: [AtomicU64; Rejection::ALL.len()],
     /// Per reason: rejections logged at `DEBUG` since the last `WARN` line.
     suppressed: [AtomicU64; Rejection::ALL.len()],
+}
+
+/// What a rejection's log line says besides the reason and the app: never the `Sign`, the token or
+/// the query.
+pub(crate) struct Details<'a> {
+    /// The callback command, when it looks like one.
+    pub(crate) command: &'a str,
+    /// For a stale or future request, its `RequestTime` minus now, in seconds.
+    pub(crate) skew_secs: Option<i64>,
+    /// For a source rejection, the address the request came from (public information).
+    pub(crate) source: Option<IpAddr>,
 }
 
 impl Clone for RejectionLog {
@@ -31,37 +43,38 @@ impl RejectionLog {
         }
     }
 
-    /// Logs one rejection at Unix second `now`. `details` (the callback command, and for a stale or
-    /// future request its `RequestTime` minus `now` in seconds) is called only when a line is
-    /// written at a level that is enabled.
+    /// Logs one rejection at Unix second `now`. `details` is called only when a line is written
+    /// at a level that is enabled.
     pub(crate) fn record<'a>(
         &self,
         rejection: Rejection,
         now: u64,
         app: Option<u64>,
-        details: impl FnOnce() -> (&'a str, Option<i64>),
+        details: impl FnOnce() -> Details<'a>,
     ) {
         let i = rejection.index();
         if self.admit(i, now) {
             let suppressed = self.suppressed[i].swap(0, Ordering::Relaxed);
-            let (command, skew_secs) = details();
+            let d = details();
             tracing::warn!(
                 reason = %rejection,
                 app,
-                command,
-                skew_secs,
+                command = d.command,
+                skew_secs = d.skew_secs,
+                source = d.source.map(tracing::field::display),
                 suppressed,
                 "rejected tencent callback"
             );
         } else {
             self.suppressed[i].fetch_add(1, Ordering::Relaxed);
             if tracing::enabled!(tracing::Level::DEBUG) {
-                let (command, skew_secs) = details();
+                let d = details();
                 tracing::debug!(
                     reason = %rejection,
                     app,
-                    command,
-                    skew_secs,
+                    command = d.command,
+                    skew_secs = d.skew_secs,
+                    source = d.source.map(tracing::field::display),
                     "rejected tencent callback"
                 );
             }

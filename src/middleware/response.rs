@@ -25,7 +25,8 @@ where
     }
 }
 
-/// The default answer: `401 Unauthorized` (`503 Service Unavailable` while no token is loaded) with
+/// The default answer: `401 Unauthorized` (`403 Forbidden` for a source outside the allowlist or
+/// unknown; `503 Service Unavailable` while no token or no allowlist is loaded) with
 /// `Content-Type: application/json` and a fixed body in Tencent's reply shape,
 /// `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"callback authentication failed"}`.
 ///
@@ -62,8 +63,11 @@ fn json_response<B: From<&'static str>>(status: StatusCode, body: &'static str) 
 impl<B: From<&'static str>> RejectionResponse<B> for DefaultRejection {
     fn response(&self, rejection: Rejection) -> Response<B> {
         match rejection {
-            Rejection::TokenUnavailable => {
+            Rejection::TokenUnavailable | Rejection::AllowlistUnavailable => {
                 json_response(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_BODY)
+            }
+            Rejection::SourceNotAllowed | Rejection::UnknownSource => {
+                json_response(StatusCode::FORBIDDEN, FAILED_BODY)
             }
             _ => json_response(StatusCode::UNAUTHORIZED, FAILED_BODY),
         }

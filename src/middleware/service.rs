@@ -88,6 +88,9 @@ where
     R: RejectionResponse<ResBody>,
 {
     let now = config.clock.now_unix();
+    if let Some(refused) = config.check_source(&req, now) {
+        return ResponseFuture::rejected(refused);
+    }
     let (result, checked) = config.check(req.uri().query().unwrap_or(""), now);
     #[cfg(feature = "refresh")]
     let req = match (result, checked.miss_handle()) {

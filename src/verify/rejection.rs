@@ -32,11 +32,6 @@ pub enum Rejection {
     MalformedRequestTime,
     /// `Sign`, `RequestTime` or `SdkAppid` appears more than once.
     DuplicateParameter,
-    /// A parameter name reads as `Sign`, `RequestTime` or `SdkAppid` only once percent-decoded
-    /// (`Sig%6E`, `%53dkAppid`) or, for the app id, case-folded beyond ASCII: Tencent never writes
-    /// these names so, and a parser in the handler would read a parameter the verifier did not
-    /// check.
-    DisguisedParameter,
     /// `RequestTime` is further in the past than the window allows.
     Expired,
     /// `RequestTime` is further in the future than the window allows.
@@ -45,20 +40,33 @@ pub enum Rejection {
     SignatureMismatch,
     /// `SdkAppid` is not canonical decimal, or not the configured app (or no app of the set).
     AppIdMismatch,
+    /// Authentication is disabled at Tencent, but the verifier requires a signature (strict mode).
+    AuthenticationDisabled,
+    /// No token has been loaded yet (the refresher has not completed its first fetch).
+    TokenUnavailable,
+    /// A parameter name reads as `Sign`, `RequestTime` or `SdkAppid` only once percent-decoded
+    /// (`Sig%6E`, `%53dkAppid`) or, for the app id, case-folded beyond ASCII: Tencent never writes
+    /// these names so, and a parser in the handler would read a parameter the verifier did not
+    /// check.
+    DisguisedParameter,
     /// `SdkAppid` is missing, while an app must be checked ([`Verifier::with_app_id`] or an
     /// [`AppSet`](crate::AppSet)).
     ///
     /// [`Verifier::with_app_id`]: crate::Verifier::with_app_id
     MissingAppId,
-    /// Authentication is disabled at Tencent, but the verifier requires a signature (strict mode).
-    AuthenticationDisabled,
-    /// No token has been loaded yet (the refresher has not completed its first fetch).
-    TokenUnavailable,
+    /// The request came from an address outside the source allowlist
+    /// ([`SourceFilter`](crate::source::SourceFilter)).
+    SourceNotAllowed,
+    /// The address the request came from could not be determined (no peer address, a missing,
+    /// malformed or oversized forwarding header).
+    UnknownSource,
+    /// No source allowlist has been loaded yet.
+    AllowlistUnavailable,
 }
 
 impl Rejection {
     /// Every reason, in declaration order (for metrics and statistics).
-    pub const ALL: [Rejection; 13] = [
+    pub const ALL: [Rejection; 16] = [
         Rejection::MissingSign,
         Rejection::MissingRequestTime,
         Rejection::MalformedSign,
@@ -72,6 +80,9 @@ impl Rejection {
         Rejection::TokenUnavailable,
         Rejection::DisguisedParameter,
         Rejection::MissingAppId,
+        Rejection::SourceNotAllowed,
+        Rejection::UnknownSource,
+        Rejection::AllowlistUnavailable,
     ];
 
     /// The position of this reason in [`Rejection::ALL`].
@@ -90,6 +101,9 @@ impl Rejection {
             Rejection::TokenUnavailable => 10,
             Rejection::DisguisedParameter => 11,
             Rejection::MissingAppId => 12,
+            Rejection::SourceNotAllowed => 13,
+            Rejection::UnknownSource => 14,
+            Rejection::AllowlistUnavailable => 15,
         }
     }
 
@@ -110,6 +124,9 @@ impl Rejection {
             Rejection::TokenUnavailable => "token_unavailable",
             Rejection::DisguisedParameter => "disguised_parameter_name",
             Rejection::MissingAppId => "missing_app_id",
+            Rejection::SourceNotAllowed => "source_not_allowed",
+            Rejection::UnknownSource => "unknown_source",
+            Rejection::AllowlistUnavailable => "allowlist_unavailable",
         }
     }
 
@@ -129,6 +146,9 @@ impl Rejection {
             Rejection::TokenUnavailable => "token unavailable",
             Rejection::DisguisedParameter => "disguised parameter name",
             Rejection::MissingAppId => "missing app id",
+            Rejection::SourceNotAllowed => "source not allowed",
+            Rejection::UnknownSource => "unknown source",
+            Rejection::AllowlistUnavailable => "allowlist unavailable",
         }
     }
 }
