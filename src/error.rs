@@ -258,6 +258,12 @@ impl Error {
         })
     }
 
+    /// The same error, classified as `kind` (an API code whose meaning depends on the call).
+    #[cfg(feature = "rest")]
+    pub(crate) fn into_kind(self, kind: ErrorKind) -> Self {
+        self.edit(|inner| inner.kind = kind)
+    }
+
     /// The API host the failed call went to (never a path or a query).
     #[cfg(feature = "rest")]
     pub(crate) fn with_host(self, host: &str) -> Self {

@@ -182,6 +182,14 @@ pub mod names {
     /// Gauge, label `app`: 1 while callback authentication is on, 0 while Tencent reports it off
     /// (callbacks are let through unverified): alert on 0.
     pub const AUTHENTICATION_ENABLED: &str = "tim_callback_authentication_enabled";
+    /// Gauge: entries of the source allowlist an `AllowlistRefresher` keeps.
+    pub const SOURCE_ALLOWLIST_ENTRIES: &str = "tim_callback_source_allowlist_entries";
+    /// Gauge: failed refreshes of the source allowlist since the last success.
+    pub const SOURCE_ALLOWLIST_FAILURES: &str =
+        "tim_callback_source_allowlist_consecutive_failures";
+    /// Gauge: Unix time of the last successful refresh of the source allowlist.
+    pub const SOURCE_ALLOWLIST_LAST_SUCCESS: &str =
+        "tim_callback_source_allowlist_last_success_timestamp_seconds";
     /// Counter, label `app`: switches of authentication from on to off.
     pub const AUTHENTICATION_DISABLES: &str = "tim_callback_authentication_disabled_total";
 }

@@ -51,6 +51,7 @@
 //! # }
 //! ```
 
+mod allowlist;
 pub(crate) mod miss;
 mod source;
 mod task;
@@ -62,6 +63,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use self::allowlist::{
+    AllowlistRefresher, AllowlistRefresherBuilder, AllowlistSource, AllowlistStatus,
+};
 use self::miss::MissSignal;
 pub use self::source::{StaticSource, TokenSource};
 use self::task::Task;

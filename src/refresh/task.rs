@@ -24,14 +24,14 @@ pub(crate) type Command = oneshot::Sender<Result<(), Error>>;
 pin_project! {
     /// Turns a panic while polling the source's future into an error. (A small hand-written
     /// `catch_unwind` for futures, rather than pulling in `futures-util` for one adapter.)
-    struct CatchUnwind<F> {
+    pub(crate) struct CatchUnwind<F> {
         #[pin]
-        inner: F,
+        pub(crate) inner: F,
     }
 }
 
-impl<F: Future<Output = Result<TokenSnapshot, Error>>> Future for CatchUnwind<F> {
-    type Output = Result<TokenSnapshot, Error>;
+impl<T, F: Future<Output = Result<T, Error>>> Future for CatchUnwind<F> {
+    type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.project().inner;
@@ -80,7 +80,7 @@ impl Drop for CloseOnDrop {
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
 /// `now + delay`, saturating at [`FAR_FUTURE`] instead of panicking on overflow.
-fn deadline(delay: Duration) -> Instant {
+pub(crate) fn deadline(delay: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(delay.min(FAR_FUTURE))
         .unwrap_or_else(|| now + Duration::from_secs(86_400))

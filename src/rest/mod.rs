@@ -36,11 +36,56 @@ use std::time::{Duration, Instant};
 
 pub use self::region::{CustomUrl, ParseRegionError, Region};
 use crate::error::{sanitize, Error, ErrorKind, MAX_REQUEST_ID_CHARS};
+use crate::source::IpAllowlist;
 use crate::token::{CallbackToken, TokenSnapshot};
 use crate::usersig::Signer;
 
 /// The largest answer body read from the API; Tencent's answers are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
+/// Which of Tencent's webhook egress address lists `GetIPList` returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WebhookNetwork {
+    /// `nettype=5`: the addresses inside China (Hong Kong included).
+    China,
+    /// `nettype=6`: the addresses outside China.
+    Outside,
+}
+
+impl WebhookNetwork {
+    /// The list for apps in `region`: [`China`](Self::China) for [`Region::China`], else
+    /// [`Outside`](Self::Outside).
+    pub fn for_region(region: &Region) -> Self {
+        match region {
+            Region::China => Self::China,
+            _ => Self::Outside,
+        }
+    }
+
+    /// Tencent's `nettype`: 5 or 6.
+    pub const fn nettype(&self) -> u8 {
+        match self {
+            Self::China => 5,
+            Self::Outside => 6,
+        }
+    }
+}
+
+/// Tencent's webhook egress addresses for one network, fetched with a [`RestClient`]: a source for
+/// an [`AllowlistRefresher`](crate::refresh::AllowlistRefresher). Made by
+/// [`RestClient::webhook_addresses`].
+#[derive(Clone, Debug)]
+pub struct WebhookAddresses {
+    client: RestClient,
+    network: WebhookNetwork,
+}
+
+impl crate::refresh::AllowlistSource for WebhookAddresses {
+    async fn fetch(&self) -> Result<IpAllowlist, Error> {
+        self.client.get_ip_list(self.network).await
+    }
+}
+
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default request timeout: longer than Tencent's own 3 s backend timeout.
@@ -125,8 +170,13 @@ impl RestClient {
     /// [`ErrorKind::InvalidToken`] when the API reports an enabled token that is empty or longer
     /// than 128 bytes (such a token is never accepted as "enabled").
     pub async fn get_callback_token(&self) -> Result<TokenSnapshot, Error> {
-        self.call("get_callback_token", b"{}".to_vec(), interpret_token)
-            .await
+        self.call(
+            "live_config/get_callback_token",
+            "",
+            b"{}".to_vec(),
+            interpret_token,
+        )
+        .await
     }
 
     /// Sets the callback token and/or the `IsTokenEnable` switch. Both are required the first time;
@@ -154,7 +204,8 @@ impl RestClient {
             body.insert("IsTokenEnable".into(), enabled.into());
         }
         let body = serde_json::to_vec(&body).map_err(|_| Error::new(ErrorKind::InvalidInput))?;
-        self.call("set_callback_token", body, check_base).await
+        self.call("live_config/set_callback_token", "", body, check_base)
+            .await
     }
 
     /// Deletes the callback token configuration (authentication is then not configured).
@@ -163,8 +214,44 @@ impl RestClient {
     ///
     /// As [`get_callback_token`](RestClient::get_callback_token).
     pub async fn delete_callback_token(&self) -> Result<(), Error> {
-        self.call("delete_callback_token", b"{}".to_vec(), check_base)
-            .await
+        self.call(
+            "live_config/delete_callback_token",
+            "",
+            b"{}".to_vec(),
+            check_base,
+        )
+        .await
+    }
+
+    /// Reads Tencent's webhook egress addresses (`v4/ConfigSvc/GetIPList`) for `network`: the
+    /// addresses callbacks come from, as an [`IpAllowlist`].
+    ///
+    /// # Errors
+    ///
+    /// As [`get_callback_token`](RestClient::get_callback_token); an answer with no list, an empty
+    /// one, more than [`MAX_ENTRIES`](crate::source::MAX_ENTRIES) entries or an entry that is not an
+    /// address or a CIDR range is [`ErrorKind::Decode`] (the last good list is kept by a
+    /// refresher). An API error code that is not a known transient, UserSig or configuration one
+    /// is [`ErrorKind::Configuration`]: outside the Chinese mainland, Tencent enables this API on
+    /// request, and answers an error code until then.
+    pub async fn get_ip_list(&self, network: WebhookNetwork) -> Result<IpAllowlist, Error> {
+        let extra = format!("&nettype={}", network.nettype());
+        self.call(
+            "ConfigSvc/GetIPList",
+            &extra,
+            b"{}".to_vec(),
+            interpret_ip_list,
+        )
+        .await
+    }
+
+    /// A source of the webhook egress addresses for `network`, for an
+    /// [`AllowlistRefresher`](crate::refresh::AllowlistRefresher).
+    pub fn webhook_addresses(&self, network: WebhookNetwork) -> WebhookAddresses {
+        WebhookAddresses {
+            client: self.clone(),
+            network,
+        }
     }
 
     /// One signed call, its answer read and handed to `interpret`. API errors are scrubbed of
@@ -173,6 +260,7 @@ impl RestClient {
     async fn call<T>(
         &self,
         command: &'static str,
+        extra_query: &str,
         body: Vec<u8>,
         interpret: fn(&[u8]) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -184,7 +272,7 @@ impl RestClient {
             request_id = tracing::field::Empty,
         );
         let started = Instant::now();
-        let answer = self.exchange(command, body).await;
+        let answer = self.exchange(command, extra_query, body).await;
         let result = answer.and_then(|bytes| {
             if let Some(id) = wire::request_id(&bytes) {
                 let id = sanitize(&self.inner.signer.scrub(&id), MAX_REQUEST_ID_CHARS);
@@ -216,11 +304,16 @@ impl RestClient {
     }
 
     /// The HTTP exchange: the body of a 200 answer, at most [`MAX_BODY`] bytes.
-    async fn exchange(&self, command: &'static str, body: Vec<u8>) -> Result<Vec<u8>, Error> {
+    async fn exchange(
+        &self,
+        command: &'static str,
+        extra_query: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, Error> {
         let inner = &self.inner;
         let user_sig = inner.signer.user_sig();
         let url = format!(
-            "{}/v4/live_config/{command}?sdkappid={}&identifier={}&usersig={user_sig}&random={}&contenttype=json",
+            "{}/v4/{command}?sdkappid={}&identifier={}&usersig={user_sig}&random={}&contenttype=json{extra_query}",
             inner.base_url,
             inner.signer.sdk_app_id(),
             inner.signer.identifier(),
@@ -240,6 +333,25 @@ impl RestClient {
         }
         read_capped(response).await
     }
+}
+
+/// Interprets a `GetIPList` answer: the base fields, then `IPList` at the top level.
+fn interpret_ip_list(body: &[u8]) -> Result<IpAllowlist, Error> {
+    let base: wire::Base<serde::de::IgnoredAny> =
+        wire::parse(body).ok_or_else(|| Error::new(ErrorKind::Decode))?;
+    if let Err(error) = api_result(base) {
+        return Err(match error.kind() {
+            // Not a code this API is known to answer: most likely it is not enabled yet.
+            ErrorKind::Api => error.into_kind(ErrorKind::Configuration).with_source(
+                "GetIPList refused: outside the Chinese mainland Tencent enables this API on \
+                 request; ask Tencent support to enable it, or configure the addresses yourself",
+            ),
+            _ => error,
+        });
+    }
+    let list = wire::ip_list(body)
+        .ok_or_else(|| Error::new(ErrorKind::Decode).with_source("the answer has no IPList"))?;
+    IpAllowlist::new(list).map_err(|e| Error::new(ErrorKind::Decode).with_source(e))
 }
 
 /// Checks the fields every answer carries (`set_callback_token`, `delete_callback_token`).
@@ -327,20 +439,6 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Error> 
     Ok(body)
 }
 
-/// TLS for the admin API: rustls on the `ring` provider, the platform's certificate verifier, TLS
-/// 1.2 and 1.3 (the safe defaults).
-fn tls_config() -> Result<rustls::ClientConfig, Error> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let tls_error = |e: rustls::Error| Error::new(ErrorKind::Transport).with_source(e);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(tls_error)?
-        .with_platform_verifier()
-        .map_err(tls_error)?
-        .with_no_client_auth())
-}
-
 /// Maps a reqwest error, dropping the URL (it carries the UserSig).
 fn transport_error(e: reqwest::Error) -> Error {
     let kind = if e.is_timeout() {
@@ -413,7 +511,6 @@ impl RestClientBuilder {
             .map_err(|e| Error::new(ErrorKind::InvalidInput).with_source(e))?
             .with_lifetime(self.user_sig_lifetime);
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .pool_idle_timeout(Duration::from_secs(90))

@@ -35,6 +35,18 @@ pub(crate) fn parse<R: serde::de::DeserializeOwned>(body: &[u8]) -> Option<Base<
     serde_json::from_slice(body).ok()
 }
 
+/// The top-level `IPList` of a `GetIPList` answer.
+pub(crate) fn ip_list(body: &[u8]) -> Option<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "IPList")]
+        ip_list: Vec<String>,
+    }
+    serde_json::from_slice::<Answer>(body)
+        .ok()
+        .map(|a| a.ip_list)
+}
+
 /// Tencent's `RequestId`, if the body is JSON that carries one (for logs, whatever the outcome).
 pub(crate) fn request_id(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]

@@ -83,7 +83,8 @@ impl Fault {
         }
     }
 
-    fn reply(&self) -> Option<Reply> {
+    /// How to break the API for this fault (`None` for [`Fault::Refused`], which closes the listener).
+    pub fn reply(&self) -> Option<Reply> {
         let enabled = |token: &str| {
             Reply::Body(format!(
                 r#"{{"ErrorCode":0,"ActionStatus":"OK","Response":{{"Token":"{token}","IsTokenEnable":true}}}}"#

@@ -105,7 +105,7 @@ pub async fn self_signed_tls_server() -> String {
         .expect("test certificate");
     let key =
         PrivateKeyDer::from_pem_slice(include_bytes!("../data/localhost.key")).expect("test key");
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("protocol versions")

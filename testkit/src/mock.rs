@@ -62,6 +62,8 @@ struct State {
     calls: AtomicUsize,
     user_sigs: Mutex<Vec<String>>,
     violations: Mutex<Vec<String>>,
+    /// `GetIPList`'s answers for `nettype` 5 and 6; `None` while the API is not enabled.
+    ip_lists: Mutex<Option<(Vec<String>, Vec<String>)>>,
 }
 
 /// A running mock. Dropping it stops the server and every connection.
@@ -163,6 +165,10 @@ impl MockApi {
             calls: AtomicUsize::new(0),
             user_sigs: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
+            ip_lists: Mutex::new(Some((
+                vec!["127.0.0.1".into(), "183.192.202.0/25".into()],
+                vec!["127.0.0.1".into(), "::1".into(), "43.132.0.0/16".into()],
+            ))),
         });
         let server = serve(listener, Arc::clone(&state));
         MockApi {
@@ -199,6 +205,13 @@ impl MockApi {
             }
         };
         *self.server.lock().unwrap() = Some(serve(listener, Arc::clone(&self.state)));
+    }
+
+    /// What `GetIPList` answers for `nettype` 5 (China) and 6 (outside); `None`: the API is not
+    /// enabled ([`IP_LIST_NOT_ENABLED`]). By default both lists hold 127.0.0.1 and a public range,
+    /// and the outside one also `::1`.
+    pub fn set_ip_lists(&self, lists: Option<(Vec<String>, Vec<String>)>) {
+        *self.state.ip_lists.lock().unwrap() = lists;
     }
 
     /// `http://127.0.0.1:PORT`, for `Region::custom`.
@@ -353,8 +366,25 @@ fn real(state: &State, command: Command) -> Response<MockBody> {
             *config = Config::default();
             ok()
         }
+        Command::IpList(nettype) => match &*state.ip_lists.lock().unwrap() {
+            None => fail(IP_LIST_NOT_ENABLED, "GetIPList is not enabled for this app"),
+            Some(lists) => {
+                let list = if nettype == 5 { &lists.0 } else { &lists.1 };
+                json(
+                    serde_json::json!({
+                        "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "",
+                        "RequestId": "Id-mock-ok", "IPList": list,
+                    })
+                    .to_string(),
+                )
+            }
+        },
     }
 }
+
+/// The code the mock answers `GetIPList` with while the API is "not enabled" for the app
+/// (Tencent's docs do not name the code; any code the client does not know stands for it).
+pub const IP_LIST_NOT_ENABLED: i64 = 90001;
 
 fn ok() -> Response<MockBody> {
     json(r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RequestId":"Id-mock-ok"}"#.into())
@@ -366,6 +396,8 @@ enum Command {
     Get,
     Set(serde_json::Value),
     Delete,
+    /// `GetIPList` with this `nettype`.
+    IpList(u8),
 }
 
 /// Tencent's checks. `Err((ErrorCode, why))` for a request it would refuse.
@@ -382,10 +414,18 @@ async fn check_request(state: &State, req: Request<Incoming>) -> Result<Command,
             return Err((100002, format!("duplicate parameter {k}")));
         }
     }
+    let nettype = params.remove("nettype");
     let mut keys: Vec<_> = params.keys().cloned().collect();
     keys.sort();
     if keys != ["contenttype", "identifier", "random", "sdkappid", "usersig"] {
         return Err((100002, format!("parameters {keys:?}")));
+    }
+    let ip_list = path == "/v4/ConfigSvc/GetIPList";
+    if ip_list != nettype.is_some() {
+        return Err((
+            100002,
+            "nettype belongs to GetIPList, and only there".into(),
+        ));
     }
     if params["contenttype"] != "json" {
         return Err((100002, "contenttype".into()));
@@ -417,6 +457,14 @@ async fn check_request(state: &State, req: Request<Incoming>) -> Result<Command,
         "/v4/live_config/get_callback_token" => Ok(Command::Get),
         "/v4/live_config/set_callback_token" => Ok(Command::Set(body)),
         "/v4/live_config/delete_callback_token" => Ok(Command::Delete),
+        "/v4/ConfigSvc/GetIPList" => match nettype.as_deref() {
+            Some("5") => Ok(Command::IpList(5)),
+            Some("6") => Ok(Command::IpList(6)),
+            _ => Err((
+                100002,
+                "nettype must be 5 or 6 for webhook addresses".into(),
+            )),
+        },
         other => Err((100002, format!("path {other}"))),
     }
 }
