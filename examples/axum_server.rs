@@ -11,6 +11,7 @@
 //! names the variable and exits with status 2; a token that cannot be loaded, status 1.
 //! `GET /healthz` answers readiness; Ctrl-C or SIGTERM shut down gracefully.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +69,8 @@ async fn main() {
             std::process::exit(1)
         });
     tracing::info!(addr = %listener.local_addr().map_or(listen, |a| a), "listening on POST /im/callback");
+    // With the peer address in each request (`ConnectInfo`): the source allowlist reads it.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(error) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

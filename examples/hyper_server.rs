@@ -4,22 +4,27 @@
 //! TIM_CALLBACK_TOKEN=my-token LISTEN_ADDR=127.0.0.1:8080 cargo run --example hyper_server
 //! ```
 //!
+//! `TIM_SOURCE_IPS` (addresses and CIDR ranges, comma-separated) limits the callers to those TCP
+//! peers: each connection inserts its peer's `SocketAddr` into its requests for the layer to read.
+//!
 //! `TIM_CALLBACK_TOKEN` is required: without it the server exits with status 2 (a public demo
 //! token would accept callbacks anyone can sign). The handler reads the verified app and
 //! `RequestTime` from the `VerifiedCallback` extension the layer inserts.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use tim_callback_auth::source::{AllowlistHandle, ClientAddress, SourceFilter};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Reply, TokenHandle, TokenSnapshot, VerifiedCallback,
 };
 use tim_callback_auth_testkit::server::{init_tracing, listen_addr, shutdown_signal};
-use tower::Layer;
+use tower::{Layer, ServiceExt};
 
 async fn callback(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     // What the layer verified; never re-parse the query for these.
@@ -50,7 +55,17 @@ async fn main() {
         }
     };
     let handle = TokenHandle::new(TokenSnapshot::enabled(token));
-    let service = CallbackAuthLayer::new(handle).layer(tower::service_fn(callback));
+    let mut layer = CallbackAuthLayer::new(handle);
+    // `TIM_SOURCE_IPS=203.0.113.0/24,…`: only those peers may call (the address comes from the
+    // `SocketAddr` each connection inserts below).
+    if let Ok(list) = std::env::var("TIM_SOURCE_IPS") {
+        let list = list
+            .parse()
+            .unwrap_or_else(|e| exit_config(&format!("TIM_SOURCE_IPS: {e}")));
+        let filter = SourceFilter::new(AllowlistHandle::new(list), ClientAddress::peer());
+        layer = layer.with_source_filter(filter);
+    }
+    let service = layer.layer(tower::service_fn(callback));
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -58,18 +73,25 @@ async fn main() {
             eprintln!("could not listen on {listen}: {e}");
             std::process::exit(1)
         });
-    tracing::info!(%listen, "listening");
+    let addr = listener.local_addr().map_or(listen, |a| a);
+    tracing::info!(%addr, "listening");
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(service.clone());
+        // Each request carries the TCP peer's address, for the source allowlist.
+        let service = TowerToHyperService::new(service.clone().map_request(
+            move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert::<SocketAddr>(peer);
+                request
+            },
+        ));
         tokio::spawn(async move {
             // Keep-alive is on by default: Tencent reuses connections.
             if let Err(e) = hyper::server::conn::http1::Builder::new()

@@ -301,7 +301,11 @@ impl AppSet {
                 .max()
                 .unwrap_or(HealthState::Ready)
         };
-        Health { state, apps }
+        Health {
+            state,
+            apps,
+            source_allowlist: None,
+        }
     }
 }
 

@@ -14,6 +14,10 @@
 //! | `TIM_REFRESH_SECS` | seconds between fetches (default 60) |
 //! | `TIM_APPS` | the path of a JSON file with one entry per app (below); replaces the variables above |
 //! | `TIM_ALLOW_UNSIGNED` | `1`: start although an app has callback authentication off |
+//! | `TIM_SOURCE_IPS` | `off` (default); `tencent`: only Tencent's webhook egress addresses, fetched with `GetIPList` and kept fresh; or a comma-separated list of addresses and CIDR ranges |
+//! | `TIM_SOURCE_IPS_NETTYPE` | with `tencent`: `5` (inside China) or `6` (outside); default `5` for the `china` region, else `6` |
+//! | `TIM_SOURCE_IPS_REFRESH_SECS` | with `tencent`: seconds between fetches of the list (default 600) |
+//! | `TIM_TRUSTED_PROXY_HOPS` | how many trusted reverse proxies append to `X-Forwarded-For` in front of the server (default 0: the TCP peer is the caller) |
 //!
 //! A `TIM_APPS` entry: `sdkappid` (required), then either the API (`secret_key_env`: the name of the
 //! variable holding the key, `admin`, `region` or `api_base_url`, `refresh_secs`) or a static token
@@ -65,8 +69,9 @@ use crate::apps::AppSet;
 use crate::error::{Error, ErrorKind};
 use crate::health::{Health, HealthState};
 use crate::middleware::CallbackAuthLayer;
-use crate::refresh::{StaticSource, TokenRefresher};
-use crate::rest::{Region, RestClient};
+use crate::refresh::{AllowlistRefresher, StaticSource, TokenRefresher};
+use crate::rest::{Region, RestClient, WebhookNetwork};
+use crate::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use crate::token::{CallbackToken, TokenSnapshot};
 
 /// Where one app gets its token.
@@ -101,6 +106,19 @@ enum Origin {
 pub struct Config {
     apps: Vec<App>,
     allow_unsigned: bool,
+    source: Source,
+    trusted_proxy_hops: usize,
+}
+
+/// `TIM_SOURCE_IPS`.
+#[derive(Debug)]
+enum Source {
+    Off,
+    Static(IpAllowlist),
+    Tencent {
+        network: Option<WebhookNetwork>,
+        interval: Duration,
+    },
 }
 
 /// A configuration that could not be read, or a server that could not start: which variable to
@@ -196,9 +214,67 @@ impl Config {
             Some(path) => apps_file(var, &path, allow_insecure_http)?,
             None => vec![single_app(var, allow_insecure_http)?],
         };
+        let number = |name: &str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            match var(name)? {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n <= max => Ok(n),
+                    _ => Err(ConfigError::new(
+                        name,
+                        format!("must be a whole number up to {max}"),
+                    )),
+                },
+            }
+        };
+        let trusted_proxy_hops = number("TIM_TRUSTED_PROXY_HOPS", 0, 16)? as usize;
+        let mode = var("TIM_SOURCE_IPS")?;
+        let source = match mode.as_deref().map(str::trim) {
+            None | Some("off") => Source::Off,
+            Some("tencent") => {
+                let network = match var("TIM_SOURCE_IPS_NETTYPE")?.as_deref().map(str::trim) {
+                    None => None,
+                    Some("5") => Some(WebhookNetwork::China),
+                    Some("6") => Some(WebhookNetwork::Outside),
+                    Some(_) => {
+                        return Err(ConfigError::new(
+                            "TIM_SOURCE_IPS_NETTYPE",
+                            "must be 5 (webhook addresses inside China) or 6 (outside); 0 to 4 \
+                             are SDK access addresses, not webhooks",
+                        ))
+                    }
+                };
+                let secs = number("TIM_SOURCE_IPS_REFRESH_SECS", 600, 86_400)?;
+                if secs == 0 {
+                    return Err(ConfigError::new(
+                        "TIM_SOURCE_IPS_REFRESH_SECS",
+                        "must be greater than 0",
+                    ));
+                }
+                Source::Tencent {
+                    network,
+                    interval: Duration::from_secs(secs),
+                }
+            }
+            Some(list) => Source::Static(list.parse().map_err(|e: crate::source::InvalidAllowlist| {
+                ConfigError::new(
+                    "TIM_SOURCE_IPS",
+                    format!("must be off, tencent, or addresses and CIDR ranges separated by commas: {e}"),
+                )
+            })?),
+        };
+        for name in ["TIM_SOURCE_IPS_NETTYPE", "TIM_SOURCE_IPS_REFRESH_SECS"] {
+            if !matches!(source, Source::Tencent { .. }) && var(name)?.is_some() {
+                return Err(ConfigError::new(
+                    name,
+                    "applies only with TIM_SOURCE_IPS=tencent",
+                ));
+            }
+        }
         Ok(Config {
             apps,
             allow_unsigned,
+            source,
+            trusted_proxy_hops,
         })
     }
 
@@ -218,6 +294,11 @@ impl Config {
     pub async fn start(self) -> Result<Running, ConfigError> {
         let apps = AppSet::new();
         let mut single = None;
+        // The client `GetIPList` is called with: the first app that uses the API.
+        let list_client = self.apps.iter().find_map(|app| match &app.token {
+            TokenSource::Api(client, _) => Some(client.clone()),
+            TokenSource::Static(_) => None,
+        });
         for app in self.apps {
             let started = match app.token {
                 TokenSource::Static(token) => {
@@ -251,7 +332,44 @@ impl Config {
                 None => single = Some(refresher),
             }
         }
-        let running = Running { apps, single };
+        let address = ClientAddress::x_forwarded_for(self.trusted_proxy_hops);
+        let source = match self.source {
+            Source::Off => None,
+            Source::Static(list) => {
+                tracing::info!(entries = list.len(), "static source allowlist");
+                Some((SourceFilter::new(AllowlistHandle::new(list), address), None))
+            }
+            Source::Tencent { network, interval } => {
+                let client = list_client.ok_or_else(|| {
+                    ConfigError::new(
+                        "TIM_SOURCE_IPS",
+                        "tencent needs an app that calls Tencent's API (TIM_SECRET_KEY, or \
+                         secret_key_env in TIM_APPS): the list is fetched with GetIPList",
+                    )
+                })?;
+                let network =
+                    network.unwrap_or_else(|| WebhookNetwork::for_region(client.region()));
+                let lists = AllowlistRefresher::builder(client.webhook_addresses(network))
+                    .interval(interval)
+                    .start()
+                    .await
+                    .map_err(|error| ConfigError {
+                        variable: "TIM_SOURCE_IPS".to_owned(),
+                        message: format!(
+                            "could not load Tencent's webhook addresses (nettype {}; set \
+                             TIM_SOURCE_IPS to a list of addresses instead, or off): {error}",
+                            network.nettype()
+                        ),
+                        cause: Some(error),
+                    })?;
+                Some((SourceFilter::new(lists.handle(), address), Some(lists)))
+            }
+        };
+        let running = Running {
+            apps,
+            single,
+            source,
+        };
         running.refuse_unsigned(self.allow_unsigned)?;
         Ok(running)
     }
@@ -552,15 +670,21 @@ pub struct Running {
     apps: AppSet,
     /// A static token without an app id: one handle, no routing.
     single: Option<TokenRefresher>,
+    /// The source filter, and the refresher that keeps Tencent's list fresh.
+    source: Option<(SourceFilter, Option<AllowlistRefresher>)>,
 }
 
 impl Running {
     /// The layer for every app: routed by `SdkAppid` with an [`AppSet`], or, for a static token
     /// without `TIM_SDKAPPID`, the single handle with no app check.
     pub fn layer(&self) -> CallbackAuthLayer {
-        match &self.single {
+        let layer = match &self.single {
             Some(refresher) => CallbackAuthLayer::new(refresher.handle()),
             None => CallbackAuthLayer::for_apps(self.apps.clone()),
+        };
+        match &self.source {
+            Some((filter, _)) => layer.with_source_filter(filter.clone()),
+            None => layer,
         }
     }
 
@@ -571,12 +695,29 @@ impl Running {
 
     /// Readiness, as [`AppSet::health`]; a static token without an app id is always ready.
     pub fn health(&self, degraded_after: Duration) -> Health {
-        match &self.single {
+        let health = match &self.single {
             Some(_) => Health {
                 state: HealthState::Ready,
                 apps: Vec::new(),
+                source_allowlist: None,
             },
             None => self.apps.health(degraded_after),
+        };
+        match &self.source {
+            None => health,
+            Some((filter, None)) => {
+                let entries = filter.list().load().map(|l| l.len());
+                health.with_source_allowlist(entries, None, 0, degraded_after)
+            }
+            Some((_, Some(lists))) => {
+                let status = lists.status();
+                health.with_source_allowlist(
+                    status.entries(),
+                    status.age(),
+                    status.consecutive_failures(),
+                    degraded_after,
+                )
+            }
         }
     }
 

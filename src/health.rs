@@ -87,6 +87,37 @@ impl AppHealth {
 pub struct Health {
     pub(crate) state: HealthState,
     pub(crate) apps: Vec<AppHealth>,
+    pub(crate) source_allowlist: Option<ListHealth>,
+}
+
+/// The health of a source allowlist (see [`Health::with_source_allowlist`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListHealth {
+    entries: Option<usize>,
+    age_secs: Option<u64>,
+    consecutive_failures: u32,
+    state: HealthState,
+}
+
+impl ListHealth {
+    /// Entries of the current list (`None` before one is loaded).
+    pub fn entries(&self) -> Option<usize> {
+        self.entries
+    }
+    /// Seconds since the list was last fetched successfully (`None` for a static list, or
+    /// before the first fetch).
+    pub fn age_secs(&self) -> Option<u64> {
+        self.age_secs
+    }
+    /// Failed refreshes since the last success.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures
+    }
+    /// Not ready without a list; degraded while refreshes fail and the list is older than the
+    /// threshold; else ready.
+    pub fn state(&self) -> HealthState {
+        self.state
+    }
 }
 
 impl Health {
@@ -100,9 +131,44 @@ impl Health {
         &self.apps
     }
 
+    /// The source allowlist's health, when one was added.
+    pub fn source_allowlist(&self) -> Option<&ListHealth> {
+        self.source_allowlist.as_ref()
+    }
+
+    /// Adds a source allowlist: `entries` of the current list (`None`: none loaded yet, so
+    /// callbacks are refused with 503: not ready), and for a refreshed list its `age` and
+    /// `consecutive_failures` (degraded while failing and older than `degraded_after`). The
+    /// overall state becomes the worse of the two.
+    #[must_use]
+    pub fn with_source_allowlist(
+        mut self,
+        entries: Option<usize>,
+        age: Option<std::time::Duration>,
+        consecutive_failures: u32,
+        degraded_after: std::time::Duration,
+    ) -> Self {
+        let stale = consecutive_failures > 0 && age.is_none_or(|a| a > degraded_after);
+        let state = match (entries, stale) {
+            (None, _) => HealthState::NotReady,
+            (Some(_), true) => HealthState::Degraded,
+            (Some(_), false) => HealthState::Ready,
+        };
+        self.state = self.state.max(state);
+        self.source_allowlist = Some(ListHealth {
+            entries,
+            age_secs: age.map(|a| a.as_secs()),
+            consecutive_failures,
+            state,
+        });
+        self
+    }
+
     /// A JSON document without any secret:
     /// `{"status":"ready","apps":[{"sdkappid":1400000000,"status":"ready","loaded":true,"authentication_enabled":true,"consecutive_failures":0,"seconds_since_success":12}]}`
-    /// (`authentication_enabled` is `null` before a snapshot is loaded).
+    /// (`authentication_enabled` is `null` before a snapshot is loaded), with
+    /// `"source_allowlist":{"status":"ready","entries":14,"age_secs":30,"consecutive_failures":0}`
+    /// when one was added.
     pub fn to_json(&self) -> String {
         let apps: Vec<String> = self
             .apps
@@ -121,8 +187,18 @@ impl Health {
                 )
             })
             .collect();
+        let list = self.source_allowlist.as_ref().map_or_else(String::new, |l| {
+            let or_null = |v: Option<String>| v.unwrap_or_else(|| "null".to_owned());
+            format!(
+                r#","source_allowlist":{{"status":"{}","entries":{},"age_secs":{},"consecutive_failures":{}}}"#,
+                l.state.as_str(),
+                or_null(l.entries.map(|e| e.to_string())),
+                or_null(l.age_secs.map(|a| a.to_string())),
+                l.consecutive_failures
+            )
+        });
         format!(
-            r#"{{"status":"{}","apps":[{}]}}"#,
+            r#"{{"status":"{}","apps":[{}]{list}}}"#,
             self.state.as_str(),
             apps.join(",")
         )
@@ -143,5 +219,47 @@ impl Health {
             http::HeaderValue::from_static("application/json"),
         );
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ready() -> Health {
+        Health {
+            state: HealthState::Ready,
+            apps: Vec::new(),
+            source_allowlist: None,
+        }
+    }
+
+    #[test]
+    fn a_source_allowlist_makes_the_state_worse_never_better() {
+        let threshold = Duration::from_secs(300);
+        let fresh =
+            ready().with_source_allowlist(Some(3), Some(Duration::from_secs(30)), 0, threshold);
+        assert_eq!(fresh.state(), HealthState::Ready);
+        assert!(fresh.to_json().ends_with(
+            r#","source_allowlist":{"status":"ready","entries":3,"age_secs":30,"consecutive_failures":0}}"#
+        ));
+        let failing_recent =
+            ready().with_source_allowlist(Some(3), Some(Duration::from_secs(30)), 2, threshold);
+        assert_eq!(failing_recent.state(), HealthState::Ready);
+        let stale =
+            ready().with_source_allowlist(Some(3), Some(Duration::from_secs(900)), 2, threshold);
+        assert_eq!(stale.state(), HealthState::Degraded);
+        let none = ready().with_source_allowlist(None, None, 1, threshold);
+        assert_eq!(none.state(), HealthState::NotReady);
+        assert!(none.to_json().contains(r#""entries":null"#));
+        let mut not_ready = ready();
+        not_ready.state = HealthState::NotReady;
+        assert_eq!(
+            not_ready
+                .with_source_allowlist(Some(1), None, 0, threshold)
+                .state(),
+            HealthState::NotReady
+        );
     }
 }

@@ -29,6 +29,10 @@ fn example(name: &str) -> Command {
         "TIM_APPS",
         "TIM_ALLOW_UNSIGNED",
         "TIM_ALLOW_INSECURE_HTTP",
+        "TIM_SOURCE_IPS",
+        "TIM_SOURCE_IPS_NETTYPE",
+        "TIM_SOURCE_IPS_REFRESH_SECS",
+        "TIM_TRUSTED_PROXY_HOPS",
     ] {
         command.env_remove(var);
     }
@@ -156,7 +160,15 @@ fn standalone_refresher_follows_two_rotations_showing_fingerprints_only() {
 /// its further output lines. A server that prints no address within 30 s is killed and the test
 /// fails (a hung server must not hang the suite).
 fn start_server(env: &[(&str, String)]) -> (KillOnDrop, String, std::sync::mpsc::Receiver<String>) {
-    let mut server = example("axum_server")
+    start_example("axum_server", env)
+}
+
+/// [`start_server`] for any example server that logs `addr=` once it listens.
+fn start_example(
+    name: &str,
+    env: &[(&str, String)],
+) -> (KillOnDrop, String, std::sync::mpsc::Receiver<String>) {
+    let mut server = example(name)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .stdout(Stdio::piped())
@@ -182,7 +194,7 @@ fn start_server(env: &[(&str, String)]) -> (KillOnDrop, String, std::sync::mpsc:
             }
             Err(_) => {
                 let _ = server.kill();
-                panic!("axum_server printed no address within 30 s");
+                panic!("{name} printed no address within 30 s");
             }
         }
     };
@@ -567,4 +579,109 @@ async fn axum_server_names_the_host_or_the_variable_when_the_token_cannot_be_loa
         );
         assert!(!stderr.contains(key) || key == mock::SECRET_KEY, "{stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_server_allows_only_tencents_addresses_when_asked() {
+    let api = mock::MockApi::start("source-token-0123456789").await;
+    let base = [
+        ("TIM_SDKAPPID", mock::SDK_APP_ID.to_string()),
+        ("TIM_SECRET_KEY", mock::SECRET_KEY.to_string()),
+        ("TIM_API_BASE_URL", api.base_url()),
+    ];
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut env = base.to_vec();
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        env
+    };
+    // `tencent`: the mock's list holds 127.0.0.1, so our own callbacks pass; /healthz shows the list.
+    let fetched = with(&[
+        ("TIM_SOURCE_IPS", "tencent"),
+        ("TIM_SOURCE_IPS_NETTYPE", "6"),
+    ]);
+    let (answers, health) = tokio::task::spawn_blocking(move || {
+        let (_server, addr, _lines) = start_server(&fetched);
+        (
+            send_to(&addr, "source-token-0123456789", mock::SDK_APP_ID, "0"),
+            http_get(&addr, "/healthz"),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(answers.contains("status: 200"), "{answers}");
+    assert!(
+        health.contains(r#""source_allowlist":{"status":"ready","entries":3"#),
+        "{health}"
+    );
+    // A static list without us: refused, 403.
+    let elsewhere = with(&[("TIM_SOURCE_IPS", "183.192.202.0/25, 2402:4e00::/32")]);
+    let refused = tokio::task::spawn_blocking(move || {
+        let (_server, addr, _lines) = start_server(&elsewhere);
+        send_to(&addr, "source-token-0123456789", mock::SDK_APP_ID, "0")
+    })
+    .await
+    .unwrap();
+    assert!(refused.contains("status: 403"), "{refused}");
+    // Misconfigured: named, exit 2.
+    for (env, variable) in [
+        (with(&[("TIM_SOURCE_IPS", "10.0.0.0/99")]), "TIM_SOURCE_IPS"),
+        (
+            with(&[
+                ("TIM_SOURCE_IPS", "tencent"),
+                ("TIM_SOURCE_IPS_NETTYPE", "4"),
+            ]),
+            "TIM_SOURCE_IPS_NETTYPE",
+        ),
+        (
+            with(&[("TIM_TRUSTED_PROXY_HOPS", "many")]),
+            "TIM_TRUSTED_PROXY_HOPS",
+        ),
+    ] {
+        let output = tokio::task::spawn_blocking(move || {
+            example("axum_server")
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(variable), "{variable}: {stderr}");
+    }
+    // The API not enabled: a clear message naming the variable.
+    api.set_ip_lists(None);
+    let not_enabled = with(&[("TIM_SOURCE_IPS", "tencent")]);
+    let output = tokio::task::spawn_blocking(move || {
+        example("axum_server")
+            .envs(not_enabled.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("TIM_SOURCE_IPS") && stderr.contains("on request"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hyper_server_reads_the_peer_it_inserts() {
+    let env = [
+        ("TIM_CALLBACK_TOKEN", "hyper-token-0123456789".to_string()),
+        ("TIM_SOURCE_IPS", "10.0.0.0/8".to_string()),
+    ];
+    let (_server, addr, _lines) = start_example("hyper_server", &env);
+    let refused = send_to(&addr, "hyper-token-0123456789", 1400000000, "0");
+    assert!(refused.contains("status: 403"), "{refused}");
+    let env = [
+        ("TIM_CALLBACK_TOKEN", "hyper-token-0123456789".to_string()),
+        ("TIM_SOURCE_IPS", "127.0.0.0/8".to_string()),
+    ];
+    let (_server, addr, _lines) = start_example("hyper_server", &env);
+    let accepted = send_to(&addr, "hyper-token-0123456789", 1400000000, "0");
+    assert!(accepted.contains("status: 200"), "{accepted}");
 }

@@ -65,8 +65,10 @@ pub mod server {
     pub fn init_tracing() {
         tracing_subscriber::fmt()
             .with_env_filter(
+                // `hyper` would match `hyper_server` too (a target prefix): name it.
                 tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                    "info,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn".into()
+                    "info,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,hyper_server=info"
+                        .into()
                 }),
             )
             .init();
