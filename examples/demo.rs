@@ -15,8 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use tim_callback_auth::refresh::TokenRefresher;
-use tim_callback_auth::rest::{Region, RestClient};
+use tim_callback_auth::refresh::{AllowlistRefresher, TokenRefresher};
+use tim_callback_auth::rest::{Region, RestClient, WebhookNetwork};
+use tim_callback_auth::source::{ClientAddress, SourceFilter};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, Reply, TokenHandle, TokenSnapshot,
     VerifiedCallback,
@@ -145,6 +146,11 @@ async fn scenario() -> Vec<Case> {
         .region(Region::custom(&api.base_url()).expect("local url"))
         .build()
         .expect("valid client");
+    // Tencent's webhook egress addresses, from the mock's GetIPList: only they may call.
+    let lists = AllowlistRefresher::builder(client.webhook_addresses(WebhookNetwork::China))
+        .start()
+        .await
+        .expect("the mock answers");
     let refresher = TokenRefresher::builder(client)
         .grace(Duration::from_secs(300))
         .backoff(Duration::from_millis(100), Duration::from_secs(5))
@@ -181,7 +187,10 @@ async fn scenario() -> Vec<Case> {
                 },
             ),
         )
-        .layer(CallbackAuthLayer::for_apps(apps))
+        .layer(
+            CallbackAuthLayer::for_apps(apps)
+                .with_source_filter(SourceFilter::new(lists.handle(), ClientAddress::peer())),
+        )
         .layer(record)
         .route(
             "/healthz",
@@ -195,6 +204,8 @@ async fn scenario() -> Vec<Case> {
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
+    // With the peer address in each request, for the source allowlist.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let tencent = Tencent {
         http: reqwest::Client::new(),
@@ -212,6 +223,15 @@ async fn scenario() -> Vec<Case> {
             .handle()
             .load()
             .and_then(|s| s.current().map(CallbackToken::fingerprint))
+            .unwrap_or_default()
+    );
+    println!(
+        "source allowlist from the mock's GetIPList: {} entries ({})",
+        lists.status().entries().unwrap_or_default(),
+        lists
+            .handle()
+            .load()
+            .map(|l| l.ranges().collect::<Vec<_>>().join(", "))
             .unwrap_or_default()
     );
     println!();
@@ -262,6 +282,21 @@ async fn scenario() -> Vec<Case> {
         tencent.callback(SDK_APP_ID + 9, Some((&v1, t))).await,
         reason(),
     );
+
+    // Tencent's addresses change and no longer include ours: refused before anything else.
+    api.set_ip_lists(Some((
+        vec!["183.192.202.0/25".into()],
+        vec!["43.132.0.0/16".into()],
+    )));
+    let _ = lists.refresh_now().await;
+    case(
+        "signed, but from outside Tencent's addresses",
+        403,
+        tencent.callback(SDK_APP_ID, Some((&v1, t))).await,
+        reason(),
+    );
+    api.set_ip_lists(Some((vec!["127.0.0.1".into()], vec!["127.0.0.1".into()])));
+    let _ = lists.refresh_now().await;
 
     // Two apps behind one endpoint: each with its own token; no replay across them.
     case(

@@ -15,7 +15,7 @@ fn the_demo_passes_every_case() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("14 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("15 passed, 0 failed"), "{stdout}");
     assert!(!stdout.contains('✗'), "{stdout}");
     // It teaches: where things listen, the token it fetched, why each request was refused, the
     // crate's own log lines (and not the HTTP stack's), and what to try next.
@@ -26,6 +26,8 @@ fn the_demo_passes_every_case() {
         "signature_mismatch",
         "request_time_too_old",
         "disguised_parameter_name",
+        "source_not_allowed",
+        "source allowlist from the mock's GetIPList: 2 entries",
         "callback token rotated",
         "skew_secs=-3600",
         "Next: run the example server",
