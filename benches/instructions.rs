@@ -26,7 +26,11 @@ use tim_callback_auth::{
 /// The cases, in the order of the table. The `router_*` cases are one signed request through an
 /// axum `Router` (`oneshot` on a current-thread runtime): the layer's cost is `router_layer` minus
 /// `router_pass_through`.
-const CASES: [&str; 12] = [
+///
+/// The `source_*` cases call a layer (no `VerifiedCallback` extension) directly with a signed
+/// request that carries a peer address and an `X-Forwarded-For` header: the source allowlist's
+/// cost is `source_peer` or `source_forwarded` minus `source_none`.
+const CASES: [&str; 15] = [
     "none",
     "accept",
     "accept_uncached",
@@ -39,6 +43,9 @@ const CASES: [&str; 12] = [
     "router_layer",
     "router_layer_no_extension",
     "router_apps",
+    "source_none",
+    "source_peer",
+    "source_forwarded",
 ];
 
 /// Set in the child: which case to run.
@@ -154,10 +161,64 @@ fn run_router(case: &str, calls: u64) {
     }
 }
 
+/// `calls` signed requests, each with a peer address and an `X-Forwarded-For` header, through a
+/// layer with the source filter of `case`.
+fn run_source(case: &str, calls: u64) {
+    use std::future::Future;
+    use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
+    use tower::{Layer, Service};
+    let token = CallbackToken::new(TOKEN).expect("valid token");
+    // A list the size of a real one: 60 IPv4 ranges, 4 IPv6 ranges; the proxy's 10.0.0.0/8 too.
+    let v4 = (0..60).map(|i| format!("{}.{}.0.0/20", 20 + i, 7 * i % 250));
+    let v6 = (0..4).map(|i| format!("2402:4e{i:02x}::/32"));
+    let list = IpAllowlist::new(v4.chain(v6).chain(["10.0.0.0/8".to_string()])).expect("list");
+    let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
+        .with_clock(|| NOW)
+        .with_rejection_response(|_r| http::Response::new(()))
+        .with_verified_extension(false);
+    let layer = match case {
+        "source_none" => layer,
+        "source_peer" => layer.with_source_filter(SourceFilter::new(
+            AllowlistHandle::new(list),
+            ClientAddress::peer(),
+        )),
+        _ => layer.with_source_filter(SourceFilter::new(
+            AllowlistHandle::new(list),
+            ClientAddress::x_forwarded_for(1),
+        )),
+    };
+    let mut service = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    }));
+    let peer: std::net::SocketAddr = "10.1.2.3:40000".parse().expect("address");
+    let uri = format!("/im/callback?{}", query(&token.sign(NOW), NOW));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..calls {
+        let mut request = http::Request::post(uri.as_str())
+            .header("x-forwarded-for", "198.51.100.9, 59.23.3.4")
+            .body(())
+            .expect("request");
+        request.extensions_mut().insert(peer);
+        let mut future = std::pin::pin!(service.call(request));
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Ok(response)) => {
+                assert!(response
+                    .extensions()
+                    .get::<tim_callback_auth::Rejection>()
+                    .is_none())
+            }
+            _ => unreachable!("the layer and the inner service never wait"),
+        }
+    }
+}
+
 /// The child: `calls` verifications of one kind.
 fn run(case: &str, calls: u64) {
     if case.starts_with("router_") {
         return run_router(case, calls);
+    }
+    if case.starts_with("source_") {
+        return run_source(case, calls);
     }
     let token = CallbackToken::new(TOKEN).expect("valid token");
     let snapshot = TokenSnapshot::enabled(token.clone());

@@ -5,7 +5,12 @@
 //!   do-nothing pass-through layer (the baseline), next to one bare SHA-256 block;
 //! - `threads`: each of one or two threads calls its own clone of a service (pass-through,
 //!   single-app layer, multi-app layer); the two-thread figure is the time per request with both
-//!   threads at work, so the speed-up is `1 thread / 2 threads`.
+//!   threads at work, so the speed-up is `1 thread / 2 threads`;
+//! - `source`: the source allowlist's cost per request, next to an accepted verification's: the
+//!   layer (no extension) with no filter, with a filter on the TCP peer and on `X-Forwarded-For`
+//!   behind one proxy (a 64-range list), every request carrying the peer address and the header;
+//!   the filter's cost is the difference, compared with `Verifier::verify` of the same request,
+//!   with its per-thread digest cache hit (`verify_cached`) and missed (`verify_uncached`).
 //!
 //! Run: `cargo bench --bench layer` (BENCHMARKS.md has the figures and the ratios).
 
@@ -23,7 +28,10 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{Request, Response};
 use sha2::{Digest, Sha256};
-use tim_callback_auth::{AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot};
+use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
+use tim_callback_auth::{
+    AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, Verifier,
+};
 use tower::{Layer, Service, ServiceExt};
 
 const NOW: u64 = 1_700_000_000;
@@ -196,5 +204,144 @@ fn thread_cases(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, router_cases, thread_cases);
+/// A list the size of a real one: 60 IPv4 ranges and 4 IPv6 ranges, none adjacent.
+fn list() -> IpAllowlist {
+    let v4 = (0..60).map(|i| format!("{}.{}.0.0/20", 20 + i, 7 * i % 250));
+    let v6 = (0..4).map(|i| format!("2402:4e{i:02x}::/32"));
+    IpAllowlist::new(v4.chain(v6)).unwrap()
+}
+
+fn source_cases(c: &mut Criterion) {
+    let token = CallbackToken::new(TOKEN).unwrap();
+    let snapshot = TokenSnapshot::enabled(token.clone());
+    let verifier = Verifier::new();
+    let uris = [
+        uri(&token),
+        uri(&token)
+            .replace(&token.sign(NOW), &token.sign(NOW + 1))
+            .replace(
+                &format!("RequestTime={NOW}"),
+                &format!("RequestTime={}", NOW + 1),
+            ),
+    ];
+    let queries = uris
+        .clone()
+        .map(|u| u.split_once('?').unwrap().1.to_string());
+    // The peer is a proxy in 10.0.0.0/8; the address before it is in the list.
+    let peer: std::net::SocketAddr = "10.1.2.3:40000".parse().unwrap();
+    let forwarded = "198.51.100.9, 59.23.3.4";
+    let allowed = list();
+    assert!(allowed.contains("59.23.3.4".parse().unwrap()));
+    let peer_list = IpAllowlist::new(allowed.ranges().chain(["10.0.0.0/8".to_string()])).unwrap();
+    let inner =
+        tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
+    let layer = CallbackAuthLayer::new(handle(&token))
+        .with_clock(|| NOW)
+        .with_rejection_response(|_r| Response::new(()))
+        .with_verified_extension(false);
+    let mut cases = [
+        ("layer_no_filter", layer.clone().layer(inner)),
+        (
+            "layer_peer_filter",
+            layer
+                .clone()
+                .with_source_filter(SourceFilter::new(
+                    AllowlistHandle::new(peer_list.clone()),
+                    ClientAddress::peer(),
+                ))
+                .layer(inner),
+        ),
+        (
+            "layer_forwarded_filter",
+            layer
+                .with_source_filter(SourceFilter::new(
+                    AllowlistHandle::new(allowed.clone()),
+                    ClientAddress::x_forwarded_for(1),
+                ))
+                .layer(inner),
+        ),
+    ];
+    let mut group = c.benchmark_group("source");
+    let mut request = Request::post(uris[0].as_str())
+        .header("x-forwarded-for", forwarded)
+        .body(())
+        .unwrap();
+    request.extensions_mut().insert(peer);
+    let filters = [
+        (
+            "check_peer",
+            SourceFilter::new(
+                AllowlistHandle::new(peer_list.clone()),
+                ClientAddress::peer(),
+            ),
+        ),
+        (
+            "check_forwarded",
+            SourceFilter::new(
+                AllowlistHandle::new(allowed.clone()),
+                ClientAddress::x_forwarded_for(1),
+            ),
+        ),
+    ];
+    // Its parts: finding the address, and searching the list.
+    for (name, address) in [
+        ("address_peer", ClientAddress::peer()),
+        ("address_forwarded", ClientAddress::x_forwarded_for(1)),
+    ] {
+        group.bench_function(BenchmarkId::new(name, "found"), |b| {
+            b.iter(|| address.of(black_box(&request)))
+        });
+    }
+    let ip: std::net::IpAddr = "59.23.3.4".parse().unwrap();
+    group.bench_function(BenchmarkId::new("list_contains", "64_ranges"), |b| {
+        b.iter(|| allowed.contains(black_box(ip)))
+    });
+    for (name, filter) in &filters {
+        group.bench_function(BenchmarkId::new(*name, "allowed"), |b| {
+            b.iter(|| filter.check(black_box(&request)))
+        });
+    }
+    group.bench_function(BenchmarkId::new("verify_cached", "accept"), |b| {
+        b.iter(|| verifier.verify(black_box(&snapshot), black_box(&queries[0]), NOW))
+    });
+    group.bench_function(BenchmarkId::new("verify_uncached", "accept"), |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i ^= 1;
+            verifier.verify(black_box(&snapshot), black_box(&queries[i]), NOW)
+        })
+    });
+    for (name, service) in &mut cases {
+        for (cache, alternate) in [("cached", false), ("uncached", true)] {
+            group.bench_function(BenchmarkId::new(*name, cache), |b| {
+                let mut i = 0;
+                b.iter_batched(
+                    || {
+                        if alternate {
+                            i ^= 1;
+                        }
+                        let mut request = Request::post(uris[i].as_str())
+                            .header("x-forwarded-for", forwarded)
+                            .body(())
+                            .unwrap();
+                        request.extensions_mut().insert(peer);
+                        request
+                    },
+                    |request| {
+                        let response = ready(service.call(request)).unwrap();
+                        assert!(response
+                            .extensions()
+                            .get::<tim_callback_auth::Rejection>()
+                            .is_none());
+                        response
+                    },
+                    criterion::BatchSize::SmallInput,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, router_cases, thread_cases, source_cases);
 criterion_main!(benches);

@@ -310,12 +310,19 @@ impl AppSet {
 }
 
 impl AppSet {
-    /// No app: for requests refused before routing (the source check).
-    pub(crate) fn unrouted(&self) -> Routed<'_> {
+    /// The app the query names, read as [`verify`](Self::verify) reads it (or none): for requests
+    /// refused before verification (the source check), so that they are counted and logged under
+    /// the app they claim, like a forged signature is.
+    pub(crate) fn route(&self, query: &str) -> Routed<'_> {
+        let table = self.shared.table.load();
+        let index = match scan(query.as_bytes()).parsed_app_id() {
+            Ok(Some(id)) => table.binary_search_by_key(&id, |a| a.id).ok(),
+            _ => None,
+        };
         Routed {
             set: self,
-            table: self.shared.table.load(),
-            index: None,
+            table,
+            index,
         }
     }
 }

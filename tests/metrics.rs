@@ -165,3 +165,83 @@ async fn layer_and_refresher_counts_reach_the_metrics_facade() {
         Some(1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_allowlist_reaches_the_metrics_facade() {
+    use tim_callback_auth::refresh::AllowlistRefresher;
+    use tim_callback_auth::rest::WebhookNetwork;
+    use tim_callback_auth::source::{ClientAddress, SourceFilter};
+
+    let memory = memory();
+    let app_id = APP + 1;
+    let api = MockApi::start_for(app_id, ADMIN, SECRET_KEY, Some("metrics-token"), true).await;
+    api.set_ip_lists(Some((
+        vec!["203.0.113.0/24".into(), "198.51.100.7".into()],
+        vec!["192.0.2.0/24".into()],
+    )));
+    let client = RestClient::builder(app_id, ADMIN, SECRET_KEY)
+        .region(Region::custom(&api.base_url()).unwrap())
+        .build()
+        .unwrap();
+    let lists = AllowlistRefresher::builder(client.webhook_addresses(WebhookNetwork::China))
+        .interval(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let gauge = |name: &str| memory.get(&format!("{name}{{}}")).map(f64::from_bits);
+    assert_eq!(gauge(names::SOURCE_ALLOWLIST_ENTRIES), Some(2.0));
+    assert_eq!(gauge(names::SOURCE_ALLOWLIST_FAILURES), Some(0.0));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let last = gauge(names::SOURCE_ALLOWLIST_LAST_SUCCESS).unwrap();
+    assert!((last - now).abs() < 5.0, "{last} vs {now}");
+
+    // A request from outside the list is counted under its reason.
+    let token = CallbackToken::new("metrics-token").unwrap();
+    let apps = AppSet::new();
+    apps.insert(
+        app_id,
+        tim_callback_auth::TokenHandle::new(tim_callback_auth::TokenSnapshot::enabled(
+            token.clone(),
+        )),
+    );
+    let app = Router::new().route("/cb", post(|| async { "ok" })).layer(
+        CallbackAuthLayer::for_apps(apps)
+            .with_source_filter(SourceFilter::new(lists.handle(), ClientAddress::peer())),
+    );
+    let t = now as u64;
+    for peer in ["203.0.113.9:1", "192.0.2.1:1"] {
+        let uri = format!(
+            "/cb?SdkAppid={app_id}&Sign={}&RequestTime={t}",
+            token.sign(t)
+        );
+        let mut request = Request::post(uri).body(Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(peer.parse::<std::net::SocketAddr>().unwrap());
+        app.clone().oneshot(request).await.unwrap();
+    }
+    let app_label = app_id.to_string();
+    assert_eq!(
+        memory.get(&format!(
+            "{}{{app={app_label},reason=source_not_allowed}}",
+            names::REJECTED
+        )),
+        Some(1)
+    );
+    assert_eq!(
+        memory.get(&format!(
+            "{}{{app={app_label},token=current}}",
+            names::ACCEPTED
+        )),
+        Some(1)
+    );
+
+    // A failed fetch keeps the list and counts the failure.
+    api.script([Reply::Code(100001)]);
+    assert!(lists.refresh_now().await.is_err());
+    assert_eq!(gauge(names::SOURCE_ALLOWLIST_FAILURES), Some(1.0));
+    assert_eq!(gauge(names::SOURCE_ALLOWLIST_ENTRIES), Some(2.0));
+}

@@ -176,28 +176,30 @@ impl<R> Config<R> {
     {
         let filter = self.source.as_ref()?;
         let rejection = filter.check(req).err()?;
-        let checked = self.unrouted();
-        checked.record(Err(rejection));
         let query = req.uri().query().unwrap_or("");
-        self.log.record(rejection, now, None, || Details {
-            command: callback_command(query),
-            skew_secs: None,
-            source: filter.address_of(req),
-        });
+        let checked = self.route(query);
+        checked.record(Err(rejection));
+        self.log
+            .record(rejection, now, checked.app_id(), || Details {
+                command: callback_command(query),
+                skew_secs: None,
+                source: filter.address_of(req),
+            });
         let mut response = self.rejection.response(rejection);
         response.extensions_mut().insert(rejection);
         Some(response)
     }
 
-    /// The counters of requests not matched to an app.
-    fn unrouted(&self) -> Checked<'_> {
+    /// The app a request claims, for one refused before verification: its counters (with an
+    /// [`AppSet`], those of the app the query names, or of no known app).
+    fn route(&self, query: &str) -> Checked<'_> {
         match &self.tokens {
             Tokens::Single(handle) => Checked::Single {
                 #[cfg(feature = "refresh")]
                 handle,
                 counters: &self.counters,
             },
-            Tokens::Apps(apps) => Checked::Routed(apps.unrouted()),
+            Tokens::Apps(apps) => Checked::Routed(apps.route(query)),
         }
     }
 

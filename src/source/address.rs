@@ -4,7 +4,11 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use http::header::{HeaderName, FORWARDED};
 use http::{HeaderMap, Request};
+
+/// `X-Forwarded-For`, built once (a header name given as text is parsed on every lookup).
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The longest forwarding header read, in bytes; a longer one cannot be trusted to be parsed the
 /// way the proxies that wrote it meant, so the address is unknown.
@@ -96,10 +100,10 @@ impl ClientAddress {
         match &self.0 {
             Kind::Peer => peer(request.extensions()),
             Kind::XForwardedFor(n) => {
-                nth_from_right(request.headers(), "x-forwarded-for", *n, parse_xff)
+                nth_from_right(request.headers(), &X_FORWARDED_FOR, *n, parse_xff)
             }
             Kind::Forwarded(n) => {
-                nth_from_right(request.headers(), "forwarded", *n, parse_forwarded)
+                nth_from_right(request.headers(), &FORWARDED, *n, parse_forwarded)
             }
             Kind::Custom(f) => f(request.headers(), request.extensions()),
         }
@@ -126,13 +130,14 @@ fn peer(extensions: &http::Extensions) -> Option<IpAddr> {
 }
 
 /// The entry `n` places from the right (1 = the rightmost) of all the `name` headers taken as one
-/// comma-separated list, in order. `None` when there are fewer entries, any header is longer than
-/// [`MAX_HEADER_LEN`] or not text, or the chosen entry does not parse.
+/// comma-separated list, in order. `None` when there are fewer entries, any header read is longer
+/// than [`MAX_HEADER_LEN`], or the chosen entry is not text or does not parse. Entries further left
+/// are counted, never read: they are the client's.
 fn nth_from_right(
     headers: &HeaderMap,
-    name: &str,
+    name: &HeaderName,
     n: usize,
-    parse: fn(&str) -> Option<IpAddr>,
+    parse: fn(&[u8]) -> Option<IpAddr>,
 ) -> Option<IpAddr> {
     let mut seen = 0;
     // Later header lines come after earlier ones: read them backwards too.
@@ -140,11 +145,10 @@ fn nth_from_right(
         if value.len() > MAX_HEADER_LEN {
             return None;
         }
-        let text = value.to_str().ok()?;
-        for entry in text.rsplit(',') {
+        for entry in value.as_bytes().rsplit(|&b| b == b',') {
             seen += 1;
             if seen == n {
-                return parse(entry.trim());
+                return parse(entry.trim_ascii());
             }
         }
     }
@@ -152,7 +156,8 @@ fn nth_from_right(
 }
 
 /// An `X-Forwarded-For` entry: an address, or an address with a port (`[v6]:port`, `v4:port`).
-fn parse_xff(entry: &str) -> Option<IpAddr> {
+fn parse_xff(entry: &[u8]) -> Option<IpAddr> {
+    let entry = std::str::from_utf8(entry).ok()?;
     entry
         .parse::<IpAddr>()
         .ok()
@@ -161,7 +166,8 @@ fn parse_xff(entry: &str) -> Option<IpAddr> {
 
 /// A `Forwarded` element (`for=192.0.2.60;proto=http;by=…`): its `for=` value, quoted or not,
 /// with an optional port; obfuscated identifiers (`unknown`, `_hidden`) are no address.
-fn parse_forwarded(element: &str) -> Option<IpAddr> {
+fn parse_forwarded(element: &[u8]) -> Option<IpAddr> {
+    let element = std::str::from_utf8(element).ok()?;
     let mut found = None;
     for pair in element.split(';') {
         let (key, value) = pair.trim().split_once('=')?;
@@ -183,7 +189,7 @@ fn parse_forwarded(element: &str) -> Option<IpAddr> {
                     .parse::<std::net::Ipv6Addr>()
                     .ok()
                     .map(IpAddr::V6)?,
-                None => parse_xff(value)?,
+                None => parse_xff(value.as_bytes())?,
             };
             found = Some(address);
         }

@@ -124,18 +124,48 @@ impl IpAllowlist {
         self.entries == 0
     }
 
-    /// The merged ranges, as `first-last` text (for logs: the list is public).
+    /// The list as the fewest CIDR blocks that cover exactly its merged ranges (for logs, the list
+    /// is public; and parseable: `IpAllowlist::new(list.ranges())` is the same set of addresses).
+    ///
+    /// ```
+    /// use tim_callback_auth::source::IpAllowlist;
+    ///
+    /// let list: IpAllowlist = "10.0.0.0/25, 10.0.0.128/25, 10.0.1.0, 2001:db8::/32".parse()?;
+    /// let ranges: Vec<String> = list.ranges().collect();
+    /// assert_eq!(ranges, ["10.0.0.0/24", "10.0.1.0/32", "2001:db8::/32"]);
+    /// assert_eq!(IpAllowlist::new(&ranges)?.ranges().collect::<Vec<_>>(), ranges);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ranges(&self) -> impl Iterator<Item = String> + '_ {
-        let v4 = self
-            .v4
-            .iter()
-            .map(|&(a, b)| format!("{}-{}", Ipv4Addr::from(a), Ipv4Addr::from(b)));
-        let v6 = self
-            .v6
-            .iter()
-            .map(|&(a, b)| format!("{}-{}", Ipv6Addr::from(a), Ipv6Addr::from(b)));
+        let v4 = self.v4.iter().flat_map(|&(a, b)| {
+            cidr_blocks(u128::from(a), u128::from(b), 32)
+                .map(|(start, prefix)| format!("{}/{prefix}", Ipv4Addr::from(start as u32)))
+        });
+        let v6 = self.v6.iter().flat_map(|&(a, b)| {
+            cidr_blocks(a, b, 128)
+                .map(|(start, prefix)| format!("{}/{prefix}", Ipv6Addr::from(start)))
+        });
         v4.chain(v6)
     }
+}
+
+/// The fewest CIDR blocks `(start, prefix)` that cover `first..=last` exactly, in a `width`-bit
+/// address space: at each step, the largest block that starts at the current address (its
+/// alignment) and does not pass `last`.
+fn cidr_blocks(first: u128, last: u128, width: u32) -> impl Iterator<Item = (u128, u32)> {
+    let mut next = Some(first);
+    std::iter::from_fn(move || {
+        let start = next?;
+        // log2 of the block's size: no more than the start's alignment, nor what is left.
+        let aligned = start.trailing_zeros().min(width);
+        let left = (last - start)
+            .checked_add(1)
+            .map_or(128, |n| 127 - n.leading_zeros());
+        let bits = aligned.min(left);
+        let end = start | u128::MAX.checked_shr(128 - bits).unwrap_or(0);
+        next = (end < last).then(|| end + 1);
+        Some((start, width - bits))
+    })
 }
 
 impl FromStr for IpAllowlist {
@@ -264,10 +294,13 @@ mod tests {
         .unwrap();
         // 0.0.0.0/0 swallows everything IPv4.
         assert_eq!(list.v4, vec![(0, u32::MAX)]);
+        assert_eq!(list.ranges().collect::<Vec<_>>(), ["0.0.0.0/0"]);
+        let everything = IpAllowlist::new(["::/0"]).unwrap();
+        assert_eq!(everything.ranges().collect::<Vec<_>>(), ["::/0"]);
         let list = IpAllowlist::new(["10.0.0.0/24", "10.0.1.0/24", "192.168.1.7"]).unwrap();
         assert_eq!(
             list.ranges().collect::<Vec<_>>(),
-            ["10.0.0.0-10.0.1.255", "192.168.1.7-192.168.1.7"]
+            ["10.0.0.0/23", "192.168.1.7/32"]
         );
         assert_eq!(list.len(), 3);
         for (address, inside) in [
@@ -397,8 +430,14 @@ mod tests {
                     }
                 }
             }
+            // The list written back as CIDR blocks is the same set: rebuilt, it agrees everywhere
+            // and writes the same blocks.
+            let blocks: Vec<String> = list.ranges().collect();
+            let rebuilt = IpAllowlist::new(&blocks).unwrap();
+            prop_assert_eq!(rebuilt.ranges().collect::<Vec<_>>(), blocks);
             for address in probes {
                 prop_assert_eq!(list.contains(address), naive_contains(&entries, address), "{}", address);
+                prop_assert_eq!(rebuilt.contains(address), list.contains(address), "{}", address);
             }
         }
     }

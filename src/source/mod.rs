@@ -123,10 +123,34 @@ impl SourceFilter {
         &self.list
     }
 
-    /// Whether `request` may go on: one address lookup, one load of the list, one binary search;
-    /// no allocation.
+    /// Whether `request` may go on: what the layer asks first, for use without tower too. One
+    /// address lookup, one load of the list, one binary search; no allocation.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::SourceNotAllowed`] for an address outside the list,
+    /// [`Rejection::UnknownSource`] when the address cannot be determined,
+    /// [`Rejection::AllowlistUnavailable`] before a first list (unless
+    /// [`allow_until_loaded`](Self::allow_until_loaded)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use tim_callback_auth::source::{AllowlistHandle, ClientAddress, SourceFilter};
+    /// use tim_callback_auth::Rejection;
+    ///
+    /// let filter = SourceFilter::new(AllowlistHandle::empty(), ClientAddress::peer());
+    /// let mut request = http::Request::post("/cb").body(())?;
+    /// request.extensions_mut().insert("203.0.113.9:5555".parse::<SocketAddr>()?);
+    /// assert_eq!(filter.check(&request), Err(Rejection::AllowlistUnavailable));
+    ///
+    /// filter.list().store("203.0.113.0/24".parse()?);
+    /// assert_eq!(filter.check(&request), Ok(()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
-    pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), Rejection> {
+    pub fn check<B>(&self, request: &Request<B>) -> Result<(), Rejection> {
         self.list.with_list(|list| match list {
             None if self.allow_until_loaded => Ok(()),
             None => Err(Rejection::AllowlistUnavailable),
