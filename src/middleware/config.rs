@@ -194,9 +194,13 @@ impl<R> Config<R> {
     /// [`AppSet`], those of the app the query names, or of no known app).
     fn route(&self, query: &str) -> Checked<'_> {
         match &self.tokens {
+            #[cfg(feature = "refresh")]
             Tokens::Single(handle) => Checked::Single {
-                #[cfg(feature = "refresh")]
                 handle,
+                counters: &self.counters,
+            },
+            #[cfg(not(feature = "refresh"))]
+            Tokens::Single(_) => Checked::Single {
                 counters: &self.counters,
             },
             Tokens::Apps(apps) => Checked::Routed(apps.route(query)),
