@@ -13,7 +13,7 @@
 //!   behind a known number of trusted proxies, or your own.
 //!
 //! A request from outside the list is rejected with
-//! [`Rejection::SourceNotAllowed`](crate::Rejection::SourceNotAllowed) (403 by default); one whose
+//! [`Rejection::SourceNotAllowed`] (403 by default); one whose
 //! address cannot be determined with [`UnknownSource`](crate::Rejection::UnknownSource) (403);
 //! until a first list is loaded, with
 //! [`AllowlistUnavailable`](crate::Rejection::AllowlistUnavailable) (503), unless
