@@ -90,6 +90,9 @@ pub mod rest;
 pub mod source;
 pub mod stats;
 mod token;
+#[cfg(feature = "trtc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "trtc")))]
+pub mod trtc;
 #[cfg(feature = "rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
 pub mod usersig;

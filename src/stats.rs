@@ -21,6 +21,7 @@ const STRIPES: usize = 8;
 struct Stripe {
     accepted: [AtomicU64; 3],
     rejected: [AtomicU64; Rejection::ALL.len()],
+    retries_answered: AtomicU64,
 }
 
 /// The stripe this thread writes: threads take stripes in turn as they first count something.
@@ -41,14 +42,40 @@ pub(crate) struct Counters {
     metrics: metrics_handles::Handles,
 }
 
+/// Which layer the counters belong to: the metric names differ, the counters do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// Chat/Live callbacks (`Sign` in the query).
+    Chat,
+    /// TRTC event callbacks (HMAC over the body).
+    #[cfg_attr(not(feature = "trtc"), allow(dead_code))]
+    Trtc,
+}
+
 impl Counters {
     pub(crate) fn new(app_id: Option<u64>) -> Self {
+        Self::for_scheme(app_id, Scheme::Chat)
+    }
+
+    pub(crate) fn for_scheme(app_id: Option<u64>, scheme: Scheme) -> Self {
+        #[cfg(not(feature = "metrics"))]
+        let _ = scheme;
         Self {
             app_id,
             stripes: Box::default(),
             #[cfg(feature = "metrics")]
-            metrics: metrics_handles::Handles::register(app_id),
+            metrics: metrics_handles::Handles::register(app_id, scheme),
         }
+    }
+
+    /// Counts a TRTC retry answered without calling the handler.
+    #[cfg_attr(not(feature = "trtc"), allow(dead_code))]
+    pub(crate) fn record_retry_answered(&self) {
+        self.stripes[stripe()]
+            .retries_answered
+            .fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        self.metrics.retries_answered.increment(1);
     }
 
     /// Counts one decision. A relaxed increment on this thread's stripe; no allocation.
@@ -75,7 +102,9 @@ impl Counters {
     pub(crate) fn snapshot(&self, handle: Option<&TokenHandle>) -> CallbackStats {
         let mut accepted = [0; 3];
         let mut rejected = [0; Rejection::ALL.len()];
+        let mut retries_answered = 0;
         for stripe in self.stripes.iter() {
+            retries_answered += stripe.retries_answered.load(Ordering::Relaxed);
             for (sum, c) in accepted.iter_mut().zip(&stripe.accepted) {
                 *sum += c.load(Ordering::Relaxed);
             }
@@ -88,6 +117,7 @@ impl Counters {
             authentication_enabled: handle.and_then(TokenHandle::load).map(|s| s.is_enabled()),
             accepted,
             rejected,
+            retries_answered,
         }
     }
 }
@@ -118,6 +148,7 @@ pub struct CallbackStats {
     authentication_enabled: Option<bool>,
     accepted: [u64; 3],
     rejected: [u64; Rejection::ALL.len()],
+    retries_answered: u64,
 }
 
 impl CallbackStats {
@@ -133,12 +164,13 @@ impl CallbackStats {
         self.authentication_enabled
     }
 
-    /// Callbacks accepted with the current token.
+    /// Callbacks accepted with the current token (for TRTC events: the current key).
     pub fn accepted_current(&self) -> u64 {
         self.accepted[0]
     }
 
-    /// Callbacks accepted with the previous token, during a rotation's grace period.
+    /// Callbacks accepted with the previous token, during a rotation's grace period (for TRTC
+    /// events: the previous key, until it is retired).
     pub fn accepted_previous(&self) -> u64 {
         self.accepted[1]
     }
@@ -161,6 +193,13 @@ impl CallbackStats {
     /// All rejected callbacks.
     pub fn rejected_total(&self) -> u64 {
         self.rejected.iter().sum()
+    }
+
+    /// TRTC events Tencent sent again after the handler had already answered them with a 2xx,
+    /// answered `{"code":0}` by the layer without calling the handler (not counted in
+    /// [`accepted_total`](Self::accepted_total)). Always 0 for Chat callbacks.
+    pub fn retries_answered(&self) -> u64 {
+        self.retries_answered
     }
 }
 
@@ -192,6 +231,13 @@ pub mod names {
         "tim_callback_source_allowlist_last_success_timestamp_seconds";
     /// Counter, label `app`: switches of authentication from on to off.
     pub const AUTHENTICATION_DISABLES: &str = "tim_callback_authentication_disabled_total";
+    /// Counter, labels `app`, `key` (`current`, `previous`): TRTC events accepted.
+    pub const TRTC_ACCEPTED: &str = "tim_trtc_callback_accepted_total";
+    /// Counter, labels `app`, `reason` (a [`Rejection::label`](crate::Rejection::label)): TRTC
+    /// events rejected.
+    pub const TRTC_REJECTED: &str = "tim_trtc_callback_rejected_total";
+    /// Counter, label `app`: TRTC retries of an event already handled, answered by the layer.
+    pub const TRTC_RETRIES_ANSWERED: &str = "tim_trtc_callback_retries_answered_total";
 }
 
 /// The `app` label value: the SDKAppID, or `default` for a single-app layer without one.
@@ -204,7 +250,7 @@ pub(crate) fn app_label(app_id: Option<u64>) -> String {
 mod metrics_handles {
     use metrics::{counter, Counter};
 
-    use super::app_label;
+    use super::{app_label, Scheme};
     use crate::stats::names;
     use crate::verify::Rejection;
 
@@ -213,17 +259,34 @@ mod metrics_handles {
     pub(super) struct Handles {
         pub(super) accepted: [Counter; 3],
         pub(super) rejected: [Counter; Rejection::ALL.len()],
+        pub(super) retries_answered: Counter,
     }
 
     impl Handles {
-        pub(super) fn register(app_id: Option<u64>) -> Self {
+        pub(super) fn register(app_id: Option<u64>, scheme: Scheme) -> Self {
             let app = app_label(app_id);
-            Self {
-                accepted: ["current", "previous", "disabled"]
-                    .map(|token| counter!(names::ACCEPTED, "app" => app.clone(), "token" => token)),
-                rejected: Rejection::ALL.map(
-                    |r| counter!(names::REJECTED, "app" => app.clone(), "reason" => r.label()),
-                ),
+            match scheme {
+                Scheme::Chat => Self {
+                    accepted: ["current", "previous", "disabled"].map(
+                        |token| counter!(names::ACCEPTED, "app" => app.clone(), "token" => token),
+                    ),
+                    rejected: Rejection::ALL.map(
+                        |r| counter!(names::REJECTED, "app" => app.clone(), "reason" => r.label()),
+                    ),
+                    retries_answered: Counter::noop(),
+                },
+                Scheme::Trtc => Self {
+                    // A TRTC key is never "disabled": that slot stays a no-op.
+                    accepted: [
+                        counter!(names::TRTC_ACCEPTED, "app" => app.clone(), "key" => "current"),
+                        counter!(names::TRTC_ACCEPTED, "app" => app.clone(), "key" => "previous"),
+                        Counter::noop(),
+                    ],
+                    rejected: Rejection::ALL.map(|r| {
+                        counter!(names::TRTC_REJECTED, "app" => app.clone(), "reason" => r.label())
+                    }),
+                    retries_answered: counter!(names::TRTC_RETRIES_ANSWERED, "app" => app.clone()),
+                },
             }
         }
     }

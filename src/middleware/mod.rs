@@ -89,7 +89,7 @@
 mod config;
 mod future;
 mod layer;
-mod log;
+pub(crate) mod log;
 mod response;
 mod service;
 

@@ -26,7 +26,9 @@ where
 }
 
 /// The default answer: `401 Unauthorized` (`403 Forbidden` for a source outside the allowlist or
-/// unknown; `503 Service Unavailable` while no token or no allowlist is loaded) with
+/// unknown; `503 Service Unavailable` while no token or no allowlist is loaded; for TRTC events,
+/// `413 Payload Too Large` for a body over the limit and `400 Bad Request` for an unreadable or
+/// malformed one) with
 /// `Content-Type: application/json` and a fixed body in Tencent's reply shape,
 /// `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"callback authentication failed"}`.
 ///
@@ -68,6 +70,10 @@ impl<B: From<&'static str>> RejectionResponse<B> for DefaultRejection {
             }
             Rejection::SourceNotAllowed | Rejection::UnknownSource => {
                 json_response(StatusCode::FORBIDDEN, FAILED_BODY)
+            }
+            Rejection::BodyTooLarge => json_response(StatusCode::PAYLOAD_TOO_LARGE, FAILED_BODY),
+            Rejection::UnreadableBody | Rejection::MalformedEvent => {
+                json_response(StatusCode::BAD_REQUEST, FAILED_BODY)
             }
             _ => json_response(StatusCode::UNAUTHORIZED, FAILED_BODY),
         }

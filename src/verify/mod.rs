@@ -5,7 +5,7 @@
 //! shortcut ([`scan`]), the decimal parser and formatter ([`digits`]), constant-time comparison
 //! ([`ct`]); the per-thread `Sign` cache is the token's (`crate::token::cache`).
 
-mod ct;
+pub(crate) mod ct;
 pub(crate) mod digits;
 mod outcome;
 mod rejection;

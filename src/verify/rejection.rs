@@ -22,15 +22,17 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rejection {
-    /// No `Sign` parameter, while authentication is enabled.
+    /// No `Sign` parameter, while authentication is enabled (for a TRTC event: no `Sign` header).
     MissingSign,
     /// No `RequestTime` parameter, while authentication is enabled.
     MissingRequestTime,
-    /// `Sign` is not exactly 64 hex digits.
+    /// `Sign` is not exactly 64 hex digits (for a TRTC event: not 44 characters of padded base64
+    /// encoding 32 bytes).
     MalformedSign,
     /// `RequestTime` is not 1 to 20 ASCII digits.
     MalformedRequestTime,
-    /// `Sign`, `RequestTime` or `SdkAppid` appears more than once.
+    /// `Sign`, `RequestTime` or `SdkAppid` appears more than once (for a TRTC event: the `Sign` or
+    /// `SdkAppId` header).
     DuplicateParameter,
     /// `RequestTime` is further in the past than the window allows.
     Expired,
@@ -62,11 +64,19 @@ pub enum Rejection {
     UnknownSource,
     /// No source allowlist has been loaded yet.
     AllowlistUnavailable,
+    /// A TRTC event body is larger than the layer's limit (the rest is not read).
+    BodyTooLarge,
+    /// A TRTC event body could not be read (the connection failed or the body reported an error).
+    UnreadableBody,
+    /// A TRTC event body, once its signature is verified, is not the JSON object Tencent sends:
+    /// invalid JSON, or `EventGroupId`, `EventType` or `CallbackTs` missing, duplicated or not a
+    /// plain non-negative integer.
+    MalformedEvent,
 }
 
 impl Rejection {
     /// Every reason, in declaration order (for metrics and statistics).
-    pub const ALL: [Rejection; 16] = [
+    pub const ALL: [Rejection; 19] = [
         Rejection::MissingSign,
         Rejection::MissingRequestTime,
         Rejection::MalformedSign,
@@ -83,6 +93,9 @@ impl Rejection {
         Rejection::SourceNotAllowed,
         Rejection::UnknownSource,
         Rejection::AllowlistUnavailable,
+        Rejection::BodyTooLarge,
+        Rejection::UnreadableBody,
+        Rejection::MalformedEvent,
     ];
 
     /// The position of this reason in [`Rejection::ALL`].
@@ -104,6 +117,9 @@ impl Rejection {
             Rejection::SourceNotAllowed => 13,
             Rejection::UnknownSource => 14,
             Rejection::AllowlistUnavailable => 15,
+            Rejection::BodyTooLarge => 16,
+            Rejection::UnreadableBody => 17,
+            Rejection::MalformedEvent => 18,
         }
     }
 
@@ -127,6 +143,9 @@ impl Rejection {
             Rejection::SourceNotAllowed => "source_not_allowed",
             Rejection::UnknownSource => "unknown_source",
             Rejection::AllowlistUnavailable => "allowlist_unavailable",
+            Rejection::BodyTooLarge => "body_too_large",
+            Rejection::UnreadableBody => "unreadable_body",
+            Rejection::MalformedEvent => "malformed_event",
         }
     }
 
@@ -149,6 +168,9 @@ impl Rejection {
             Rejection::SourceNotAllowed => "source not allowed",
             Rejection::UnknownSource => "unknown source",
             Rejection::AllowlistUnavailable => "allowlist unavailable",
+            Rejection::BodyTooLarge => "body too large",
+            Rejection::UnreadableBody => "unreadable body",
+            Rejection::MalformedEvent => "malformed event",
         }
     }
 }

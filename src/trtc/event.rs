@@ -1,0 +1,438 @@
+//! The fields of a TRTC event a handler routes on, read from the verified body without a JSON
+//! parser's allocations.
+//!
+//! The scan validates the whole body against the JSON grammar (RFC 8259: UTF-8, string escapes
+//! with paired surrogates, numbers, literals, nesting up to [`MAX_DEPTH`]), so a body it accepts
+//! is one that `serde_json` (or any conforming parser) reads with the same three values; a
+//! property test holds it to `serde_json`. On top of the grammar, it is stricter than a parser
+//! where two readings could differ:
+//!
+//! - `EventGroupId`, `EventType` and `CallbackTs` must each appear exactly once in the top-level
+//!   object (a parser keeping the first or the last of a duplicate would disagree);
+//! - their values must be plain non-negative integers (`0` or no leading zero, no fraction, no
+//!   exponent) that fit a `u64`;
+//! - no top-level key may contain a backslash escape (`"Event\u0054ype"` is `EventType` to a
+//!   parser; Tencent never escapes these names).
+
+/// Nesting deeper than this is refused (Tencent's events are 2 to 3 levels deep; `serde_json`'s
+/// own limit is 128).
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// The top-level fields every TRTC event carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fields {
+    pub(crate) event_group_id: u64,
+    pub(crate) event_type: u64,
+    pub(crate) callback_ts: u64,
+}
+
+/// Reads the three fields from a JSON event body, or `None` when the body is not valid JSON, is
+/// not an object, or breaks one of the rules above.
+pub(crate) fn scan(body: &[u8]) -> Option<Fields> {
+    // One pass of the standard library's validator; afterwards every byte ≥ 0x80 is part of a
+    // valid UTF-8 sequence, which the grammar only allows inside strings.
+    std::str::from_utf8(body).ok()?;
+    let mut p = Parser { b: body, i: 0 };
+    let mut found: [Option<u64>; 3] = [None; 3];
+    p.ws();
+    p.expect(b'{')?;
+    p.ws();
+    if p.peek() == Some(b'}') {
+        return None; // an empty object has none of the fields
+    }
+    loop {
+        let key = p.string()?;
+        p.ws();
+        p.expect(b':')?;
+        p.ws();
+        match field(key)? {
+            Some(slot) => {
+                if found[slot].is_some() {
+                    return None;
+                }
+                found[slot] = Some(p.plain_integer()?);
+            }
+            None => p.value(1)?,
+        }
+        p.ws();
+        match p.next()? {
+            b',' => p.ws(),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    p.ws();
+    if p.i != body.len() {
+        return None;
+    }
+    Some(Fields {
+        event_group_id: found[0]?,
+        event_type: found[1]?,
+        callback_ts: found[2]?,
+    })
+}
+
+/// Which of the three fields a raw top-level key names: `Some(None)` for any other key, `None`
+/// for a key with an escape.
+fn field(raw: &[u8]) -> Option<Option<usize>> {
+    if raw.contains(&b'\\') {
+        return None;
+    }
+    Some(match raw {
+        b"EventGroupId" => Some(0),
+        b"EventType" => Some(1),
+        b"CallbackTs" => Some(2),
+        _ => None,
+    })
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn expect(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// A string, opening quote included; returns its raw inside (escapes not decoded).
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.expect(b'"')?;
+        let start = self.i;
+        loop {
+            match self.next()? {
+                b'"' => return Some(&self.b[start..self.i - 1]),
+                b'\\' => match self.next()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        let unit = self.hex4()?;
+                        if (0xDC00..0xE000).contains(&unit) {
+                            return None; // a low surrogate without its high half
+                        }
+                        if (0xD800..0xDC00).contains(&unit) {
+                            self.expect(b'\\')?;
+                            self.expect(b'u')?;
+                            if !(0xDC00..0xE000).contains(&self.hex4()?) {
+                                return None;
+                            }
+                        }
+                    }
+                    _ => return None,
+                },
+                c if c < 0x20 => return None,
+                _ => {}
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u16> {
+        let digits = self.b.get(self.i..self.i + 4)?;
+        self.i += 4;
+        let mut unit = 0u16;
+        for &d in digits {
+            unit = unit << 4 | char::from(d).to_digit(16)? as u16;
+        }
+        Some(unit)
+    }
+
+    /// `0` or a non-zero digit followed by digits, fitting a `u64`, not followed by a fraction or
+    /// an exponent.
+    fn plain_integer(&mut self) -> Option<u64> {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        let value = crate::verify::digits::parse_canonical(&self.b[start..self.i])?;
+        match self.peek() {
+            Some(b'.' | b'e' | b'E') => None,
+            _ => Some(value),
+        }
+    }
+
+    /// Skips any value, checking its grammar.
+    fn value(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'{' => {
+                let depth = deeper(depth)?;
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.string()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    self.ws();
+                    self.value(depth)?;
+                    self.ws();
+                    match self.next()? {
+                        b',' => self.ws(),
+                        b'}' => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                let depth = deeper(depth)?;
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.value(depth)?;
+                    self.ws();
+                    match self.next()? {
+                        b',' => self.ws(),
+                        b']' => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end)? == word).then(|| self.i = end)
+    }
+
+    fn digits(&mut self) -> Option<()> {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        (self.i > start).then_some(())
+    }
+
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.next()? {
+            b'0' => {}
+            b'1'..=b'9' => {
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    self.i += 1;
+                }
+            }
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            self.digits()?;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            self.digits()?;
+        }
+        Some(())
+    }
+}
+
+fn deeper(depth: usize) -> Option<usize> {
+    (depth < MAX_DEPTH).then_some(depth + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The body of Tencent's "Verify Signature Example", byte for byte.
+    pub(crate) const DOCS_BODY: &str = "{\n\t\"EventGroupId\":\t1,\n\t\"EventType\":\t103,\n\t\"CallbackTs\":\t1615554923704,\n\t\"EventInfo\":\t{\n\t\t\"RoomId\":\t12345,\n\t\t\"EventTs\":\t1608441737,\n\t\t\"UserId\":\t\"test\",\n\t\t\"UniqueId\":\t1615554922656,\n\t\t\"Role\":\t20,\n\t\t\"Reason\":\t1\n\t}\n}";
+
+    #[test]
+    fn reads_the_docs_example() {
+        assert_eq!(
+            scan(DOCS_BODY.as_bytes()),
+            Some(Fields {
+                event_group_id: 1,
+                event_type: 103,
+                callback_ts: 1_615_554_923_704,
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_what_two_readers_could_read_differently() {
+        let ok = r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"EventInfo":{}}"#;
+        assert!(scan(ok.as_bytes()).is_some());
+        for bad in [
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"CallbackTs":4}"#,
+            r#"{"EventGroupId":1,"Event\u0054ype":2,"CallbackTs":3}"#,
+            r#"{"EventGroupId":1,"EventType":2.0,"CallbackTs":3}"#,
+            r#"{"EventGroupId":1,"EventType":2e0,"CallbackTs":3}"#,
+            r#"{"EventGroupId":01,"EventType":2,"CallbackTs":3}"#,
+            r#"{"EventGroupId":-1,"EventType":2,"CallbackTs":3}"#,
+            r#"{"EventGroupId":"1","EventType":2,"CallbackTs":3}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":18446744073709551616}"#,
+            r#"{"EventGroupId":1,"EventType":2}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3} x"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,}"#,
+            r#"[{"EventGroupId":1,"EventType":2,"CallbackTs":3}]"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"\ud800"}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"\udc00"}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":01}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":tru}"#,
+            "{\"EventGroupId\":1,\"EventType\":2,\"CallbackTs\":3,\"x\":\"a\u{1}\"}",
+            "",
+            "{}",
+        ] {
+            assert_eq!(scan(bad.as_bytes()), None, "{bad}");
+        }
+        let deep = format!(
+            r#"{{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":{}{}}}"#,
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(scan(deep.as_bytes()), None);
+        let allowed = format!(
+            r#"{{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":{}{}}}"#,
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(scan(allowed.as_bytes()).is_some());
+    }
+
+    /// A JSON value as text, from a small recursive strategy (strings with escapes and non-ASCII,
+    /// numbers in every form, literals, nesting).
+    fn json_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            (any::<i32>(), 0u32..1000, -20i32..20).prop_map(|(a, b, e)| format!("{a}.{b}e{e}")),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            Just("null".to_owned()),
+            json_string(),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(" ,\n"))),
+                proptest::collection::vec((json_string(), inner), 0..4).prop_map(|v| {
+                    let members: Vec<String> =
+                        v.into_iter().map(|(k, v)| format!("{k}:\t{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    fn json_string() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                "[a-zA-Z0-9 ]",
+                Just("\\\"".to_owned()),
+                Just("\\\\".to_owned()),
+                Just("\\n".to_owned()),
+                Just("\\u00e9".to_owned()),
+                Just("\\ud83d\\ude00".to_owned()),
+                Just("é漢😀".to_owned()),
+            ],
+            0..6,
+        )
+        .prop_map(|parts| format!("\"{}\"", parts.concat()))
+    }
+
+    /// A top-level member: one of the three fields (sometimes in a form the scan refuses), an
+    /// escaped spelling of one, or any other key.
+    fn member() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            Just("EventGroupId"),
+            Just("EventType"),
+            Just("CallbackTs"),
+            Just("Event\\u0054ype"),
+            Just("EventInfo"),
+            Just("eventtype"),
+        ];
+        let value = prop_oneof![
+            4 => any::<u64>().prop_map(|n| n.to_string()),
+            1 => json_value(),
+        ];
+        (name, value).prop_map(|(k, v)| format!("\"{k}\" : {v}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whenever the scan accepts a body, serde_json parses it, and finds each field once
+        /// with the same value.
+        #[test]
+        fn whatever_the_scan_reads_serde_json_reads_the_same(
+            members in proptest::collection::vec(member(), 0..7),
+            ws in "[ \t\n\r]{0,2}",
+        ) {
+            let body = format!("{ws}{{{ws}{}{ws}}}{ws}", members.join(&format!(",{ws}")));
+            if let Some(fields) = scan(body.as_bytes()) {
+                let parsed: serde_json::Value = serde_json::from_str(&body)
+                    .map_err(|e| TestCaseError::fail(format!("{e}: {body}")))?;
+                prop_assert_eq!(parsed["EventGroupId"].as_u64(), Some(fields.event_group_id));
+                prop_assert_eq!(parsed["EventType"].as_u64(), Some(fields.event_type));
+                prop_assert_eq!(parsed["CallbackTs"].as_u64(), Some(fields.callback_ts));
+            }
+        }
+
+        /// Every well-formed event (the three fields once, as integers, anything else around
+        /// them) is read.
+        #[test]
+        fn every_well_formed_event_is_read(
+            group in any::<u64>(), kind in any::<u64>(), ts in any::<u64>(),
+            info in json_value(), order in Just([0usize, 1, 2, 3]).prop_shuffle(),
+        ) {
+            let members = [
+                format!("\"EventGroupId\":{group}"),
+                format!("\"EventType\": {kind}"),
+                format!("\"CallbackTs\" :{ts}"),
+                format!("\"EventInfo\":{info}"),
+            ];
+            let body = format!("{{{}}}", order.map(|i| members[i].clone()).join(",\n"));
+            prop_assert_eq!(
+                scan(body.as_bytes()),
+                Some(Fields { event_group_id: group, event_type: kind, callback_ts: ts }),
+                "{}", body
+            );
+        }
+
+        /// Arbitrary bytes never make the scan panic, and what it accepts is valid JSON.
+        #[test]
+        fn arbitrary_bytes_are_refused_or_valid_json(
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+            prefix in prop_oneof![Just(""), Just(r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"#)],
+        ) {
+            let mut bytes = prefix.as_bytes().to_vec();
+            bytes.extend_from_slice(&body);
+            if scan(&bytes).is_some() {
+                prop_assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok());
+            }
+        }
+    }
+}

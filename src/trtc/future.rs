@@ -1,0 +1,313 @@
+//! [`TrtcResponseFuture`]: reads the body, verifies it, then runs the inner service.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::request::Parts;
+use http::{header, HeaderValue, Request, Response};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::dedupe::EventKey;
+use super::layer::Config;
+use super::verify::Claim;
+use crate::middleware::RejectionResponse;
+use crate::verify::Rejection;
+
+pin_project! {
+    /// Response future of [`TrtcCallbackAuth`](super::TrtcCallbackAuth): reads the body into one
+    /// buffer, verifies it, then is the inner service's future (unboxed). A rejection, or a retry
+    /// answered by the layer, is ready without calling the inner service.
+    pub struct TrtcResponseFuture<S, B, R>
+    where
+        S: Service<Request<B>>,
+    {
+        #[pin]
+        kind: Kind<S, B, R>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<S, B, R>
+    where
+        S: Service<Request<B>>,
+    {
+        Done { response: Option<S::Response> },
+        Reading {
+            #[pin]
+            body: B,
+            parts: Option<Parts>,
+            inner: Option<S>,
+            buffer: Buffer,
+            config: Arc<Config<R>>,
+            app_id: u64,
+            sign: [u8; 32],
+        },
+        Calling {
+            #[pin]
+            future: S::Future,
+            config: Arc<Config<R>>,
+            // The event and until when to remember it, once the inner service answers 2xx.
+            remember: Option<(EventKey, u64)>,
+        },
+    }
+}
+
+impl<S, B, R> TrtcResponseFuture<S, B, R>
+where
+    S: Service<Request<B>>,
+{
+    pub(crate) fn rejected(response: S::Response) -> Self {
+        Self {
+            kind: Kind::Done {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn reading(
+        config: Arc<Config<R>>,
+        inner: S,
+        req: Request<B>,
+        app_id: u64,
+        sign: [u8; 32],
+    ) -> Self {
+        let (parts, body) = req.into_parts();
+        Self {
+            kind: Kind::Reading {
+                body,
+                parts: Some(parts),
+                inner: Some(inner),
+                buffer: Buffer::Empty,
+                config,
+                app_id,
+                sign,
+            },
+        }
+    }
+}
+
+/// The body read so far: a single frame is kept as it came (no copy); from the second frame on,
+/// the frames are gathered in one buffer sized from the body's size hint.
+enum Buffer {
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Buffer {
+    fn len(&self) -> usize {
+        match self {
+            Buffer::Empty => 0,
+            Buffer::One(b) => b.len(),
+            Buffer::Many(b) => b.len(),
+        }
+    }
+
+    fn push(&mut self, mut data: impl Buf, capacity_hint: usize) {
+        match self {
+            Buffer::Empty => *self = Buffer::One(data.copy_to_bytes(data.remaining())),
+            Buffer::One(first) => {
+                let needed = first.len() + data.remaining();
+                let mut all = BytesMut::with_capacity(needed.max(capacity_hint));
+                all.put_slice(first);
+                all.put(data);
+                *self = Buffer::Many(all);
+            }
+            Buffer::Many(all) => all.put(data),
+        }
+    }
+
+    fn take(&mut self) -> Bytes {
+        match std::mem::replace(self, Buffer::Empty) {
+            Buffer::Empty => Bytes::new(),
+            Buffer::One(b) => b,
+            Buffer::Many(b) => b.freeze(),
+        }
+    }
+}
+
+/// `200 {"code":0}`: the layer's answer to a retry of an event the handler already answered.
+fn trtc_ok<B: From<&'static str>>() -> Response<B> {
+    let mut response = Response::new(B::from(r#"{"code":0}"#));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+impl<S, B, R, ResBody> Future for TrtcResponseFuture<S, B, R>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    B: Body + From<Bytes>,
+    ResBody: From<&'static str>,
+    R: RejectionResponse<ResBody>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut kind = self.project().kind;
+        loop {
+            match kind.as_mut().project() {
+                KindProj::Done { response } => {
+                    return Poll::Ready(Ok(response
+                        .take()
+                        .expect("TrtcResponseFuture polled after completion")));
+                }
+                KindProj::Calling {
+                    future,
+                    config,
+                    remember,
+                } => {
+                    let result = ready!(future.poll(cx));
+                    if let (Ok(response), Some((key, until)), Some(recent)) =
+                        (&result, remember.take(), &config.recent)
+                    {
+                        if response.status().is_success() {
+                            recent.insert(key, until, config.clock.now_ms());
+                        }
+                    }
+                    return Poll::Ready(result);
+                }
+                KindProj::Reading {
+                    mut body,
+                    parts,
+                    inner,
+                    buffer,
+                    config,
+                    app_id,
+                    sign,
+                } => {
+                    let config = Arc::clone(config);
+                    let (app_id, sign) = (*app_id, *sign);
+                    let rejection = match ready!(body.as_mut().poll_frame(cx)) {
+                        Some(Ok(frame)) => match frame.into_data() {
+                            Ok(data) if buffer.len() + data.remaining() > config.body_limit => {
+                                Rejection::BodyTooLarge
+                            }
+                            Ok(data) => {
+                                let hint = body.size_hint();
+                                let capacity = hint.upper().unwrap_or(hint.lower());
+                                let capacity = usize::try_from(capacity)
+                                    .unwrap_or(usize::MAX)
+                                    .min(config.body_limit);
+                                buffer.push(data, capacity);
+                                continue;
+                            }
+                            // Trailers carry nothing that is signed.
+                            Err(_) => continue,
+                        },
+                        Some(Err(_)) => Rejection::UnreadableBody,
+                        None => {
+                            let bytes = buffer.take();
+                            let (Some(parts), Some(mut inner)) = (parts.take(), inner.take())
+                            else {
+                                unreachable!("the body ends once");
+                            };
+                            match verified(&config, app_id, sign, bytes, parts) {
+                                Ok((req, remember)) => {
+                                    let future = inner.call(req);
+                                    kind.set(Kind::Calling {
+                                        future,
+                                        config,
+                                        remember,
+                                    });
+                                    continue;
+                                }
+                                Err(response) => {
+                                    kind.set(Kind::Done { response: None });
+                                    return Poll::Ready(Ok(response));
+                                }
+                            }
+                        }
+                    };
+                    let counters = match config.keys.app(app_id) {
+                        Some(app) => &app.counters,
+                        None => config.keys.unknown_counters(),
+                    };
+                    let now = config.clock.now_ms();
+                    let response = config.reject(rejection, Some(app_id), counters, now);
+                    kind.set(Kind::Done { response: None });
+                    return Poll::Ready(Ok(response));
+                }
+            }
+        }
+    }
+}
+
+/// Verifies the whole body. `Ok`: the request for the inner service (the same bytes, the
+/// [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent) in its extensions) and what to remember once
+/// it is answered. `Err`: the answer (a rejection, or a retry answered by the layer).
+#[allow(clippy::type_complexity)]
+fn verified<B, R, ResBody>(
+    config: &Config<R>,
+    app_id: u64,
+    sign: [u8; 32],
+    bytes: Bytes,
+    parts: Parts,
+) -> Result<(Request<B>, Option<(EventKey, u64)>), Response<ResBody>>
+where
+    B: From<Bytes>,
+    ResBody: From<&'static str>,
+    R: RejectionResponse<ResBody>,
+{
+    let now = config.clock.now_ms();
+    // The set of apps is fixed when the keys are built: an app that passed the header check is
+    // still there.
+    let Some(app) = config.keys.app(app_id) else {
+        let counters = config.keys.unknown_counters();
+        return Err(config.reject(Rejection::AppIdMismatch, None, counters, now));
+    };
+    let event = config
+        .verifier
+        .check_body(&Claim { app, sign }, &bytes, now)
+        .map_err(|rejection| config.reject(rejection, Some(app_id), &app.counters, now))?;
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(&sign[..8]);
+    let key = (app_id, u64::from_ne_bytes(prefix));
+    let remember = match &config.recent {
+        Some(recent) if recent.contains(key, now) => {
+            app.counters.record_retry_answered();
+            return Err(trtc_ok());
+        }
+        Some(_) => {
+            // Until the event leaves the window: `CallbackTs + window` is still accepted.
+            let window = u64::try_from(config.verifier.window().as_millis()).unwrap_or(u64::MAX);
+            let until = event
+                .callback_ts_ms()
+                .saturating_add(window)
+                .saturating_add(1);
+            Some((key, until))
+        }
+        None => None,
+    };
+    app.counters.record(Ok(event.verified()));
+    let mut req = Request::from_parts(parts, B::from(bytes));
+    if config.insert_verified {
+        req.extensions_mut().insert(event);
+    }
+    Ok((req, remember))
+}
+
+impl<S, B, R> fmt::Debug for TrtcResponseFuture<S, B, R>
+where
+    S: Service<Request<B>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.kind {
+            Kind::Done { .. } => "done",
+            Kind::Reading { .. } => "reading the body",
+            Kind::Calling { .. } => "calling the inner service",
+        };
+        f.debug_struct("TrtcResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}

@@ -1,0 +1,232 @@
+//! [`TrtcCallbackAuthLayer`]: verification of TRTC event callbacks as a `tower` layer.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tower_layer::Layer;
+
+use super::dedupe::RecentEvents;
+use super::service::TrtcCallbackAuth;
+use super::{TrtcKeys, TrtcVerifier};
+use crate::middleware::log::RejectionLog;
+use crate::middleware::DefaultRejection;
+use crate::stats::CallbackStats;
+
+/// The default body limit: TRTC events are a few hundred bytes.
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// The default number of answered events remembered for retries.
+pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
+
+/// A `tower` layer that verifies TRTC event callbacks (`Sign` header = base64 HMAC-SHA256 of the
+/// body) before they reach your handler.
+///
+/// For each request it checks the `SdkAppId` and `Sign` headers, reads the body up to a limit,
+/// verifies the HMAC in constant time with the app's key (and its previous key during a rotation),
+/// reads `EventGroupId`, `EventType` and `CallbackTs` from the verified bytes, checks that
+/// `CallbackTs` is fresh, and then calls the inner service with **the same bytes** as the body and
+/// a [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent) in the extensions. Every rule is listed on
+/// [`TrtcVerifier`]; a rejection is answered by the [`RejectionResponse`](crate::middleware::RejectionResponse)
+/// (by default 401, 413 for a body over the limit, 400 for an unreadable or malformed one), with the
+/// [`Rejection`](crate::Rejection) in the response's extensions, counted in [`TrtcKeys::stats`]
+/// and logged without the key, the `Sign` or the body.
+///
+/// **Retries.** Tencent waits 5 seconds for an answer, then sends the same event again (same body,
+/// same `Sign`) for about a minute. By default, once your handler has answered an event with a 2xx,
+/// the layer answers its retries `200 {"code":0}` itself, without calling the handler again: a
+/// bounded set of the last 4,096 answered events, each kept until its `CallbackTs` leaves the
+/// window (about 300 KB; [`with_recent_events`](Self::with_recent_events)). The same set
+/// answers a replay of a captured event. A handler that failed (non-2xx, or no answer) gets the
+/// retry. Two copies arriving while the handler still works on the first both reach it, and each
+/// instance of a fleet has its own set: handlers of events with side effects still need to be
+/// idempotent (`EventInfo` carries ids to key on).
+///
+/// The request body type must be buildable from `Bytes` (axum's `Body`, `Full<Bytes>`): the
+/// inner service gets the verified bytes back in it.
+///
+/// # Examples
+///
+/// ```
+/// use axum::{routing::post, Extension, Router};
+/// use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, VerifiedTrtcEvent};
+/// use tim_callback_auth::Reply;
+///
+/// async fn trtc_event(Extension(event): Extension<VerifiedTrtcEvent>, body: String) -> Reply {
+///     // `body` is exactly the bytes whose Sign was verified: parse `EventInfo` from it.
+///     let _ = (event.event_group_id(), event.event_type(), body);
+///     Reply::trtc_ok()
+/// }
+///
+/// let keys = TrtcKeys::single(1400000001, TrtcKey::new("MyTrtcCallbackKey")?);
+/// let app: Router = Router::new()
+///     .route("/trtc/callback", post(trtc_event))
+///     .layer(TrtcCallbackAuthLayer::new(keys));
+/// # Ok::<(), tim_callback_auth::trtc::InvalidTrtcKey>(())
+/// ```
+#[derive(Clone)]
+pub struct TrtcCallbackAuthLayer<R = DefaultRejection> {
+    config: Arc<Config<R>>,
+}
+
+/// What every service of a layer shares.
+pub(crate) struct Config<R> {
+    pub(crate) keys: TrtcKeys,
+    pub(crate) verifier: TrtcVerifier,
+    pub(crate) body_limit: usize,
+    pub(crate) clock: Clock,
+    pub(crate) rejection: R,
+    pub(crate) insert_verified: bool,
+    pub(crate) recent: Option<RecentEvents>,
+    pub(crate) log: RejectionLog,
+}
+
+/// Where the layer reads the time: the system clock, or yours (Unix milliseconds).
+#[derive(Clone)]
+pub(crate) enum Clock {
+    System,
+    Custom(Arc<dyn Fn() -> u64 + Send + Sync>),
+}
+
+impl Clock {
+    pub(crate) fn now_ms(&self) -> u64 {
+        match self {
+            // A clock before 1970 reads as 0: every event is then "from the future".
+            Clock::System => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            Clock::Custom(f) => f(),
+        }
+    }
+}
+
+impl TrtcCallbackAuthLayer {
+    /// Verifies events for the apps of `keys`, with the default settings: a 10-minute window,
+    /// a 64 KiB body limit, retries of answered events answered by the layer, and the
+    /// [`DefaultRejection`].
+    pub fn new(keys: TrtcKeys) -> Self {
+        Self {
+            config: Arc::new(Config {
+                keys,
+                verifier: TrtcVerifier::new(),
+                body_limit: DEFAULT_BODY_LIMIT,
+                clock: Clock::System,
+                rejection: DefaultRejection::new(),
+                insert_verified: true,
+                recent: Some(RecentEvents::new(DEFAULT_RECENT_EVENTS)),
+                log: RejectionLog::new(),
+            }),
+        }
+    }
+}
+
+impl<R: Clone> TrtcCallbackAuthLayer<R> {
+    /// Rebuilds the configuration with `change` applied (builders run before any request, so the
+    /// set of answered events and the log limiter start empty).
+    fn with<R2>(self, change: impl FnOnce(Config<R>) -> Config<R2>) -> TrtcCallbackAuthLayer<R2> {
+        let c = &*self.config;
+        let copy = Config {
+            keys: c.keys.clone(),
+            verifier: c.verifier,
+            body_limit: c.body_limit,
+            clock: c.clock.clone(),
+            rejection: c.rejection.clone(),
+            insert_verified: c.insert_verified,
+            recent: c.recent.as_ref().map(|r| RecentEvents::new(r.capacity())),
+            log: RejectionLog::new(),
+        };
+        TrtcCallbackAuthLayer {
+            config: Arc::new(change(copy)),
+        }
+    }
+
+    /// Uses `verifier` (its window).
+    pub fn with_verifier(self, verifier: TrtcVerifier) -> Self {
+        self.with(|c| Config { verifier, ..c })
+    }
+
+    /// The largest body read, in bytes (default 64 KiB). A larger body is refused with
+    /// [`Rejection::BodyTooLarge`](crate::Rejection::BodyTooLarge) without reading the rest: at
+    /// once when its `Content-Length` says so, otherwise as soon as the limit is passed.
+    pub fn with_body_limit(self, limit: usize) -> Self {
+        self.with(|c| Config {
+            body_limit: limit,
+            ..c
+        })
+    }
+
+    /// How many answered events to remember so that their retries are answered without the
+    /// handler (default 4,096, about 300 KB); `0` turns this off and every retry reaches the
+    /// handler.
+    pub fn with_recent_events(self, capacity: usize) -> Self {
+        self.with(|c| Config {
+            recent: (capacity > 0).then(|| RecentEvents::new(capacity)),
+            ..c
+        })
+    }
+
+    /// Reads the current Unix time **in milliseconds** from `clock` instead of the system clock.
+    pub fn with_clock<C>(self, clock: C) -> Self
+    where
+        C: Fn() -> u64 + Send + Sync + 'static,
+    {
+        self.with(|c| Config {
+            clock: Clock::Custom(Arc::new(clock)),
+            ..c
+        })
+    }
+
+    /// Whether to insert the [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent) into the request's
+    /// extensions (default `true`).
+    pub fn with_verified_extension(self, insert: bool) -> Self {
+        self.with(|c| Config {
+            insert_verified: insert,
+            ..c
+        })
+    }
+
+    /// Answers rejections with `rejection` instead of the [`DefaultRejection`].
+    pub fn with_rejection_response<R2: Clone>(self, rejection: R2) -> TrtcCallbackAuthLayer<R2> {
+        self.with(|c| Config {
+            keys: c.keys,
+            verifier: c.verifier,
+            body_limit: c.body_limit,
+            clock: c.clock,
+            rejection,
+            insert_verified: c.insert_verified,
+            recent: c.recent,
+            log: c.log,
+        })
+    }
+
+    /// The keys (to rotate them).
+    pub fn keys(&self) -> &TrtcKeys {
+        &self.config.keys
+    }
+
+    /// The counters of every app, then of events naming no known app: [`TrtcKeys::stats`].
+    pub fn stats(&self) -> Vec<CallbackStats> {
+        self.config.keys.stats()
+    }
+}
+
+impl<S, R> Layer<S> for TrtcCallbackAuthLayer<R> {
+    type Service = TrtcCallbackAuth<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TrtcCallbackAuth::from_config(inner, self.config.clone())
+    }
+}
+
+impl<R> fmt::Debug for TrtcCallbackAuthLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrtcCallbackAuthLayer")
+            .field("keys", &self.config.keys)
+            .field("window", &self.config.verifier.window())
+            .field("body_limit", &self.config.body_limit)
+            .field(
+                "recent_events",
+                &self.config.recent.as_ref().map(RecentEvents::capacity),
+            )
+            .finish_non_exhaustive()
+    }
+}
