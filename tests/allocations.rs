@@ -360,3 +360,128 @@ fn the_source_filter_allocates_nothing_when_it_refuses() {
     assert_eq!(result, Err(Rejection::AllowlistUnavailable));
     assert_eq!(allocations, 0);
 }
+
+/// TRTC events: verification allocates nothing; the layer adds at most the one body buffer
+/// (none for a body that arrives in one frame) besides the `VerifiedTrtcEvent` extension.
+#[cfg(feature = "trtc")]
+mod trtc {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+
+    use bytes::Bytes;
+    use http_body::{Body, Frame, SizeHint};
+    use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, TrtcVerifier};
+
+    use super::*;
+
+    const APP: u64 = 1_400_000_001;
+    const TS: u64 = 1_700_000_000_000;
+
+    /// A ~300-byte event, as Tencent sends a room event.
+    fn event(i: u64) -> String {
+        format!(
+            r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{},"EventInfo":{{"RoomId":"room-{i}","EventTs":1700000000,"EventMsTs":1700000000000,"UserId":"user-{i}","UniqueId":{i},"Role":20,"TerminalType":3,"UserType":3,"Reason":1,"Padding":"{}"}}}}"#,
+            TS + i,
+            "x".repeat(80)
+        )
+    }
+
+    /// A body in frames with an exact size hint (as hyper reports a `Content-Length`). Made from
+    /// `Bytes` without allocating, so that only the layer's allocations are counted (axum's
+    /// `Body::from(Bytes)` boxes: one allocation of axum's, not the layer's).
+    struct Frames(VecDeque<Bytes>, u64, Option<Bytes>);
+
+    impl From<Bytes> for Frames {
+        fn from(b: Bytes) -> Self {
+            Self(VecDeque::new(), b.len() as u64, Some(b))
+        }
+    }
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            let next = self.2.take().or_else(|| self.0.pop_front());
+            Poll::Ready(next.map(|b| Ok(Frame::data(b))))
+        }
+        fn size_hint(&self) -> SizeHint {
+            SizeHint::with_exact(self.1)
+        }
+    }
+
+    fn request(key: &TrtcKey, body: &str, frames: usize) -> Request<Frames> {
+        let bytes = Bytes::copy_from_slice(body.as_bytes());
+        let step = body.len().div_ceil(frames);
+        let parts = (0..body.len())
+            .step_by(step)
+            .map(|at| bytes.slice(at..(at + step).min(body.len())))
+            .collect();
+        Request::post("/trtc")
+            .header("SdkAppId", APP)
+            .header("Sign", key.sign(body.as_bytes()))
+            .body(Frames(parts, body.len() as u64, None))
+            .unwrap()
+    }
+
+    #[test]
+    fn trtc_verification_allocates_nothing_on_any_path() {
+        let key = TrtcKey::new("AllocationTestKey1").unwrap();
+        let keys = TrtcKeys::builder()
+            .app_rotating(APP, TrtcKey::new("NewerKey").unwrap(), key.clone())
+            .build();
+        let verifier = TrtcVerifier::new();
+        let body = event(1);
+        for (body, now, expected) in [
+            (body.clone(), TS, Ok(())),
+            (body.replace("103", "104"), TS, Err(Rejection::SignatureMismatch)),
+            (body.clone(), TS + 3_600_000, Err(Rejection::Expired)),
+        ] {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("SdkAppId", APP.into());
+            headers.insert("Sign", key.sign(event(1).as_bytes()).parse().unwrap());
+            // Warm-up: arc-swap's thread-local debt list is set up on the first load.
+            let _ = verifier.verify(&keys, &headers, body.as_bytes(), now);
+            let (outcome, allocations) =
+                allocations_during(|| verifier.verify(&keys, &headers, body.as_bytes(), now));
+            assert_eq!(outcome.map(|_| ()), expected);
+            assert_eq!(allocations, 0, "{expected:?}");
+        }
+    }
+
+    /// Allocations of 50 accepted calls (each a new event, so none is a retry), after a warm-up.
+    fn layer_allocations(frames: usize, extension: bool) -> Vec<u64> {
+        let key = TrtcKey::new("AllocationTestKey1").unwrap();
+        let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key.clone()))
+            .with_clock(|| TS)
+            .with_verified_extension(extension);
+        let mut service = layer.layer(tower::service_fn(|_req: Request<Frames>| {
+            std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))
+        }));
+        let requests: Vec<_> = (0..51).map(|i| request(&key, &event(i), frames)).collect();
+        let mut counts = Vec::new();
+        for request in requests {
+            let (response, allocations) = allocations_during(|| {
+                let _ = service.poll_ready(&mut Context::from_waker(Waker::noop()));
+                poll_once(service.call(request)).unwrap()
+            });
+            assert_eq!(response.extensions().get::<Rejection>(), None);
+            counts.push(allocations);
+        }
+        counts.remove(0); // warm-up: arc-swap's thread-local debt list
+        counts
+    }
+
+    #[test]
+    fn the_trtc_layer_allocates_at_most_the_one_body_buffer() {
+        assert_eq!(layer_allocations(1, false), vec![0; 50], "one frame: no copy");
+        assert_eq!(layer_allocations(3, false), vec![1; 50], "three frames: one buffer");
+        assert_eq!(
+            layer_allocations(1, true),
+            vec![EXTENSION_ALLOCATIONS; 50],
+            "the VerifiedTrtcEvent extension"
+        );
+    }
+}
