@@ -436,7 +436,11 @@ mod trtc {
         let body = event(1);
         for (body, now, expected) in [
             (body.clone(), TS, Ok(())),
-            (body.replace("103", "104"), TS, Err(Rejection::SignatureMismatch)),
+            (
+                body.replace("103", "104"),
+                TS,
+                Err(Rejection::SignatureMismatch),
+            ),
             (body.clone(), TS + 3_600_000, Err(Rejection::Expired)),
         ] {
             let mut headers = http::HeaderMap::new();
@@ -476,8 +480,16 @@ mod trtc {
 
     #[test]
     fn the_trtc_layer_allocates_at_most_the_one_body_buffer() {
-        assert_eq!(layer_allocations(1, false), vec![0; 50], "one frame: no copy");
-        assert_eq!(layer_allocations(3, false), vec![1; 50], "three frames: one buffer");
+        assert_eq!(
+            layer_allocations(1, false),
+            vec![0; 50],
+            "one frame: no copy"
+        );
+        assert_eq!(
+            layer_allocations(3, false),
+            vec![1; 50],
+            "three frames: one buffer"
+        );
         assert_eq!(
             layer_allocations(1, true),
             vec![EXTENSION_ALLOCATIONS; 50],

@@ -1,11 +1,13 @@
 //! The fields of a TRTC event a handler routes on, read from the verified body without a JSON
 //! parser's allocations.
 //!
-//! The scan validates the whole body against the JSON grammar (RFC 8259: UTF-8, string escapes
-//! with paired surrogates, numbers, literals, nesting up to [`MAX_DEPTH`]), so a body it accepts
-//! is one that `serde_json` (or any conforming parser) reads with the same three values; a
-//! property test holds it to `serde_json`. On top of the grammar, it is stricter than a parser
-//! where two readings could differ:
+//! The scan reads the top-level object strictly (keys, colons, commas, the three values) and
+//! skips every other value by its strings and brackets alone, without checking the grammar inside
+//! it (`EventInfo` is most of the body; the bytes are signed by Tencent, and the handler's parser
+//! checks them when it reads them). For any body a JSON parser accepts, this skipping is exact, so
+//! the scan and the parser find the same members: a property test holds it to `serde_json` (what
+//! the scan reads, `serde_json` reads the same, whenever it parses the body at all). Where two
+//! correct readers could differ, the scan refuses:
 //!
 //! - `EventGroupId`, `EventType` and `CallbackTs` must each appear exactly once in the top-level
 //!   object (a parser keeping the first or the last of a duplicate would disagree);
@@ -29,9 +31,6 @@ pub(crate) struct Fields {
 /// Reads the three fields from a JSON event body, or `None` when the body is not valid JSON, is
 /// not an object, or breaks one of the rules above.
 pub(crate) fn scan(body: &[u8]) -> Option<Fields> {
-    // One pass of the standard library's validator; afterwards every byte ≥ 0x80 is part of a
-    // valid UTF-8 sequence, which the grammar only allows inside strings.
-    std::str::from_utf8(body).ok()?;
     let mut p = Parser { b: body, i: 0 };
     let mut found: [Option<u64>; 3] = [None; 3];
     p.ws();
@@ -52,7 +51,7 @@ pub(crate) fn scan(body: &[u8]) -> Option<Fields> {
                 }
                 found[slot] = Some(p.plain_integer()?);
             }
-            None => p.value(1)?,
+            None => p.skip_value()?,
         }
         p.ws();
         match p.next()? {
@@ -116,40 +115,8 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Option<&'a [u8]> {
         self.expect(b'"')?;
         let start = self.i;
-        loop {
-            match self.next()? {
-                b'"' => return Some(&self.b[start..self.i - 1]),
-                b'\\' => match self.next()? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    b'u' => {
-                        let unit = self.hex4()?;
-                        if (0xDC00..0xE000).contains(&unit) {
-                            return None; // a low surrogate without its high half
-                        }
-                        if (0xD800..0xDC00).contains(&unit) {
-                            self.expect(b'\\')?;
-                            self.expect(b'u')?;
-                            if !(0xDC00..0xE000).contains(&self.hex4()?) {
-                                return None;
-                            }
-                        }
-                    }
-                    _ => return None,
-                },
-                c if c < 0x20 => return None,
-                _ => {}
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> Option<u16> {
-        let digits = self.b.get(self.i..self.i + 4)?;
-        self.i += 4;
-        let mut unit = 0u16;
-        for &d in digits {
-            unit = unit << 4 | char::from(d).to_digit(16)? as u16;
-        }
-        Some(unit)
+        self.i = string_end(self.b, self.i)?;
+        Some(&self.b[start..self.i - 1])
     }
 
     /// `0` or a non-zero digit followed by digits, fitting a `u64`, not followed by a fraction or
@@ -166,101 +133,91 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Skips any value, checking its grammar.
-    fn value(&mut self, depth: usize) -> Option<()> {
-        match self.peek()? {
-            b'{' => {
-                let depth = deeper(depth)?;
-                self.i += 1;
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.string()?;
-                    self.ws();
-                    self.expect(b':')?;
-                    self.ws();
-                    self.value(depth)?;
-                    self.ws();
-                    match self.next()? {
-                        b',' => self.ws(),
-                        b'}' => return Some(()),
-                        _ => return None,
-                    }
-                }
-            }
-            b'[' => {
-                let depth = deeper(depth)?;
-                self.i += 1;
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.value(depth)?;
-                    self.ws();
-                    match self.next()? {
-                        b',' => self.ws(),
-                        b']' => return Some(()),
-                        _ => return None,
-                    }
-                }
-            }
-            b'"' => self.string().map(drop),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            _ => self.number(),
-        }
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        let end = self.i + word.len();
-        (self.b.get(self.i..end)? == word).then(|| self.i = end)
-    }
-
-    fn digits(&mut self) -> Option<()> {
+    /// Skips one member's value: up to the `,` or `}` that ends it at the top level, stepping over
+    /// strings (escape-aware) and nested brackets (fewer than [`MAX_DEPTH`] levels).
+    fn skip_value(&mut self) -> Option<()> {
+        let b = self.b;
         let start = self.i;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.i += 1;
-        }
-        (self.i > start).then_some(())
-    }
-
-    fn number(&mut self) -> Option<()> {
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.next()? {
-            b'0' => {}
-            b'1'..=b'9' => {
-                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-                    self.i += 1;
+        let mut i = start;
+        let mut depth = 0usize;
+        loop {
+            while i < b.len() && !STRUCTURAL[usize::from(b[i])] {
+                i += 1;
+            }
+            match *b.get(i)? {
+                b'"' => i = string_end(b, i + 1)?,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth >= MAX_DEPTH {
+                        return None;
+                    }
+                    i += 1;
                 }
+                b'}' | b']' if depth > 0 => {
+                    depth -= 1;
+                    i += 1;
+                }
+                // A `,`, `}` or `]` at the top level ends the value (the caller accepts only
+                // `,` and `}` there).
+                _ if depth == 0 => break,
+                _ => i += 1,
             }
-            _ => return None,
         }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            self.digits()?;
+        // A value is not nothing.
+        if b[start..i]
+            .iter()
+            .all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            return None;
         }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.i += 1;
-            }
-            self.digits()?;
-        }
+        self.i = i;
         Some(())
     }
 }
 
-fn deeper(depth: usize) -> Option<usize> {
-    (depth < MAX_DEPTH).then_some(depth + 1)
+/// The index just past the `"` that closes a string whose inside starts at `i`, or `None` when
+/// the string is not closed or holds a raw control character.
+#[inline]
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        // The common case, a run of plain characters, in a tight loop over a table.
+        while i < b.len() && PLAIN[usize::from(b[i])] {
+            i += 1;
+        }
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            // An escape: the byte after the backslash is part of it (`\"` does not close).
+            b'\\' => i += 2,
+            // A control character: JSON strings must escape them.
+            _ => return None,
+        }
+    }
 }
+
+/// Bytes that stand for themselves inside a string: all but `"`, `\` and control characters.
+const PLAIN: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        table[c] = false;
+        c += 1;
+    }
+    table[b'"' as usize] = false;
+    table[b'\\' as usize] = false;
+    table
+};
+
+/// Bytes that matter when skipping a value: strings, brackets, and the `,` that ends it.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b']' as usize] = true;
+    table[b',' as usize] = true;
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -299,11 +256,11 @@ mod tests {
             r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3} x"#,
             r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,}"#,
             r#"[{"EventGroupId":1,"EventType":2,"CallbackTs":3}]"#,
-            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"\ud800"}"#,
-            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"\udc00"}"#,
-            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":01}"#,
-            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":tru}"#,
             "{\"EventGroupId\":1,\"EventType\":2,\"CallbackTs\":3,\"x\":\"a\u{1}\"}",
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":[1}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"\"}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":1]"#,
             "",
             "{}",
         ] {
@@ -321,6 +278,19 @@ mod tests {
             "]".repeat(MAX_DEPTH - 1)
         );
         assert!(scan(allowed.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn the_grammar_inside_other_values_is_left_to_the_handlers_parser() {
+        // Skipped by strings and brackets: the handler's parser refuses these bodies when it
+        // reads them, and the three fields are the same either way.
+        for body in [
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":01}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":tru}"#,
+            r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"\ud800"}"#,
+        ] {
+            assert!(scan(body.as_bytes()).is_some(), "{body}");
+        }
     }
 
     /// A JSON value as text, from a small recursive strategy (strings with escapes and non-ASCII,
@@ -422,16 +392,21 @@ mod tests {
             );
         }
 
-        /// Arbitrary bytes never make the scan panic, and what it accepts is valid JSON.
+        /// Arbitrary bytes never make the scan panic, and whenever serde_json reads a body the
+        /// scan accepts, both read the same three values.
         #[test]
-        fn arbitrary_bytes_are_refused_or_valid_json(
+        fn arbitrary_bytes_are_read_alike_or_refused(
             body in proptest::collection::vec(any::<u8>(), 0..64),
             prefix in prop_oneof![Just(""), Just(r#"{"EventGroupId":1,"EventType":2,"CallbackTs":3,"x":"#)],
         ) {
             let mut bytes = prefix.as_bytes().to_vec();
             bytes.extend_from_slice(&body);
-            if scan(&bytes).is_some() {
-                prop_assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok());
+            if let (Some(fields), Ok(parsed)) =
+                (scan(&bytes), serde_json::from_slice::<serde_json::Value>(&bytes))
+            {
+                prop_assert_eq!(parsed["EventGroupId"].as_u64(), Some(fields.event_group_id));
+                prop_assert_eq!(parsed["EventType"].as_u64(), Some(fields.event_type));
+                prop_assert_eq!(parsed["CallbackTs"].as_u64(), Some(fields.callback_ts));
             }
         }
     }
