@@ -17,17 +17,21 @@
 //! | `TIM_SOURCE_IPS` | `off` (default); `tencent`: only Tencent's webhook egress addresses, fetched with `GetIPList` and kept fresh; or a comma-separated list of addresses and CIDR ranges |
 //! | `TIM_SOURCE_IPS_NETTYPE` | with `tencent`: `5` (inside China) or `6` (outside); default `5` for the `china` region, else `6` |
 //! | `TIM_SOURCE_IPS_REFRESH_SECS` | with `tencent`: seconds between fetches of the list (default 600) |
+//! | `TIM_TRTC_CALLBACK_KEY` | the TRTC console's callback key: TRTC event callbacks are verified too ([`Running::trtc_layer`]; needs `TIM_SDKAPPID`) |
+//! | `TIM_TRTC_CALLBACK_KEY_PREVIOUS` | during a key rotation, the old TRTC key, accepted alongside the new one |
 //! | `TIM_TRUSTED_PROXY_HOPS` | how many trusted reverse proxies append to `X-Forwarded-For` in front of the server (default 0: the TCP peer is the caller) |
 //!
 //! A `TIM_APPS` entry: `sdkappid` (required), then either the API (`secret_key_env`: the name of the
 //! variable holding the key, `admin`, `region` or `api_base_url`, `refresh_secs`) or a static token
-//! (`callback_token_env`). `secret_key` and `callback_token` inline are accepted but keep a secret
-//! in a file.
+//! (`callback_token_env`), and optionally `trtc_callback_key_env` (the variable holding the app's
+//! TRTC callback key). `secret_key`, `callback_token` and `trtc_callback_key` inline are accepted
+//! but keep a secret in a file.
 //!
 //! ```json
 //! [
 //!   {"sdkappid": 1400000000, "secret_key_env": "TIM_SECRET_KEY_A", "region": "singapore"},
-//!   {"sdkappid": 1400000001, "callback_token_env": "TIM_CONSOLE_TOKEN_B"}
+//!   {"sdkappid": 1400000001, "callback_token_env": "TIM_CONSOLE_TOKEN_B",
+//!    "trtc_callback_key_env": "TIM_TRTC_KEY_B"}
 //! ]
 //! ```
 //!
@@ -73,6 +77,7 @@ use crate::refresh::{AllowlistRefresher, StaticSource, TokenRefresher};
 use crate::rest::{Region, RestClient, WebhookNetwork};
 use crate::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use crate::token::{CallbackToken, TokenSnapshot};
+use crate::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
 
 /// Where one app gets its token.
 #[derive(Debug)]
@@ -90,6 +95,8 @@ struct App {
     sdk_app_id: Option<u64>,
     token: TokenSource,
     origin: Origin,
+    /// The TRTC callback key, and a previous one during a rotation.
+    trtc: Option<(TrtcKey, Option<TrtcKey>)>,
 }
 
 /// Where an app's settings came from, for error messages.
@@ -105,6 +112,7 @@ enum Origin {
 #[derive(Debug)]
 pub struct Config {
     apps: Vec<App>,
+    trtc: Option<TrtcKeys>,
     allow_unsigned: bool,
     source: Source,
     trusted_proxy_hops: usize,
@@ -214,6 +222,18 @@ impl Config {
             Some(path) => apps_file(var, &path, allow_insecure_http)?,
             None => vec![single_app(var, allow_insecure_http)?],
         };
+        let trtc = apps.iter().any(|a| a.trtc.is_some()).then(|| {
+            let mut keys = TrtcKeys::builder();
+            for app in &apps {
+                if let (Some(id), Some((current, previous))) = (app.sdk_app_id, &app.trtc) {
+                    keys = match previous {
+                        Some(previous) => keys.app_rotating(id, current.clone(), previous.clone()),
+                        None => keys.app(id, current.clone()),
+                    };
+                }
+            }
+            keys.build()
+        });
         let number = |name: &str, default: u64, max: u64| -> Result<u64, ConfigError> {
             match var(name)? {
                 None => Ok(default),
@@ -272,6 +292,7 @@ impl Config {
         }
         Ok(Config {
             apps,
+            trtc,
             allow_unsigned,
             source,
             trusted_proxy_hops,
@@ -365,10 +386,14 @@ impl Config {
                 Some((SourceFilter::new(lists.handle(), address), Some(lists)))
             }
         };
+        if let Some(keys) = &self.trtc {
+            tracing::info!(apps = ?keys.app_ids(), "trtc event callbacks verified");
+        }
         let running = Running {
             apps,
             single,
             source,
+            trtc: self.trtc,
         };
         running.refuse_unsigned(self.allow_unsigned)?;
         Ok(running)
@@ -395,6 +420,7 @@ fn single_app(var: &Lookup<'_>, allow_insecure_http: bool) -> Result<App, Config
     let origin = Origin::Variables {
         api_base_url: var("TIM_API_BASE_URL")?.is_some(),
     };
+    let trtc = single_trtc_keys(var, sdk_app_id)?;
     if let Some(token) = var("TIM_CALLBACK_TOKEN")? {
         let token = CallbackToken::new(&token)
             .map_err(|e| ConfigError::new("TIM_CALLBACK_TOKEN", e.to_string()))?;
@@ -402,6 +428,7 @@ fn single_app(var: &Lookup<'_>, allow_insecure_http: bool) -> Result<App, Config
             sdk_app_id,
             token: TokenSource::Static(token),
             origin,
+            trtc,
         });
     }
     let (sdk_app_id, client, interval) = api_client(var, sdk_app_id, allow_insecure_http)?;
@@ -409,7 +436,36 @@ fn single_app(var: &Lookup<'_>, allow_insecure_http: bool) -> Result<App, Config
         sdk_app_id: Some(sdk_app_id),
         token: TokenSource::Api(client, interval),
         origin,
+        trtc,
     })
+}
+
+/// `TIM_TRTC_CALLBACK_KEY` and `TIM_TRTC_CALLBACK_KEY_PREVIOUS`.
+#[allow(clippy::type_complexity)]
+fn single_trtc_keys(
+    var: &Lookup<'_>,
+    sdk_app_id: Option<u64>,
+) -> Result<Option<(TrtcKey, Option<TrtcKey>)>, ConfigError> {
+    let key = |name: &str| -> Result<Option<TrtcKey>, ConfigError> {
+        var(name)?
+            .map(|k| TrtcKey::new(k.trim()).map_err(|e| ConfigError::new(name, e.to_string())))
+            .transpose()
+    };
+    let current = key("TIM_TRTC_CALLBACK_KEY")?;
+    let previous = key("TIM_TRTC_CALLBACK_KEY_PREVIOUS")?;
+    match (current, previous) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ConfigError::new(
+            "TIM_TRTC_CALLBACK_KEY_PREVIOUS",
+            "applies only with TIM_TRTC_CALLBACK_KEY (the new key)",
+        )),
+        (Some(_), _) if sdk_app_id.is_none() => Err(ConfigError::new(
+            "TIM_SDKAPPID",
+            "is required with TIM_TRTC_CALLBACK_KEY: TRTC events name their app in the SdkAppId \
+             header, and only that app's events are accepted",
+        )),
+        (Some(current), previous) => Ok(Some((current, previous))),
+    }
 }
 
 /// The API client the single-app variables describe.
@@ -500,7 +556,7 @@ fn build_client(
 }
 
 /// The fields of one `TIM_APPS` entry.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 11] = [
     "sdkappid",
     "secret_key",
     "secret_key_env",
@@ -510,6 +566,8 @@ const FIELDS: [&str; 9] = [
     "callback_token",
     "callback_token_env",
     "refresh_secs",
+    "trtc_callback_key",
+    "trtc_callback_key_env",
 ];
 
 fn apps_file(
@@ -593,6 +651,10 @@ fn entry(
     };
     let token = secret("callback_token_env", "callback_token")?;
     let key = secret("secret_key_env", "secret_key")?;
+    let trtc = secret("trtc_callback_key_env", "trtc_callback_key")?
+        .map(|k| TrtcKey::new(k.trim()).map_err(|e| format!("trtc callback key: {e}")))
+        .transpose()?
+        .map(|k| (k, None));
     let token = match (token, key) {
         (Some(_), Some(_)) => {
             return Err("give either a callback token or a secret key, not both".into())
@@ -624,6 +686,7 @@ fn entry(
         sdk_app_id: Some(id),
         token,
         origin: Origin::Entry(n),
+        trtc,
     })
 }
 
@@ -672,9 +735,24 @@ pub struct Running {
     single: Option<TokenRefresher>,
     /// The source filter, and the refresher that keeps Tencent's list fresh.
     source: Option<(SourceFilter, Option<AllowlistRefresher>)>,
+    /// The TRTC callback keys, when any app has one.
+    trtc: Option<TrtcKeys>,
 }
 
 impl Running {
+    /// The layer for TRTC event callbacks, when an app has a TRTC callback key
+    /// (`TIM_TRTC_CALLBACK_KEY`, or `trtc_callback_key_env` in `TIM_APPS`). Serve it on its own
+    /// route (TRTC events are a different request from Chat callbacks). The source allowlist
+    /// applies to Chat callbacks only: `GetIPList` lists Chat's webhook addresses, not TRTC's.
+    pub fn trtc_layer(&self) -> Option<TrtcCallbackAuthLayer> {
+        self.trtc.clone().map(TrtcCallbackAuthLayer::new)
+    }
+
+    /// The TRTC callback keys (to rotate them while the server runs), when an app has one.
+    pub fn trtc_keys(&self) -> Option<&TrtcKeys> {
+        self.trtc.as_ref()
+    }
+
     /// The layer for every app: routed by `SdkAppid` with an [`AppSet`], or, for a static token
     /// without `TIM_SDKAPPID`, the single handle with no app check.
     pub fn layer(&self) -> CallbackAuthLayer {
