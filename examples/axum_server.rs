@@ -9,7 +9,9 @@
 //! Every variable is in `tim_callback_auth::config`'s docs (and README "Running the example
 //! server"); `LISTEN_ADDR` (default `127.0.0.1:8080`) is the server's own. A configuration error
 //! names the variable and exits with status 2; a token that cannot be loaded, status 1.
-//! `GET /healthz` answers readiness; Ctrl-C or SIGTERM shut down gracefully.
+//! `GET /healthz` answers readiness; Ctrl-C or SIGTERM shut down gracefully. With
+//! `TIM_TRTC_CALLBACK_KEY` (or `trtc_callback_key_env` in `TIM_APPS`), TRTC event callbacks are
+//! verified on `POST /trtc/callback` too.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use tim_callback_auth::config::{Config, ConfigError};
+use tim_callback_auth::trtc::VerifiedTrtcEvent;
 use tim_callback_auth::{Reply, VerifiedCallback};
 use tim_callback_auth_testkit::server::{init_tracing, listen_addr, shutdown_signal};
 
@@ -34,6 +37,20 @@ async fn callback(Extension(verified): Extension<VerifiedCallback>, body: String
     Reply::ok()
 }
 
+async fn trtc_event(Extension(event): Extension<VerifiedTrtcEvent>, body: String) -> Reply {
+    // `body` is exactly the bytes whose Sign was verified: parse `EventInfo` from it. Tencent may
+    // send an event again (same body) if the answer is late; the layer answers retries of events
+    // this handler already answered, but keep side effects idempotent (key on `EventInfo` ids).
+    tracing::info!(
+        app = event.app_id(),
+        group = event.event_group_id(),
+        event = event.event_type(),
+        bytes = body.len(),
+        "verified trtc event"
+    );
+    Reply::trtc_ok()
+}
+
 fn exit(error: ConfigError) -> ! {
     eprintln!("configuration error: {error}");
     std::process::exit(if error.is_invalid() { 2 } else { 1 })
@@ -47,6 +64,7 @@ async fn main() {
     let running = config.start().await.unwrap_or_else(|e| exit(e));
 
     let layer = running.layer();
+    let trtc_layer = running.trtc_layer();
     // `running` keeps the refreshers alive: the health route owns it as long as the server runs.
     let running = Arc::new(running);
     let health = move || {
@@ -57,10 +75,18 @@ async fn main() {
                 .to_response::<Body>()
         }
     };
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/im/callback", post(callback))
-        .layer(layer)
-        .route("/healthz", get(health));
+        .layer(layer);
+    if let Some(trtc_layer) = trtc_layer {
+        app = app.merge(
+            Router::new()
+                .route("/trtc/callback", post(trtc_event))
+                .layer(trtc_layer),
+        );
+        tracing::info!("trtc event callbacks on POST /trtc/callback");
+    }
+    let app = app.route("/healthz", get(health));
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -18,6 +18,7 @@ use axum::{Extension, Router};
 use tim_callback_auth::refresh::{AllowlistRefresher, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient, WebhookNetwork};
 use tim_callback_auth::source::{ClientAddress, SourceFilter};
+use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, VerifiedTrtcEvent};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, Reply, TokenHandle, TokenSnapshot,
     VerifiedCallback,
@@ -30,6 +31,8 @@ const APP_B: u64 = SDK_APP_ID + 1;
 const TOKEN_V1: &str = "demo-token-v1-3f9a2c7e";
 const TOKEN_V2: &str = "demo-token-v2-8b1d4e6f";
 const TOKEN_B: &str = "demo-app-b-token-5c2a9e1b";
+/// App A's TRTC callback key (the TRTC console's "Event Callbacks" key).
+const TRTC_KEY: &str = "DemoTrtcKey20261128";
 
 /// One line of the table.
 struct Case {
@@ -91,6 +94,33 @@ impl Tencent {
             now()
         );
         self.send(url).await
+    }
+
+    /// A TRTC event: `SdkAppId` and `Sign` (base64 HMAC-SHA256 of the body) headers, signed over
+    /// `signed` and sending `sent` (the same bytes, unless tampered with on the way).
+    async fn trtc_event(&self, key: &TrtcKey, signed: &str, sent: &str) -> u16 {
+        *self.last_rejection.lock().unwrap() = None;
+        let url = self.endpoint.replace("/im/callback", "/trtc/callback");
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("SdkAppId", SDK_APP_ID)
+            .header("Sign", key.sign(signed.as_bytes()))
+            .body(sent.to_owned())
+            .send()
+            .await;
+        match response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap_or_default();
+                if status == 200 && text != Reply::trtc_ok().to_json() {
+                    return 0;
+                }
+                status
+            }
+            Err(_) => 0,
+        }
     }
 
     async fn health(&self) -> u16 {
@@ -176,6 +206,27 @@ async fn scenario() -> Vec<Case> {
         *recorder.lock().unwrap() = response.extensions().get::<Rejection>().copied();
         response
     });
+    // TRTC event callbacks of app A, on their own route: HMAC over the body, retries of answered
+    // events answered by the layer (the handler counts its calls).
+    let trtc_key = TrtcKey::new(TRTC_KEY).expect("valid TRTC key");
+    let trtc_layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(SDK_APP_ID, trtc_key.clone()));
+    let trtc_stats = trtc_layer.clone();
+    let trtc_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = Arc::clone(&trtc_calls);
+    let trtc_handler = move |Extension(event): Extension<VerifiedTrtcEvent>, body: String| {
+        let calls = Arc::clone(&calls);
+        async move {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(
+                app = event.app_id(),
+                group = event.event_group_id(),
+                event = event.event_type(),
+                bytes = body.len(),
+                "verified trtc event"
+            );
+            Reply::trtc_ok()
+        }
+    };
     let app = Router::new()
         // The handler takes the app and time the layer verified; it never re-parses the query.
         .route(
@@ -191,6 +242,7 @@ async fn scenario() -> Vec<Case> {
             CallbackAuthLayer::for_apps(apps)
                 .with_source_filter(SourceFilter::new(lists.handle(), ClientAddress::peer())),
         )
+        .route("/trtc/callback", post(trtc_handler).layer(trtc_layer))
         .layer(record)
         .route(
             "/healthz",
@@ -233,6 +285,10 @@ async fn scenario() -> Vec<Case> {
             .load()
             .map(|l| l.ranges().collect::<Vec<_>>().join(", "))
             .unwrap_or_default()
+    );
+    println!(
+        "trtc endpoint:     {} (app {SDK_APP_ID}, {trtc_key:?})",
+        tencent.endpoint.replace("/im/callback", "/trtc/callback")
     );
     println!();
 
@@ -368,6 +424,41 @@ async fn scenario() -> Vec<Case> {
         reason(),
     );
 
+    // 7. TRTC event callbacks: the HMAC covers the body, so a changed byte is refused; Tencent's
+    // retry of an event the handler already answered is answered by the layer.
+    let ts = now() * 1000;
+    let event = format!(
+        "{{\n\t\"EventGroupId\":\t1,\n\t\"EventType\":\t103,\n\t\"CallbackTs\":\t{ts},\n\t\"EventInfo\":\t{{\"RoomId\":\t12345,\"UserId\":\t\"test\",\"Role\":\t20}}\n}}"
+    );
+    case(
+        "TRTC event, signed",
+        200,
+        tencent.trtc_event(&trtc_key, &event, &event).await,
+        reason(),
+    );
+    let tampered = event.replace("\"test\"", "\"evil\"");
+    case(
+        "TRTC event, body changed on the way",
+        401,
+        tencent.trtc_event(&trtc_key, &event, &tampered).await,
+        reason(),
+    );
+    let got = tencent.trtc_event(&trtc_key, &event, &event).await;
+    let handled_once = trtc_calls.load(std::sync::atomic::Ordering::Relaxed) == 1;
+    case(
+        "TRTC retry, answered by the layer",
+        200,
+        if handled_once { got } else { 0 },
+        reason(),
+    );
+    let trtc = &trtc_stats.stats()[0];
+    println!(
+        "trtc events: {} accepted, {} rejected, {} retries answered without the handler",
+        trtc.accepted_total(),
+        trtc.rejected_total(),
+        trtc.retries_answered()
+    );
+
     server.abort();
     cases
 }
@@ -405,6 +496,8 @@ async fn main() {
     println!("  TIM_CALLBACK_TOKEN=your-console-token-0123456789 cargo run --example send_callback -- \\");
     println!("    --url http://127.0.0.1:8080/im/callback --sdkappid 1400000000");
     println!("Tencent's API instead of a static token: TIM_SECRET_KEY and TIM_REGION (README).");
+    println!("TRTC events too: add TIM_TRTC_CALLBACK_KEY=your-trtc-key to both, and");
+    println!("  --trtc --url http://127.0.0.1:8080/trtc/callback to send_callback.");
     if failed > 0 {
         std::process::exit(1);
     }

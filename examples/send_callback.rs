@@ -1,42 +1,56 @@
-//! A callback simulator: sends a signed callback to your endpoint, the way Tencent does.
+//! A callback simulator: sends a signed callback to your endpoint, the way Tencent does: a Chat
+//! callback (`Sign` in the query), or with `--trtc` a TRTC event (`Sign` header over the body).
 //!
 //! ```sh
 //! TIM_CALLBACK_TOKEN=... cargo run --example send_callback -- --url http://127.0.0.1:8080/im/callback \
 //!     --sdkappid 1400000000 --command C2C.CallbackAfterSendMsg --body message.json
+//! TIM_TRTC_CALLBACK_KEY=... cargo run --example send_callback -- --trtc \
+//!     --url http://127.0.0.1:8080/trtc/callback --sdkappid 1400000000
 //! cargo run --example send_callback -- --help
 //! ```
 //!
-//! The token never goes on the command line (where shell history and `ps` would keep it): it comes
-//! from `TIM_CALLBACK_TOKEN`, or from the first line of standard input with `--token-stdin`.
-//! Prints the HTTP status and the reply.
+//! Secrets never go on the command line (where shell history and `ps` would keep them): the token
+//! comes from `TIM_CALLBACK_TOKEN` (the TRTC key from `TIM_TRTC_CALLBACK_KEY`), or from the first
+//! line of standard input with `--token-stdin`. Prints the HTTP status and the reply.
 
 use std::io::Read;
 use std::process::exit;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tim_callback_auth::trtc::TrtcKey;
 use tim_callback_auth::CallbackToken;
 
 const USAGE: &str = "\
 usage: send_callback --url URL [options]
 
-Sends a callback signed as Tencent signs it (Sign = hex(SHA-256(token || RequestTime)) in the
-query) and prints the HTTP status and the reply.
+Sends a callback signed as Tencent signs it and prints the HTTP status and the reply:
+- a Chat callback: Sign = hex(SHA-256(token || RequestTime)) in the query;
+- with --trtc, a TRTC event: headers SdkAppId and Sign = base64(HMAC-SHA256(key, body)).
 
-The token is read from the environment variable TIM_CALLBACK_TOKEN, or from the first line of
-standard input with --token-stdin; never from the command line.
+The token is read from the environment variable TIM_CALLBACK_TOKEN (with --trtc, the key from
+TIM_TRTC_CALLBACK_KEY), or from the first line of standard input with --token-stdin; never from
+the command line.
 
 options:
   --url URL            the endpoint, e.g. http://127.0.0.1:8080/im/callback (required)
-  --token-stdin        read the token from the first line of standard input
+  --trtc               send a TRTC event (default body: a user entering a room, CallbackTs now)
+  --token-stdin        read the token (or TRTC key) from the first line of standard input
   --sdkappid ID        the SdkAppid parameter (default 1400000000)
   --command NAME       the CallbackCommand parameter (default C2C.CallbackAfterSendMsg)
-  --body FILE|-        the JSON body, from a file or standard input (default: a small message)
-  --time-offset SECS   shift RequestTime, e.g. -120 to check that stale callbacks are refused
+  --body FILE|-        the JSON body, from a file or standard input (default: a small message),
+                       sent byte for byte (a TRTC Sign covers these exact bytes)
+  --time-offset SECS   shift RequestTime (with --trtc, the default body's CallbackTs), e.g. -120
+                       to check that stale callbacks are refused
   -h, --help           this text";
+
+enum Secret {
+    Token(CallbackToken),
+    Trtc(TrtcKey),
+}
 
 struct Args {
     url: String,
-    token: CallbackToken,
+    secret: Secret,
     sdk_app_id: u64,
     command: String,
     body: String,
@@ -46,6 +60,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut url = None;
     let mut token_stdin = false;
+    let mut trtc = false;
     let mut sdk_app_id = 1400000000u64;
     let mut command = "C2C.CallbackAfterSendMsg".to_string();
     let mut body = None;
@@ -56,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--url" => url = Some(value()?),
             "--token-stdin" => token_stdin = true,
+            "--trtc" => trtc = true,
             "--token" => return Err(
                 "--token is not accepted: the command line is visible in ps and shell history; \
                      set TIM_CALLBACK_TOKEN or use --token-stdin"
@@ -98,8 +114,24 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     let body = body.unwrap_or_else(|| {
-        format!(r#"{{"CallbackCommand":"{command}","From_Account":"alice","To_Account":"bob","MsgBody":[]}}"#)
+        if trtc {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let ts = now_ms.saturating_add_signed(offset.saturating_mul(1000));
+            format!(
+                "{{\n\t\"EventGroupId\":\t1,\n\t\"EventType\":\t103,\n\t\"CallbackTs\":\t{ts},\n\t\"EventInfo\":\t{{\"RoomId\":\t12345,\"EventTs\":\t{},\"UserId\":\t\"test\",\"UniqueId\":\t{ts},\"Role\":\t20,\"Reason\":\t1}}\n}}",
+                ts / 1000
+            )
+        } else {
+            format!(r#"{{"CallbackCommand":"{command}","From_Account":"alice","To_Account":"bob","MsgBody":[]}}"#)
+        }
     });
+    let variable = if trtc {
+        "TIM_TRTC_CALLBACK_KEY"
+    } else {
+        "TIM_CALLBACK_TOKEN"
+    };
     let token = if token_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -107,14 +139,17 @@ fn parse_args() -> Result<Args, String> {
             .map_err(|e| format!("--token-stdin: {e}"))?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     } else {
-        std::env::var("TIM_CALLBACK_TOKEN").map_err(|_| {
-            "TIM_CALLBACK_TOKEN is not set (or use --token-stdin); see --help".to_string()
-        })?
+        std::env::var(variable)
+            .map_err(|_| format!("{variable} is not set (or use --token-stdin); see --help"))?
     };
-    let token = CallbackToken::new(&token).map_err(|e| format!("the token: {e}"))?;
+    let secret = if trtc {
+        Secret::Trtc(TrtcKey::new(token.trim()).map_err(|e| format!("the TRTC key: {e}"))?)
+    } else {
+        Secret::Token(CallbackToken::new(&token).map_err(|e| format!("the token: {e}"))?)
+    };
     Ok(Args {
         url: url.ok_or(format!("--url is required\n{USAGE}"))?,
-        token,
+        secret,
         sdk_app_id,
         command,
         body,
@@ -132,16 +167,24 @@ async fn main() {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let time = now.saturating_add_signed(args.offset);
-    let separator = if args.url.contains('?') { '&' } else { '?' };
-    let url = format!(
-        "{}{separator}SdkAppid={}&CallbackCommand={}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={time}",
-        args.url,
-        args.sdk_app_id,
-        args.command,
-        args.token.sign(time)
-    );
-    let response = reqwest::Client::new()
-        .post(url)
+    let request = match &args.secret {
+        Secret::Token(token) => {
+            let separator = if args.url.contains('?') { '&' } else { '?' };
+            let url = format!(
+                "{}{separator}SdkAppid={}&CallbackCommand={}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&Sign={}&RequestTime={time}",
+                args.url,
+                args.sdk_app_id,
+                args.command,
+                token.sign(time)
+            );
+            reqwest::Client::new().post(url)
+        }
+        Secret::Trtc(key) => reqwest::Client::new()
+            .post(&args.url)
+            .header("SdkAppId", args.sdk_app_id)
+            .header("Sign", key.sign(args.body.as_bytes())),
+    };
+    let response = request
         .header("content-type", "application/json")
         .body(args.body)
         .send()

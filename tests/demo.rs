@@ -15,7 +15,7 @@ fn the_demo_passes_every_case() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("15 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("18 passed, 0 failed"), "{stdout}");
     assert!(!stdout.contains('✗'), "{stdout}");
     // It teaches: where things listen, the token it fetched, why each request was refused, the
     // crate's own log lines (and not the HTTP stack's), and what to try next.
@@ -30,6 +30,8 @@ fn the_demo_passes_every_case() {
         "source allowlist from the mock's GetIPList: 2 entries",
         "callback token rotated",
         "skew_secs=-3600",
+        "trtc endpoint:     http://127.0.0.1:",
+        "trtc events: 1 accepted, 1 rejected, 1 retries answered without the handler",
         "Next: run the example server",
         "cargo run --example send_callback",
     ] {

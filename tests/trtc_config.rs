@@ -68,7 +68,10 @@ fn trtc_key_errors_name_the_variable_and_never_the_value() {
         let error = Config::from_vars(vars(&pairs)).unwrap_err();
         assert_eq!(error.variable(), variable);
         let shown = format!("{error} {error:?}");
-        assert!(!shown.contains(secret) && !shown.contains("GoodKey123"), "{shown}");
+        assert!(
+            !shown.contains(secret) && !shown.contains("GoodKey123"),
+            "{shown}"
+        );
     }
 }
 
@@ -105,6 +108,9 @@ async fn tim_apps_entries_name_the_variable_of_their_trtc_key() {
     .unwrap_err();
     assert_eq!(error.variable(), "TIM_APPS");
     assert!(error.to_string().contains("entry 1"), "{error}");
-    assert!(error.to_string().contains("trtc_callback_key_env"), "{error}");
+    assert!(
+        error.to_string().contains("trtc_callback_key_env"),
+        "{error}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
