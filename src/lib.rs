@@ -1,7 +1,8 @@
-//! Verify the callbacks Tencent sends your server — Cloud Chat (IM) and TRTC Live callbacks
-//! (`Sign` and `RequestTime` in the query, `Sign = hex(SHA-256(Token ‖ RequestTime))`) — in a
-//! `tower` layer in front of axum or hyper, with the callback token fetched from Tencent's REST API
-//! and kept fresh in the background.
+//! Verify the callbacks Tencent sends your server in a `tower` layer in front of axum or hyper:
+//! Cloud Chat (IM) and TRTC Live callbacks (`Sign` and `RequestTime` in the query,
+//! `Sign = hex(SHA-256(Token ‖ RequestTime))`), with the callback token fetched from Tencent's REST
+//! API and kept fresh in the background; and TRTC event callbacks (a `Sign` header,
+//! `base64(HMAC-SHA256(key, body))`, in [`trtc`]).
 //!
 //! - **Verification** ([`Verifier`], [`CallbackAuthLayer`]): constant-time, a symmetric time
 //!   window, one reading of the query shared with your handler (which gets a [`VerifiedCallback`]),
@@ -9,6 +10,9 @@
 //! - **The token** ([`TokenHandle`], [`refresh::TokenRefresher`], [`rest::RestClient`]): fetched
 //!   with a UserSig the crate generates, refreshed with jitter and backoff, the last good token
 //!   served through any outage, the previous one accepted for a grace period after a rotation.
+//! - **TRTC event callbacks** ([`trtc::TrtcCallbackAuthLayer`]): the HMAC over the body as
+//!   received, a body limit, freshness, the same bytes handed to your handler with a
+//!   [`trtc::VerifiedTrtcEvent`], and Tencent's retries of answered events answered by the layer.
 //! - **Several apps** behind one endpoint ([`AppSet`]), per-app counters ([`stats`]), readiness
 //!   ([`health`]), configuration from the environment ([`config`]), Tencent's replies ([`Reply`]).
 //!
@@ -60,7 +64,8 @@
 //! | *(none)* | | the verifier, the token types, the layer, `AppSet`, stats, health, `Reply` (no tokio, no HTTP client) |
 //! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `TokenSource` trait (tokio) |
 //! | `rest` | via `config` | [`rest::RestClient`] and [`usersig`] (reqwest with rustls) |
-//! | `config` | yes | [`config::Config`]: the environment and `TIM_APPS` |
+//! | `config` | yes | [`config::Config`]: the environment and `TIM_APPS` (turns on `rest` and `trtc`) |
+//! | `trtc` | via `config` | [`trtc`]: TRTC event callbacks (hmac, http-body, bytes) |
 //! | `axum` | yes | [`Reply`] as an axum `IntoResponse` |
 //! | `metrics` | no | the counters through the `metrics` facade |
 // Lints: the `[workspace.lints]` table of Cargo.toml (tests, examples and benches too).

@@ -74,6 +74,8 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
     for fault in Fault::all() {
         errors.extend(run_fault(&fault).await);
     }
+    // TRTC events: accepted, tampered, malformed, for an unknown app (the rejections are logged).
+    let trtc_shown = trtc_tour().await;
     let finished = now();
 
     // 3. Every public type, formatted.
@@ -119,6 +121,7 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
         format!("{:?}", CallbackToken::new("").unwrap_err()),
     ];
     let _ = &service;
+    shown.extend(trtc_shown.shown);
     for error in &errors {
         shown.push(format!("{error} {error:?}"));
         let mut source = std::error::Error::source(error);
@@ -132,6 +135,8 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
     let tokens = [TOUR_V1, TOUR_V2, tim_callback_auth_testkit::faults::TOKEN];
     let mut secrets: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
     secrets.push(SECRET_KEY.to_string());
+    secrets.push(TRTC_KEY.to_string());
+    secrets.extend(trtc_shown.signs);
     for t in started.saturating_sub(2)..=finished + 2 {
         let lifetime = usersig::DEFAULT_LIFETIME.as_secs();
         secrets.push(usersig::generate(SDK_APP_ID, ADMIN, SECRET_KEY, t, lifetime).unwrap());
@@ -152,6 +157,10 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
     assert!(logs.contains("callback token rotated"));
     assert!(logs.contains("tim_rest_call"));
     assert!(logs.contains("reason=signature mismatch"));
+    assert!(
+        logs.contains("trtc event"),
+        "the TRTC rejections are logged"
+    );
     assert!(
         logs.contains("hyper") || logs.contains("reqwest"),
         "the HTTP stack's events too"
@@ -183,6 +192,65 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
     }
     drop(refresher);
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+const TRTC_KEY: &str = "SecretTrtcKey0123456789abcdef";
+
+/// What the TRTC tour showed, and the `Sign`s it sent.
+struct TrtcShown {
+    shown: Vec<String>,
+    signs: Vec<String>,
+}
+
+/// TRTC events through the layer, and every TRTC type formatted.
+async fn trtc_tour() -> TrtcShown {
+    use tim_callback_auth::trtc::{
+        TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, TrtcVerifier, VerifiedTrtcEvent,
+    };
+    use tower::ServiceExt;
+
+    let key = TrtcKey::new(TRTC_KEY).unwrap();
+    let keys = TrtcKeys::builder()
+        .app_rotating(SDK_APP_ID, key.clone(), TrtcKey::new("OldTrtcKey").unwrap())
+        .build();
+    let layer = TrtcCallbackAuthLayer::new(keys.clone());
+    let service = layer.clone().layer(tower::service_fn(
+        |req: http::Request<axum::body::Body>| async move {
+            let event = req.extensions().get::<VerifiedTrtcEvent>().copied();
+            Ok::<_, std::convert::Infallible>(http::Response::new(format!("{event:?}")))
+        },
+    ));
+    let ts = now() * 1000;
+    let body =
+        format!(r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ts},"EventInfo":{{}}}}"#);
+    let sign = key.sign(body.as_bytes());
+    let mut shown = vec![
+        format!("{key:?}"),
+        format!("{keys:?}"),
+        format!("{layer:?}"),
+        format!("{service:?}"),
+        format!("{:?}", TrtcVerifier::new()),
+        format!("{:?}", TrtcKey::new(&format!("{TRTC_KEY}-")).unwrap_err()),
+    ];
+    for (app, sign, sent) in [
+        (SDK_APP_ID, sign.as_str(), body.clone()),
+        (SDK_APP_ID, sign.as_str(), body.replace("103", "104")),
+        (SDK_APP_ID, "not-base64", body.clone()),
+        (SDK_APP_ID + 7, sign.as_str(), body.clone()),
+    ] {
+        let request = http::Request::post("/trtc")
+            .header("SdkAppId", app)
+            .header("Sign", sign)
+            .body(axum::body::Body::from(sent))
+            .unwrap();
+        let response = service.clone().oneshot(request).await.unwrap();
+        shown.push(format!("{response:?}"));
+    }
+    shown.push(format!("{:?}", keys.stats()));
+    TrtcShown {
+        shown,
+        signs: vec![sign],
+    }
 }
 
 const TOUR_V1: &str = "tour-token-v1";
@@ -238,7 +306,7 @@ fn the_demo_logs_no_secret_with_every_log_line_on() {
         text.contains("TRACE") && text.contains("tim_rest_call"),
         "every level is on"
     );
-    let mut secrets = vec![SECRET_KEY.to_string()];
+    let mut secrets = vec![SECRET_KEY.to_string(), "DemoTrtcKey20261128".to_string()];
     for t in started.saturating_sub(3600 + 5)..=finished + 5 {
         for token in [
             "demo-token-v1-3f9a2c7e",
