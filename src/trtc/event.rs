@@ -40,11 +40,14 @@ pub(crate) fn scan(body: &[u8]) -> Option<Fields> {
         return None; // an empty object has none of the fields
     }
     loop {
-        let key = p.string()?;
+        let (key, escaped) = p.string()?;
+        if escaped {
+            return None; // a top-level key with an escape: see the module docs
+        }
         p.ws();
         p.expect(b':')?;
         p.ws();
-        match field(key)? {
+        match field(key) {
             Some(slot) => {
                 if found[slot].is_some() {
                     return None;
@@ -71,18 +74,14 @@ pub(crate) fn scan(body: &[u8]) -> Option<Fields> {
     })
 }
 
-/// Which of the three fields a raw top-level key names: `Some(None)` for any other key, `None`
-/// for a key with an escape.
-fn field(raw: &[u8]) -> Option<Option<usize>> {
-    if raw.contains(&b'\\') {
-        return None;
-    }
-    Some(match raw {
+/// Which of the three fields a top-level key (without escapes) names, if any.
+fn field(raw: &[u8]) -> Option<usize> {
+    match raw {
         b"EventGroupId" => Some(0),
         b"EventType" => Some(1),
         b"CallbackTs" => Some(2),
         _ => None,
-    })
+    }
 }
 
 struct Parser<'a> {
@@ -111,12 +110,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A string, opening quote included; returns its raw inside (escapes not decoded).
-    fn string(&mut self) -> Option<&'a [u8]> {
+    /// A string, opening quote included; returns its raw inside (escapes not decoded) and
+    /// whether it has an escape.
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
         self.expect(b'"')?;
         let start = self.i;
-        self.i = string_end(self.b, self.i)?;
-        Some(&self.b[start..self.i - 1])
+        let (end, escaped) = string_end(self.b, self.i)?;
+        self.i = end;
+        Some((&self.b[start..end - 1], escaped))
     }
 
     /// `0` or a non-zero digit followed by digits, fitting a `u64`, not followed by a fraction or
@@ -141,11 +142,9 @@ impl<'a> Parser<'a> {
         let mut i = start;
         let mut depth = 0usize;
         loop {
-            while i < b.len() && !STRUCTURAL[usize::from(b[i])] {
-                i += 1;
-            }
+            i = swar::next_structural(b, i);
             match *b.get(i)? {
-                b'"' => i = string_end(b, i + 1)?,
+                b'"' => i = string_end(b, i + 1)?.0,
                 b'{' | b'[' => {
                     depth += 1;
                     if depth >= MAX_DEPTH {
@@ -159,7 +158,9 @@ impl<'a> Parser<'a> {
                 }
                 // A `,`, `}` or `]` at the top level ends the value (the caller accepts only
                 // `,` and `}` there).
-                _ if depth == 0 => break,
+                b',' | b'}' | b']' if depth == 0 => break,
+                // A `,` inside a container, or a byte the word-at-a-time search flagged that
+                // is not structural (`Y`, `_`, `y`, DEL: see `swar`).
                 _ => i += 1,
             }
         }
@@ -175,21 +176,134 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The index just past the `"` that closes a string whose inside starts at `i`, or `None` when
-/// the string is not closed or holds a raw control character.
+/// The index just past the `"` that closes a string whose inside starts at `i`, and whether the
+/// string has an escape; `None` when the string is not closed or holds a raw control character.
 #[inline]
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
     loop {
-        // The common case, a run of plain characters, in a tight loop over a table.
+        i = swar::next_special_in_string(b, i);
+        match *b.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            // An escape: the byte after the backslash is part of it (`\"` does not close).
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            // A control character: JSON strings must escape them.
+            _ => return None,
+        }
+    }
+}
+
+/// Word-at-a-time searches: eight bytes per step instead of one, for the runs of plain bytes that
+/// make up most of a body. Each returns the index of the first byte of interest at or after `i`
+/// (or `b.len()`); the property tests below pin them to the byte-at-a-time definitions
+/// ([`PLAIN`], [`STRUCTURAL`]).
+///
+/// The trick: `v - 0x0101…` & `!v` & `0x8080…` flags the bytes of `v` that are zero, and the lowest
+/// flag is always exact (a borrow only travels upwards from a flagged byte), so the first match
+/// is found with `trailing_zeros` on the little-endian word. Brackets are folded into one value
+/// before that test (`(c | 0x20) & !0x06` is `0x79` for `[ ] { }`, and also for `Y _ y` and DEL:
+/// the caller steps over those).
+mod swar {
+    use super::{PLAIN, STRUCTURAL};
+
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+
+    /// The bytes of `v` that are zero, flagged in their top bit (exact up to the lowest flag).
+    #[inline]
+    fn zero_bytes(v: u64) -> u64 {
+        v.wrapping_sub(LO) & !v & HI
+    }
+
+    #[inline]
+    fn word(b: &[u8], i: usize) -> Option<u64> {
+        let bytes = b.get(i..i + 8)?;
+        Some(u64::from_le_bytes(bytes.try_into().ok()?))
+    }
+
+    /// The first `"`, `\` or control character at or after `i`.
+    #[inline]
+    pub(super) fn next_special_in_string(b: &[u8], mut i: usize) -> usize {
+        while let Some(w) = word(b, i) {
+            let below_space = w.wrapping_sub(LO * 0x20) & !w & HI;
+            let m = zero_bytes(w ^ (LO * u64::from(b'"')))
+                | zero_bytes(w ^ (LO * u64::from(b'\\')))
+                | below_space;
+            if m != 0 {
+                return i + (m.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
         while i < b.len() && PLAIN[usize::from(b[i])] {
             i += 1;
         }
-        match *b.get(i)? {
-            b'"' => return Some(i + 1),
-            // An escape: the byte after the backslash is part of it (`\"` does not close).
-            b'\\' => i += 2,
-            // A control character: JSON strings must escape them.
-            _ => return None,
+        i
+    }
+
+    /// The first `"`, `,`, bracket (or `Y`, `_`, `y`, DEL) at or after `i`.
+    #[inline]
+    pub(super) fn next_structural(b: &[u8], mut i: usize) -> usize {
+        while let Some(w) = word(b, i) {
+            let folded = (w | (LO * 0x20)) & !(LO * 0x06);
+            let m = zero_bytes(w ^ (LO * u64::from(b'"')))
+                | zero_bytes(w ^ (LO * u64::from(b',')))
+                | zero_bytes(folded ^ (LO * 0x79));
+            if m != 0 {
+                return i + (m.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        while i < b.len() && !STRUCTURAL[usize::from(b[i])] {
+            i += 1;
+        }
+        i
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn bytes() -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec(
+                prop_oneof![
+                    4 => proptest::sample::select(b"ab09 :\t\n-.".to_vec()),
+                    1 => proptest::sample::select(b"\"\\,[]{}Y_y\x7f\x1f\x00\x80\xff\xfb\xdd".to_vec()),
+                    1 => any::<u8>(),
+                ],
+                0..40,
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            #[test]
+            fn string_search_is_the_byte_loop(b in bytes(), start in 0usize..40) {
+                let start = start.min(b.len());
+                let plain = (start..b.len()).find(|&i| !PLAIN[usize::from(b[i])]).unwrap_or(b.len());
+                prop_assert_eq!(next_special_in_string(&b, start), plain);
+            }
+
+            #[test]
+            fn structural_search_finds_the_first_structural_byte(b in bytes(), start in 0usize..40) {
+                let start = start.min(b.len());
+                // It may stop early on `Y _ y` DEL (the caller steps over them), never late.
+                let mut i = start;
+                loop {
+                    i = next_structural(&b, i);
+                    if i == b.len() || STRUCTURAL[usize::from(b[i])] {
+                        break;
+                    }
+                    prop_assert!(matches!(b[i], b'Y' | b'_' | b'y' | 0x7f), "{}", b[i]);
+                    i += 1;
+                }
+                let plain = (start..b.len()).find(|&i| STRUCTURAL[usize::from(b[i])]).unwrap_or(b.len());
+                prop_assert_eq!(i, plain);
+            }
         }
     }
 }
