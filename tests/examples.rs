@@ -33,6 +33,8 @@ fn example(name: &str) -> Command {
         "TIM_SOURCE_IPS_NETTYPE",
         "TIM_SOURCE_IPS_REFRESH_SECS",
         "TIM_TRUSTED_PROXY_HOPS",
+        "TIM_TRTC_CALLBACK_KEY",
+        "TIM_TRTC_CALLBACK_KEY_PREVIOUS",
     ] {
         command.env_remove(var);
     }
@@ -117,6 +119,55 @@ fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
 }
 
 use tim_callback_auth_testkit::mock;
+
+/// `send_callback --trtc` with the key in the environment (or `--token-stdin`).
+fn send_trtc(addr: &str, key: &str, app: u64, extra: &[&str]) -> String {
+    let output = example("send_callback")
+        .args(["--trtc", "--url", &format!("http://{addr}/trtc/callback")])
+        .args(["--sdkappid", &app.to_string()])
+        .args(extra)
+        .env("TIM_TRTC_CALLBACK_KEY", key)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn axum_server_verifies_trtc_events_that_send_callback_signs() {
+    let key = "ExampleTrtcKey2026";
+    let env = [
+        ("TIM_CALLBACK_TOKEN", "example-token-0123456789".to_string()),
+        ("TIM_SDKAPPID", "1400000000".to_string()),
+        ("TIM_TRTC_CALLBACK_KEY", key.to_string()),
+    ];
+    let (mut server, addr, lines) = start_server(&env);
+    let accepted = send_trtc(&addr, key, 1400000000, &[]);
+    assert!(accepted.contains("status: 200 OK"), "{accepted}");
+    assert!(accepted.contains(r#"{"code":0}"#), "{accepted}");
+    let forged = send_trtc(&addr, "SomeOtherKey", 1400000000, &[]);
+    assert!(forged.contains("status: 401"), "{forged}");
+    let other_app = send_trtc(&addr, key, 1400000001, &[]);
+    assert!(other_app.contains("status: 401"), "{other_app}");
+    let stale = send_trtc(&addr, key, 1400000000, &["--time-offset", "-3600"]);
+    assert!(stale.contains("status: 401"), "{stale}");
+    // Chat callbacks still work beside it.
+    let chat = send_to(&addr, "example-token-0123456789", 1400000000, "0");
+    assert!(chat.contains("status: 200 OK"), "{chat}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    let logs: Vec<String> = lines.iter().collect();
+    assert!(
+        logs.iter().any(|l| l.contains("verified trtc event")),
+        "{logs:?}"
+    );
+    assert!(logs.iter().all(|l| !l.contains(key)), "{logs:?}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_token_sets_a_strong_token_and_prints_only_its_fingerprint() {
