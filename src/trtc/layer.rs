@@ -42,7 +42,10 @@ pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
 /// idempotent (`EventInfo` carries ids to key on).
 ///
 /// The request body type must be buildable from `Bytes` (axum's `Body`, `Full<Bytes>`): the
-/// inner service gets the verified bytes back in it.
+/// inner service gets the verified bytes back in it, in the body type it expects, so the layer fits
+/// `Router::layer` as any other. hyper's `Incoming` cannot be built from bytes: in a plain hyper
+/// server, map the request first (`req.map(axum::body::Body::new)`, or into a body type of your
+/// own that implements `From<Bytes>`).
 ///
 /// # Examples
 ///
