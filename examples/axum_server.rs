@@ -79,11 +79,9 @@ async fn main() {
         .route("/im/callback", post(callback))
         .layer(layer);
     if let Some(trtc_layer) = trtc_layer {
-        app = app.merge(
-            Router::new()
-                .route("/trtc/callback", post(trtc_event))
-                .layer(trtc_layer),
-        );
+        // On this route only: the Chat layer above does not see TRTC events, nor this one the
+        // other routes.
+        app = app.route("/trtc/callback", post(trtc_event).layer(trtc_layer));
         tracing::info!("trtc event callbacks on POST /trtc/callback");
     }
     let app = app.route("/healthz", get(health));

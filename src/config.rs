@@ -222,7 +222,7 @@ impl Config {
             Some(path) => apps_file(var, &path, allow_insecure_http)?,
             None => vec![single_app(var, allow_insecure_http)?],
         };
-        let trtc = apps.iter().any(|a| a.trtc.is_some()).then(|| {
+        let trtc = if apps.iter().any(|a| a.trtc.is_some()) {
             let mut keys = TrtcKeys::builder();
             for app in &apps {
                 if let (Some(id), Some((current, previous))) = (app.sdk_app_id, &app.trtc) {
@@ -232,8 +232,14 @@ impl Config {
                     };
                 }
             }
-            keys.build()
-        });
+            // Only `TIM_APPS` can give two apps keys: two entries with the same key.
+            Some(
+                keys.build()
+                    .map_err(|e| ConfigError::new("TIM_APPS", e.to_string()))?,
+            )
+        } else {
+            None
+        };
         let number = |name: &str, default: u64, max: u64| -> Result<u64, ConfigError> {
             match var(name)? {
                 None => Ok(default),

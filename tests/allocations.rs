@@ -24,12 +24,15 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// The largest single allocation, in bytes (reset by the tests that read it).
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
 // SAFETY: forwards to the system allocator; only counts (per thread, so parallel tests don't mix).
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        let _ = LARGEST.try_with(|n| n.set(n.get().max(layout.size())));
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -37,6 +40,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        let _ = LARGEST.try_with(|n| n.set(n.get().max(new_size)));
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -370,7 +374,9 @@ mod trtc {
 
     use bytes::Bytes;
     use http_body::{Body, Frame, SizeHint};
-    use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, TrtcVerifier};
+    use tim_callback_auth::trtc::{
+        TrtcBody, TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, TrtcVerifier,
+    };
 
     use super::*;
 
@@ -386,16 +392,9 @@ mod trtc {
         )
     }
 
-    /// A body in frames with an exact size hint (as hyper reports a `Content-Length`). Made from
-    /// `Bytes` without allocating, so that only the layer's allocations are counted (axum's
-    /// `Body::from(Bytes)` boxes: one allocation of axum's, not the layer's).
-    struct Frames(VecDeque<Bytes>, u64, Option<Bytes>);
-
-    impl From<Bytes> for Frames {
-        fn from(b: Bytes) -> Self {
-            Self(VecDeque::new(), b.len() as u64, Some(b))
-        }
-    }
+    /// A body in frames whose size hint is what is still to come, as hyper's `Incoming` reports
+    /// the rest of a `Content-Length`.
+    struct Frames(VecDeque<Bytes>);
 
     impl Body for Frames {
         type Data = Bytes;
@@ -404,11 +403,10 @@ mod trtc {
             mut self: Pin<&mut Self>,
             _: &mut Context<'_>,
         ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-            let next = self.2.take().or_else(|| self.0.pop_front());
-            Poll::Ready(next.map(|b| Ok(Frame::data(b))))
+            Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
         }
         fn size_hint(&self) -> SizeHint {
-            SizeHint::with_exact(self.1)
+            SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
         }
     }
 
@@ -422,7 +420,7 @@ mod trtc {
         Request::post("/trtc")
             .header("SdkAppId", APP)
             .header("Sign", key.sign(body.as_bytes()))
-            .body(Frames(parts, body.len() as u64, None))
+            .body(Frames(parts))
             .unwrap()
     }
 
@@ -431,7 +429,8 @@ mod trtc {
         let key = TrtcKey::new("AllocationTestKey1").unwrap();
         let keys = TrtcKeys::builder()
             .app_rotating(APP, TrtcKey::new("NewerKey").unwrap(), key.clone())
-            .build();
+            .build()
+            .unwrap();
         let verifier = TrtcVerifier::new();
         let body = event(1);
         for (body, now, expected) in [
@@ -461,14 +460,17 @@ mod trtc {
         let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key.clone()))
             .with_clock(|| TS)
             .with_verified_extension(extension);
-        let mut service = layer.layer(tower::service_fn(|_req: Request<Frames>| {
+        let mut service = layer.layer(tower::service_fn(|_req: Request<TrtcBody>| {
             std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))
         }));
         let requests: Vec<_> = (0..51).map(|i| request(&key, &event(i), frames)).collect();
         let mut counts = Vec::new();
         for request in requests {
             let (response, allocations) = allocations_during(|| {
-                let _ = service.poll_ready(&mut Context::from_waker(Waker::noop()));
+                let _ = Service::<Request<Frames>>::poll_ready(
+                    &mut service,
+                    &mut Context::from_waker(Waker::noop()),
+                );
                 poll_once(service.call(request)).unwrap()
             });
             assert_eq!(response.extensions().get::<Rejection>(), None);
@@ -476,6 +478,60 @@ mod trtc {
         }
         counts.remove(0); // warm-up: arc-swap's thread-local debt list
         counts
+    }
+
+    /// A sender announcing a huge body (a `Content-Length` within the limit) then sending two
+    /// bytes and stalling: what the layer holds for it.
+    fn largest_allocation_for_a_stalled_sender(limit: usize, announced: u64) -> usize {
+        struct Stalled(u8, u64);
+        impl Body for Stalled {
+            type Data = Bytes;
+            type Error = Infallible;
+            fn poll_frame(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+                if self.0 == 2 {
+                    return Poll::Pending;
+                }
+                self.0 += 1;
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"{")))))
+            }
+            fn size_hint(&self) -> SizeHint {
+                SizeHint::with_exact(self.1 - u64::from(self.0))
+            }
+        }
+        let key = TrtcKey::new("AllocationTestKey1").unwrap();
+        let mut service = TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key))
+            .with_body_limit(limit)
+            .layer(tower::service_fn(|_req: Request<TrtcBody>| {
+                std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))
+            }));
+        let request = Request::post("/trtc")
+            .header("SdkAppId", APP)
+            .header("Sign", format!("{}=", "A".repeat(43)))
+            .body(Stalled(0, announced))
+            .unwrap();
+        LARGEST.with(|n| n.set(0));
+        let mut future = Box::pin(service.call(request));
+        let poll = future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        assert!(poll.is_pending(), "the sender stalls");
+        LARGEST.with(Cell::get)
+    }
+
+    #[test]
+    fn a_stalled_sender_makes_the_layer_hold_what_arrived_not_what_was_announced() {
+        for (limit, announced) in [
+            (64 * 1024, 64 * 1024),
+            (256 << 20, 256 << 20),
+            (usize::MAX, u64::MAX / 2),
+        ] {
+            let largest = largest_allocation_for_a_stalled_sender(limit, announced);
+            // Two bytes arrived: at most 16 KiB are reserved ahead of what is announced.
+            assert!(largest <= 17 * 1024, "limit {limit}: {largest} bytes");
+        }
     }
 
     #[test]

@@ -212,10 +212,11 @@ async fn trtc_tour() -> TrtcShown {
     let key = TrtcKey::new(TRTC_KEY).unwrap();
     let keys = TrtcKeys::builder()
         .app_rotating(SDK_APP_ID, key.clone(), TrtcKey::new("OldTrtcKey").unwrap())
-        .build();
+        .build()
+        .unwrap();
     let layer = TrtcCallbackAuthLayer::new(keys.clone());
     let service = layer.clone().layer(tower::service_fn(
-        |req: http::Request<axum::body::Body>| async move {
+        |req: http::Request<tim_callback_auth::trtc::TrtcBody>| async move {
             let event = req.extensions().get::<VerifiedTrtcEvent>().copied();
             Ok::<_, std::convert::Infallible>(http::Response::new(format!("{event:?}")))
         },

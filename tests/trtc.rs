@@ -14,7 +14,7 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use sha2::{Digest, Sha256};
 use tim_callback_auth::trtc::{
-    TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, TrtcVerifier, VerifiedTrtcEvent,
+    TrtcBody, TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, TrtcVerifier, VerifiedTrtcEvent,
 };
 use tim_callback_auth::Rejection;
 use tower::{service_fn, Layer, Service, ServiceExt};
@@ -106,7 +106,7 @@ type Svc = tower::util::BoxCloneSyncService<Request<Chunks>, Response<String>, I
 fn service(layer: TrtcCallbackAuthLayer, now_ms: u64, status: StatusCode) -> (Svc, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let recorder = seen.clone();
-    let handler = service_fn(move |req: Request<Chunks>| {
+    let handler = service_fn(move |req: Request<TrtcBody>| {
         let seen = recorder.clone();
         async move {
             seen.calls.fetch_add(1, Ordering::Relaxed);
@@ -194,7 +194,7 @@ async fn the_docs_example_is_verified_and_the_handler_gets_the_same_bytes() {
 async fn a_single_frame_body_reaches_the_handler_without_a_copy() {
     let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS);
     let original = Bytes::from_static(DOCS_BODY.as_bytes());
-    let handler = service_fn(|req: Request<Chunks>| async move {
+    let handler = service_fn(|req: Request<TrtcBody>| async move {
         let mut body = req.into_body();
         let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx))
             .await
@@ -498,7 +498,8 @@ async fn several_apps_each_with_its_key() {
     let keys = TrtcKeys::builder()
         .app(APP, TrtcKey::new(KEY).unwrap())
         .app(1_400_000_002, TrtcKey::new(other).unwrap())
-        .build();
+        .build()
+        .unwrap();
     let (svc, seen) = service(
         TrtcCallbackAuthLayer::new(keys.clone()),
         DOCS_TS,
@@ -558,7 +559,7 @@ async fn during_a_rotation_both_keys_verify_until_the_old_one_is_retired() {
         call(&svc, with(new_key)).await.1,
         Some(Rejection::SignatureMismatch)
     );
-    assert!(keys.rotate(APP, TrtcKey::new(new_key).unwrap()));
+    keys.rotate(APP, TrtcKey::new(new_key).unwrap()).unwrap();
     assert!(keys.has_previous(APP));
     assert_eq!(call(&svc, with(new_key)).await.1, None);
     assert_eq!(call(&svc, with(KEY)).await.1, None);
@@ -570,7 +571,7 @@ async fn during_a_rotation_both_keys_verify_until_the_old_one_is_retired() {
             .collect::<Vec<_>>(),
         [false, true]
     );
-    assert!(keys.retire_previous(APP));
+    keys.retire_previous(APP).unwrap();
     assert_eq!(
         call(&svc, with(KEY)).await.1,
         Some(Rejection::SignatureMismatch)
@@ -668,7 +669,7 @@ async fn a_remembered_event_is_forgotten_once_it_leaves_the_window() {
         TrtcCallbackAuthLayer::new(keys()).with_clock(move || clock.load(Ordering::Relaxed));
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
-    let svc = layer.layer(service_fn(move |_req: Request<Chunks>| {
+    let svc = layer.layer(service_fn(move |_req: Request<TrtcBody>| {
         counter.fetch_add(1, Ordering::Relaxed);
         async { Ok::<_, Infallible>(Response::new(String::new())) }
     }));
@@ -677,17 +678,23 @@ async fn a_remembered_event_is_forgotten_once_it_leaves_the_window() {
         svc.call(signed(DOCS_BODY.as_bytes()))
     };
     let mut svc = svc;
-    svc.ready().await.unwrap();
+    ServiceExt::<Request<Chunks>>::ready(&mut svc)
+        .await
+        .unwrap();
     assert_eq!(send(&mut svc).await.unwrap().status(), StatusCode::OK);
     now.store(DOCS_TS + WINDOW_MS, Ordering::Relaxed);
-    svc.ready().await.unwrap();
+    ServiceExt::<Request<Chunks>>::ready(&mut svc)
+        .await
+        .unwrap();
     let retry = send(&mut svc).await.unwrap();
     assert_eq!(
         (retry.status(), calls.load(Ordering::Relaxed)),
         (StatusCode::OK, 1)
     );
     now.store(DOCS_TS + WINDOW_MS + 1, Ordering::Relaxed);
-    svc.ready().await.unwrap();
+    ServiceExt::<Request<Chunks>>::ready(&mut svc)
+        .await
+        .unwrap();
     let late = send(&mut svc).await.unwrap();
     assert_eq!(
         late.extensions().get::<Rejection>(),
@@ -726,5 +733,124 @@ async fn in_an_axum_router() {
     assert_eq!(
         response.extensions().get::<Rejection>(),
         Some(&Rejection::SignatureMismatch)
+    );
+}
+
+#[tokio::test]
+async fn a_plain_hyper_server_reads_incoming_bodies_in_many_chunks() {
+    use http_body_util::Full;
+    use hyper_util::rt::TokioIo;
+
+    let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS);
+    let service = layer.layer(service_fn(|req: Request<TrtcBody>| async move {
+        // Outside axum: the verified bytes without polling.
+        let bytes = req.into_body().into_bytes();
+        Ok::<_, Infallible>(Response::new(Full::new(bytes)))
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper_util::service::TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    // The body in 7-byte chunks (chunked encoding, written by hand), as a slow network delivers
+    // it: hyper's `Incoming` yields one frame per chunk.
+    let sign = independent_sign(KEY, DOCS_BODY.as_bytes());
+    for (body, expected) in [
+        (DOCS_BODY.to_owned(), StatusCode::OK),
+        (DOCS_BODY.replace("test", "tesT"), StatusCode::UNAUTHORIZED),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let head = format!(
+            "POST /trtc/callback HTTP/1.1\r\nHost: {addr}\r\nSdkAppId: {APP}\r\nSign: {sign}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        for chunk in body.as_bytes().chunks(7) {
+            stream
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await
+                .unwrap();
+            stream.write_all(chunk).await.unwrap();
+            stream.write_all(b"\r\n").await.unwrap();
+            stream.flush().await.unwrap();
+        }
+        stream.write_all(b"0\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {}", expected.as_u16())),
+            "{answer}"
+        );
+        if expected == StatusCode::OK {
+            assert!(
+                answer.ends_with(DOCS_BODY),
+                "the handler got the signed bytes: {answer}"
+            );
+        }
+    }
+    server.abort();
+}
+
+#[tokio::test]
+async fn an_event_replayed_to_another_route_does_not_stand_for_the_delivery() {
+    use axum::routing::post;
+    use axum::Router;
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    // Router::layer on purpose: the memory must still tell the routes apart.
+    let app: Router = Router::new()
+        .route(
+            "/trtc/callback",
+            post(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                // The first delivery fails (a database down): Tencent will retry.
+                async move {
+                    if n == 0 {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            }),
+        )
+        .route("/status", post(|| async { "up" }))
+        .layer(TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS));
+    let deliver = |path: &str| {
+        Request::post(path)
+            .header("SdkAppId", APP)
+            .header("Sign", independent_sign(KEY, DOCS_BODY.as_bytes()))
+            .body(axum::body::Body::from(DOCS_BODY))
+            .unwrap()
+    };
+    let first = app
+        .clone()
+        .oneshot(deliver("/trtc/callback"))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // Someone who saw the delivery replays it to another route under the same layer.
+    let replay = app.clone().oneshot(deliver("/status")).await.unwrap();
+    assert_eq!(replay.status(), StatusCode::OK);
+    // Tencent's retry reaches the handler.
+    let retry = app
+        .clone()
+        .oneshot(deliver("/trtc/callback"))
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the handler processed the event"
     );
 }

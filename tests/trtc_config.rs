@@ -112,5 +112,26 @@ async fn tim_apps_entries_name_the_variable_of_their_trtc_key() {
         error.to_string().contains("trtc_callback_key_env"),
         "{error}"
     );
+
+    // Two apps with the same key: refused, naming the apps and not the key.
+    std::fs::write(
+        &file,
+        r#"[
+            {"sdkappid": 1400000001, "callback_token_env": "TOKEN_A", "trtc_callback_key_env": "TRTC_A"},
+            {"sdkappid": 1400000002, "callback_token_env": "TOKEN_B", "trtc_callback_key_env": "TRTC_A"}
+        ]"#,
+    )
+    .unwrap();
+    let error = Config::from_vars(vars(&[
+        ("TIM_APPS", &path),
+        ("TOKEN_A", TOKEN),
+        ("TOKEN_B", TOKEN),
+        ("TRTC_A", "TrtcKeyOfAppA"),
+    ]))
+    .unwrap_err();
+    assert_eq!(error.variable(), "TIM_APPS");
+    let shown = format!("{error} {error:?}");
+    assert!(shown.contains("1400000001 and 1400000002"), "{shown}");
+    assert!(!shown.contains("TrtcKeyOfAppA"), "{shown}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

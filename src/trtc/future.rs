@@ -13,6 +13,7 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::body::TrtcBody;
 use super::dedupe::EventKey;
 use super::layer::Config;
 use super::verify::Claim;
@@ -25,7 +26,7 @@ pin_project! {
     /// answered by the layer, is ready without calling the inner service.
     pub struct TrtcResponseFuture<S, B, R>
     where
-        S: Service<Request<B>>,
+        S: Service<Request<TrtcBody>>,
     {
         #[pin]
         kind: Kind<S, B, R>,
@@ -36,7 +37,7 @@ pin_project! {
     #[project = KindProj]
     enum Kind<S, B, R>
     where
-        S: Service<Request<B>>,
+        S: Service<Request<TrtcBody>>,
     {
         Done { response: Option<S::Response> },
         Reading {
@@ -61,7 +62,7 @@ pin_project! {
 
 impl<S, B, R> TrtcResponseFuture<S, B, R>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<TrtcBody>>,
 {
     pub(crate) fn rejected(response: S::Response) -> Self {
         Self {
@@ -110,12 +111,16 @@ impl Buffer {
         }
     }
 
-    fn push(&mut self, mut data: impl Buf, capacity_hint: usize) {
+    /// Adds a frame. `announced` is what the body says is still to come (its size hint), capped
+    /// by the limit: the buffer reserves at most [`ANNOUNCED_RESERVE`] of it ahead, so a sender
+    /// announcing a large body and sending two bytes makes the layer hold two bytes, not the
+    /// announced size.
+    fn push(&mut self, mut data: impl Buf, announced: usize) {
         match self {
             Buffer::Empty => *self = Buffer::One(data.copy_to_bytes(data.remaining())),
             Buffer::One(first) => {
                 let needed = first.len() + data.remaining();
-                let mut all = BytesMut::with_capacity(needed.max(capacity_hint));
+                let mut all = BytesMut::with_capacity(needed + announced.min(ANNOUNCED_RESERVE));
                 all.put_slice(first);
                 all.put(data);
                 *self = Buffer::Many(all);
@@ -133,6 +138,10 @@ impl Buffer {
     }
 }
 
+/// How much of a body's announced remainder the buffer reserves ahead of its arrival (larger
+/// bodies grow the buffer as they arrive).
+const ANNOUNCED_RESERVE: usize = 16 * 1024;
+
 /// `200 {"code":0}`: the layer's answer to a retry of an event the handler already answered.
 fn trtc_ok<B: From<&'static str>>() -> Response<B> {
     let mut response = Response::new(B::from(r#"{"code":0}"#));
@@ -145,8 +154,8 @@ fn trtc_ok<B: From<&'static str>>() -> Response<B> {
 
 impl<S, B, R, ResBody> Future for TrtcResponseFuture<S, B, R>
 where
-    S: Service<Request<B>, Response = Response<ResBody>>,
-    B: Body + From<Bytes>,
+    S: Service<Request<TrtcBody>, Response = Response<ResBody>>,
+    B: Body,
     ResBody: From<&'static str>,
     R: RejectionResponse<ResBody>,
 {
@@ -193,12 +202,14 @@ where
                                 Rejection::BodyTooLarge
                             }
                             Ok(data) => {
+                                // What is still to come, as the body announces it (hyper: the
+                                // rest of the Content-Length).
                                 let hint = body.size_hint();
-                                let capacity = hint.upper().unwrap_or(hint.lower());
-                                let capacity = usize::try_from(capacity)
-                                    .unwrap_or(usize::MAX)
-                                    .min(config.body_limit);
-                                buffer.push(data, capacity);
+                                let announced = hint.upper().unwrap_or(hint.lower());
+                                let room = config.body_limit - buffer.len() - data.remaining();
+                                let announced =
+                                    usize::try_from(announced).unwrap_or(usize::MAX).min(room);
+                                buffer.push(data, announced);
                                 continue;
                             }
                             // Trailers carry nothing that is signed.
@@ -246,15 +257,14 @@ where
 /// [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent) in its extensions) and what to remember once
 /// it is answered. `Err`: the answer (a rejection, or a retry answered by the layer).
 #[allow(clippy::type_complexity)]
-fn verified<B, R, ResBody>(
+fn verified<R, ResBody>(
     config: &Config<R>,
     app_id: u64,
     sign: [u8; 32],
     bytes: Bytes,
     parts: Parts,
-) -> Result<(Request<B>, Option<(EventKey, u64)>), Response<ResBody>>
+) -> Result<(Request<TrtcBody>, Option<(EventKey, u64)>), Response<ResBody>>
 where
-    B: From<Bytes>,
     ResBody: From<&'static str>,
     R: RejectionResponse<ResBody>,
 {
@@ -269,15 +279,15 @@ where
         .verifier
         .check_body(&Claim { app, sign }, &bytes, now)
         .map_err(|rejection| config.reject(rejection, Some(app_id), &app.counters, now))?;
-    let mut prefix = [0u8; 8];
-    prefix.copy_from_slice(&sign[..8]);
-    let key = (app_id, u64::from_ne_bytes(prefix));
     let remember = match &config.recent {
-        Some(recent) if recent.contains(key, now) => {
-            app.counters.record_retry_answered();
-            return Err(trtc_ok());
-        }
-        Some(_) => {
+        Some(recent) => {
+            let mut prefix = [0u8; 8];
+            prefix.copy_from_slice(&sign[..8]);
+            let key = (app_id, u64::from_ne_bytes(prefix), route(&parts));
+            if recent.contains(key, now) {
+                app.counters.record_retry_answered();
+                return Err(trtc_ok());
+            }
             // Until the event leaves the window: `CallbackTs + window` is still accepted.
             let window = u64::try_from(config.verifier.window().as_millis()).unwrap_or(u64::MAX);
             let until = event
@@ -289,16 +299,27 @@ where
         None => None,
     };
     app.counters.record(Ok(event.verified()));
-    let mut req = Request::from_parts(parts, B::from(bytes));
+    let mut req = Request::from_parts(parts, TrtcBody::new(bytes));
     if config.insert_verified {
         req.extensions_mut().insert(event);
     }
     Ok((req, remember))
 }
 
+/// The route an event was delivered to (method and path), hashed, for the retry memory.
+fn route(parts: &Parts) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: the route is chosen by whoever sends the request, but only events with a valid
+    // MAC are ever inserted, so nobody can aim at the table's buckets.
+    let mut hasher = std::hash::DefaultHasher::new();
+    parts.method.hash(&mut hasher);
+    parts.uri.path().hash(&mut hasher);
+    hasher.finish()
+}
+
 impl<S, B, R> fmt::Debug for TrtcResponseFuture<S, B, R>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<TrtcBody>>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.kind {

@@ -27,6 +27,8 @@ const MAX_LEN: usize = 32;
 #[derive(Clone)]
 pub struct TrtcKey {
     mac: Hmac<Sha256>,
+    /// SHA-256 of the key: tells two keys apart without keeping the key (never printed).
+    digest: [u8; 32],
     /// The first 8 hex digits of SHA-256 of the key, or `None` when the key is too short for even
     /// that to be safe to print.
     fingerprint: Option<[u8; 8]>,
@@ -46,16 +48,27 @@ impl TrtcKey {
         }
         let mac =
             Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes a key of any length");
+        let digest: [u8; 32] = {
+            use sha2::Digest;
+            Sha256::digest(key.as_bytes()).into()
+        };
         // A fingerprint of a short key would let anyone who sees logs search the key space.
         let fingerprint = (key.len() >= 16).then(|| {
-            use sha2::Digest;
-            let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
             let hex = crate::hex::encode(&digest);
             let mut prefix = [0u8; 8];
             prefix.copy_from_slice(&hex[..8]);
             prefix
         });
-        Ok(Self { mac, fingerprint })
+        Ok(Self {
+            mac,
+            digest,
+            fingerprint,
+        })
+    }
+
+    /// Whether two keys are the same key (compared by digest, in constant time).
+    pub(crate) fn same_as(&self, other: &TrtcKey) -> bool {
+        crate::verify::ct::ct_eq(&self.digest, &other.digest)
     }
 
     /// `base64(HMAC-SHA256(key, body))`: the `Sign` header Tencent sends with `body` (for tests,

@@ -11,6 +11,11 @@ use crate::stats::{CallbackStats, Counters, Scheme};
 /// The callback keys of one or more TRTC apps, and their counters: a cheap cloneable handle that
 /// the layer reads and your code rotates.
 ///
+/// **Each app needs its own key.** The `SdkAppId` header is not signed: only the key binds an
+/// event to its app. Were two apps to share a key, an event of one could be resent as the other's,
+/// and it would verify; so a key used by one app (as its current or previous key) is refused for
+/// any other, when the set is built and at every rotation ([`TrtcKeysError`]).
+///
 /// The set of apps is fixed when it is built; each app's key can be rotated while the server runs.
 /// A rotation keeps the old key as the *previous* one, accepted alongside the new key until
 /// [`retire_previous`](Self::retire_previous): change the key here first, then in the TRTC
@@ -25,14 +30,16 @@ use crate::stats::{CallbackStats, Counters, Scheme};
 /// let keys = TrtcKeys::builder()
 ///     .app(1400000001, TrtcKey::new("FirstAppKey123")?)
 ///     .app(1400000002, TrtcKey::new("SecondAppKey456")?)
-///     .build();
+///     .build()?;
 /// assert_eq!(keys.app_ids(), [1400000001, 1400000002]);
 ///
 /// // Rotation: both keys verify until the old one is retired.
-/// assert!(keys.rotate(1400000001, TrtcKey::new("FirstAppKeyNew")?));
-/// assert!(keys.retire_previous(1400000001));
-/// assert!(!keys.rotate(42, TrtcKey::new("x")?), "an app that is not in the set");
-/// # Ok::<(), tim_callback_auth::trtc::InvalidTrtcKey>(())
+/// keys.rotate(1400000001, TrtcKey::new("FirstAppKeyNew")?)?;
+/// keys.retire_previous(1400000001)?;
+/// // Another app's key, or an app that is not in the set, is refused.
+/// assert!(keys.rotate(1400000001, TrtcKey::new("SecondAppKey456")?).is_err());
+/// assert!(keys.rotate(42, TrtcKey::new("x")?).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct TrtcKeys {
@@ -44,6 +51,8 @@ struct Inner {
     apps: Box<[App]>,
     /// Counters of events that named no app of the set.
     unknown: Counters,
+    /// Serialises rotations, so that two rotating apps cannot both take the same new key.
+    rotating: std::sync::Mutex<()>,
 }
 
 pub(crate) struct App {
@@ -58,15 +67,40 @@ pub(crate) struct KeyPair {
     pub(crate) previous: Option<TrtcKey>,
 }
 
+impl KeyPair {
+    fn holds(&self, key: &TrtcKey) -> bool {
+        self.current.same_as(key) || self.previous.as_ref().is_some_and(|p| p.same_as(key))
+    }
+}
+
 impl TrtcKeys {
     /// Keys for a single app.
     pub fn single(app_id: u64, key: TrtcKey) -> Self {
-        Self::builder().app(app_id, key).build()
+        Self::from_apps(vec![(app_id, key, None)])
     }
 
     /// Starts a set of apps.
     pub fn builder() -> TrtcKeysBuilder {
         TrtcKeysBuilder { apps: Vec::new() }
+    }
+
+    fn from_apps(mut apps: Vec<(u64, TrtcKey, Option<TrtcKey>)>) -> Self {
+        apps.sort_by_key(|(id, ..)| *id);
+        let apps = apps
+            .into_iter()
+            .map(|(id, current, previous)| App {
+                id,
+                keys: ArcSwap::from_pointee(KeyPair { current, previous }),
+                counters: Counters::for_scheme(Some(id), Scheme::Trtc),
+            })
+            .collect();
+        TrtcKeys {
+            inner: Arc::new(Inner {
+                apps,
+                unknown: Counters::for_scheme(None, Scheme::Trtc),
+                rotating: std::sync::Mutex::new(()),
+            }),
+        }
     }
 
     /// The app with this id.
@@ -84,28 +118,56 @@ impl TrtcKeys {
     }
 
     /// Makes `key` the app's current key and its current key the previous one (replacing any
-    /// previous key). Returns `false`, changing nothing, when the app is not in the set.
-    pub fn rotate(&self, app_id: u64, key: TrtcKey) -> bool {
-        let Some(app) = self.app(app_id) else {
-            return false;
-        };
-        app.keys.rcu(|old| KeyPair {
-            current: key.clone(),
+    /// previous key).
+    ///
+    /// # Errors
+    ///
+    /// [`TrtcKeysError`] when the app is not in the set, or when another app of the set uses
+    /// `key` (as its current or previous key); nothing changes then.
+    pub fn rotate(&self, app_id: u64, key: TrtcKey) -> Result<(), TrtcKeysError> {
+        let app = self.app(app_id).ok_or(TrtcKeysError::UnknownApp(app_id))?;
+        let _rotating = self
+            .inner
+            .rotating
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(other) = self
+            .inner
+            .apps
+            .iter()
+            .find(|a| a.id != app_id && a.keys.load().holds(&key))
+        {
+            return Err(TrtcKeysError::SharedKey(
+                app_id.min(other.id),
+                app_id.max(other.id),
+            ));
+        }
+        let old = app.keys.load_full();
+        app.keys.store(Arc::new(KeyPair {
+            current: key,
             previous: Some(old.current.clone()),
-        });
-        true
+        }));
+        Ok(())
     }
 
-    /// Stops accepting the app's previous key. Returns `false` when the app is not in the set.
-    pub fn retire_previous(&self, app_id: u64) -> bool {
-        let Some(app) = self.app(app_id) else {
-            return false;
-        };
-        app.keys.rcu(|old| KeyPair {
+    /// Stops accepting the app's previous key.
+    ///
+    /// # Errors
+    ///
+    /// [`TrtcKeysError::UnknownApp`] when the app is not in the set.
+    pub fn retire_previous(&self, app_id: u64) -> Result<(), TrtcKeysError> {
+        let app = self.app(app_id).ok_or(TrtcKeysError::UnknownApp(app_id))?;
+        let _rotating = self
+            .inner
+            .rotating
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let old = app.keys.load_full();
+        app.keys.store(Arc::new(KeyPair {
             current: old.current.clone(),
             previous: None,
-        });
-        true
+        }));
+        Ok(())
     }
 
     /// Whether the app currently has a previous key (a rotation not yet retired).
@@ -163,22 +225,115 @@ impl TrtcKeysBuilder {
     }
 
     /// The set.
-    pub fn build(mut self) -> TrtcKeys {
-        self.apps.sort_by_key(|(id, ..)| *id);
-        let apps = self
-            .apps
-            .into_iter()
-            .map(|(id, current, previous)| App {
-                id,
-                keys: ArcSwap::from_pointee(KeyPair { current, previous }),
-                counters: Counters::for_scheme(Some(id), Scheme::Trtc),
-            })
-            .collect();
-        TrtcKeys {
-            inner: Arc::new(Inner {
-                apps,
-                unknown: Counters::for_scheme(None, Scheme::Trtc),
-            }),
+    ///
+    /// # Errors
+    ///
+    /// [`TrtcKeysError::NoApp`] for an empty set (it would refuse every event), and
+    /// [`TrtcKeysError::SharedKey`] when two apps share a key.
+    pub fn build(self) -> Result<TrtcKeys, TrtcKeysError> {
+        if self.apps.is_empty() {
+            return Err(TrtcKeysError::NoApp);
+        }
+        let keys_of = |(_, current, previous): &(u64, TrtcKey, Option<TrtcKey>)| {
+            let mut keys = vec![current.clone()];
+            keys.extend(previous.clone());
+            keys
+        };
+        for (i, a) in self.apps.iter().enumerate() {
+            for b in &self.apps[i + 1..] {
+                if keys_of(a)
+                    .iter()
+                    .any(|k| keys_of(b).iter().any(|l| k.same_as(l)))
+                {
+                    return Err(TrtcKeysError::SharedKey(a.0.min(b.0), a.0.max(b.0)));
+                }
+            }
+        }
+        Ok(TrtcKeys::from_apps(self.apps))
+    }
+}
+
+/// Why a [`TrtcKeys`] could not be built or changed. Names apps, never keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrtcKeysError {
+    /// The app is not in the set (the set of apps is fixed when it is built).
+    UnknownApp(u64),
+    /// These two apps would share a key: the unsigned `SdkAppId` header could then move an event
+    /// of one to the other.
+    SharedKey(u64, u64),
+    /// The builder has no app.
+    NoApp,
+}
+
+impl fmt::Display for TrtcKeysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrtcKeysError::UnknownApp(id) => write!(f, "app {id} has no TRTC key configured"),
+            TrtcKeysError::SharedKey(a, b) => write!(
+                f,
+                "apps {a} and {b} would share a TRTC callback key: each app needs its own (the \
+                 SdkAppId header is not signed, so a shared key lets one app's events pass as the \
+                 other's)"
+            ),
+            TrtcKeysError::NoApp => f.pad("no app has a TRTC callback key"),
+        }
+    }
+}
+
+impl std::error::Error for TrtcKeysError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> TrtcKey {
+        TrtcKey::new(k).unwrap()
+    }
+
+    #[test]
+    fn no_two_apps_share_a_key_in_any_slot() {
+        let shared = TrtcKeys::builder()
+            .app(2, key("SameKey"))
+            .app(1, key("SameKey"))
+            .build();
+        assert_eq!(shared.err(), Some(TrtcKeysError::SharedKey(1, 2)));
+        let previous = TrtcKeys::builder()
+            .app(1, key("KeyA"))
+            .app_rotating(2, key("KeyB"), key("KeyA"))
+            .build();
+        assert_eq!(previous.err(), Some(TrtcKeysError::SharedKey(1, 2)));
+        assert_eq!(
+            TrtcKeys::builder().build().err(),
+            Some(TrtcKeysError::NoApp)
+        );
+
+        let keys = TrtcKeys::builder()
+            .app(1, key("KeyA"))
+            .app_rotating(2, key("KeyB"), key("OldB"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            keys.rotate(1, key("KeyB")),
+            Err(TrtcKeysError::SharedKey(1, 2))
+        );
+        assert_eq!(
+            keys.rotate(1, key("OldB")),
+            Err(TrtcKeysError::SharedKey(1, 2))
+        );
+        assert_eq!(
+            keys.rotate(3, key("KeyC")),
+            Err(TrtcKeysError::UnknownApp(3))
+        );
+        assert!(!keys.has_previous(1), "a refused rotation changes nothing");
+        // An app may take back its own previous key (a rotation undone).
+        keys.rotate(2, key("OldB")).unwrap();
+        // Once retired, a key is free for another app.
+        keys.retire_previous(2).unwrap();
+        keys.rotate(1, key("KeyB")).unwrap();
+        let shown = format!("{} {:?}", TrtcKeysError::SharedKey(1, 2), keys);
+        for secret in ["KeyA", "KeyB", "OldB"] {
+            assert!(!shown.contains(secret), "{shown}");
         }
     }
 }

@@ -35,17 +35,30 @@ pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
 /// same `Sign`) for about a minute. By default, once your handler has answered an event with a 2xx,
 /// the layer answers its retries `200 {"code":0}` itself, without calling the handler again: a
 /// bounded set of the last 4,096 answered events, each kept until its `CallbackTs` leaves the
-/// window (about 300 KB; [`with_recent_events`](Self::with_recent_events)). The same set
+/// window (about 400 KB; [`with_recent_events`](Self::with_recent_events)). The same set
 /// answers a replay of a captured event. A handler that failed (non-2xx, or no answer) gets the
 /// retry. Two copies arriving while the handler still works on the first both reach it, and each
 /// instance of a fleet has its own set: handlers of events with side effects still need to be
 /// idempotent (`EventInfo` carries ids to key on).
 ///
-/// The request body type must be buildable from `Bytes` (axum's `Body`, `Full<Bytes>`): the
-/// inner service gets the verified bytes back in it, in the body type it expects, so the layer fits
-/// `Router::layer` as any other. hyper's `Incoming` cannot be built from bytes: in a plain hyper
-/// server, map the request first (`req.map(axum::body::Body::new)`, or into a body type of your
-/// own that implements `From<Bytes>`).
+/// Any request body works (axum's `Body`, hyper's `Incoming`, …); the inner service gets the
+/// verified bytes as a [`TrtcBody`](super::TrtcBody), which axum's routes accept like any body.
+///
+/// **Put it on the TRTC route only** (`post(handler).layer(…)` or `Router::route_layer`):
+/// `Router::layer` also wraps the router's fallback, so every unknown path would answer 401, and
+/// the memory of answered events would be shared by every route under it. That memory is keyed by
+/// method and path too, so an event replayed to another route never stands for Tencent's delivery
+/// to this one.
+///
+/// **Slow senders.** The layer reads at most the body limit, and reserves memory as bytes
+/// arrive (never the whole announced `Content-Length` ahead), but it has no timer: a sender that
+/// stops mid-body holds its connection until the server's own timeouts end it. Put a body timeout
+/// in front (tower-http's `RequestBodyTimeoutLayer`, or your proxy's).
+///
+/// **Rejections** are answered `401` (`413`, `400`) so that Tencent retries a genuine event that
+/// was refused (a clock skew, a key changed in the console before here); a `200` rejection
+/// response such as [`ForbidCallback`](crate::middleware::ForbidCallback) would make Tencent drop
+/// it.
 ///
 /// # Examples
 ///
@@ -62,14 +75,20 @@ pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
 ///
 /// let keys = TrtcKeys::single(1400000001, TrtcKey::new("MyTrtcCallbackKey")?);
 /// let app: Router = Router::new()
-///     .route("/trtc/callback", post(trtc_event))
-///     .layer(TrtcCallbackAuthLayer::new(keys));
+///     .route("/trtc/callback", post(trtc_event).layer(TrtcCallbackAuthLayer::new(keys)));
 /// # let _ = app;
 /// # Ok::<(), tim_callback_auth::trtc::InvalidTrtcKey>(())
 /// ```
-#[derive(Clone)]
 pub struct TrtcCallbackAuthLayer<R = DefaultRejection> {
     config: Arc<Config<R>>,
+}
+
+impl<R> Clone for TrtcCallbackAuthLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+        }
+    }
 }
 
 /// What every service of a layer shares.
@@ -159,8 +178,8 @@ impl<R: Clone> TrtcCallbackAuthLayer<R> {
     }
 
     /// How many answered events to remember so that their retries are answered without the
-    /// handler (default 4,096, about 300 KB); `0` turns this off and every retry reaches the
-    /// handler.
+    /// handler (default 4,096, about 400 KB once the first event is answered; at most 2²⁰);
+    /// `0` turns this off and every retry reaches the handler.
     pub fn with_recent_events(self, capacity: usize) -> Self {
         self.with(|c| Config {
             recent: (capacity > 0).then(|| RecentEvents::new(capacity)),
@@ -201,7 +220,9 @@ impl<R: Clone> TrtcCallbackAuthLayer<R> {
             log: c.log,
         })
     }
+}
 
+impl<R> TrtcCallbackAuthLayer<R> {
     /// The keys (to rotate them).
     pub fn keys(&self) -> &TrtcKeys {
         &self.config.keys

@@ -12,8 +12,9 @@
 //!   rotatable with a previous key accepted until retired;
 //! - [`TrtcVerifier`]: the rules, pure and synchronous, usable without tower;
 //! - [`TrtcCallbackAuthLayer`]: the `tower` layer that reads the body (64 KiB at most by
-//!   default), verifies it, hands your handler the same bytes with a [`VerifiedTrtcEvent`], and
-//!   answers Tencent's retries of events your handler already answered.
+//!   default), verifies it, hands your handler the same bytes (a [`TrtcBody`]) with a
+//!   [`VerifiedTrtcEvent`], and answers Tencent's retries of events your handler already
+//!   answered.
 //!
 //! The layer only ever parses bytes whose signature it has verified, compares in constant time,
 //! refuses an event whose `CallbackTs` is more than 10 minutes (the window) from now either way,
@@ -49,6 +50,7 @@
 //! ```
 
 mod base64;
+mod body;
 mod dedupe;
 mod event;
 mod future;
@@ -58,9 +60,10 @@ mod layer;
 mod service;
 mod verify;
 
+pub use self::body::TrtcBody;
 pub use self::future::TrtcResponseFuture;
 pub use self::key::{InvalidTrtcKey, TrtcKey};
-pub use self::keys::{TrtcKeys, TrtcKeysBuilder};
+pub use self::keys::{TrtcKeys, TrtcKeysBuilder, TrtcKeysError};
 pub use self::layer::TrtcCallbackAuthLayer;
 pub use self::service::TrtcCallbackAuth;
 pub use self::verify::{TrtcVerifier, VerifiedTrtcEvent};

@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
+use super::body::TrtcBody;
 use super::future::TrtcResponseFuture;
 use super::layer::Config;
 use crate::middleware::log::Details;
@@ -17,8 +17,12 @@ use crate::stats::Counters;
 use crate::verify::Rejection;
 
 /// The service built by [`TrtcCallbackAuthLayer`](super::TrtcCallbackAuthLayer): checks the
-/// headers, reads and verifies the body, then calls the inner service with the same bytes and a
-/// [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent), or answers with the rejection response.
+/// headers, reads and verifies the body (any [`http_body::Body`]), then calls the inner service
+/// with the same bytes as a [`TrtcBody`] and a [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent),
+/// or answers with the rejection response.
+///
+/// The inner service reserved by `poll_ready` is held while the body is read: with a concurrency
+/// limit inside this layer, a slow sender holds a permit (put limits outside it).
 pub struct TrtcCallbackAuth<S, R = DefaultRejection> {
     inner: S,
     config: Arc<Config<R>>,
@@ -65,8 +69,8 @@ impl<S: fmt::Debug, R> fmt::Debug for TrtcCallbackAuth<S, R> {
 
 impl<S, R, B, ResBody> Service<Request<B>> for TrtcCallbackAuth<S, R>
 where
-    S: Service<Request<B>, Response = Response<ResBody>> + Clone,
-    B: Body + From<Bytes>,
+    S: Service<Request<TrtcBody>, Response = Response<ResBody>> + Clone,
+    B: Body,
     ResBody: From<&'static str>,
     R: RejectionResponse<ResBody>,
 {

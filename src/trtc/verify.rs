@@ -73,7 +73,8 @@ impl TrtcVerifier {
         }
     }
 
-    /// How far `CallbackTs` may be from now, either way (milliseconds are kept).
+    /// How far `CallbackTs` may be from now, either way (in whole milliseconds: a fraction of a
+    /// millisecond is dropped).
     pub fn with_window(self, window: Duration) -> Self {
         Self {
             window_ms: u64::try_from(window.as_millis()).unwrap_or(u64::MAX),
