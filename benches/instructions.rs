@@ -30,7 +30,11 @@ use tim_callback_auth::{
 /// The `source_*` cases call a layer (no `VerifiedCallback` extension) directly with a signed
 /// request that carries a peer address and an `X-Forwarded-For` header: the source allowlist's
 /// cost is `source_peer` or `source_forwarded` minus `source_none`.
-const CASES: [&str; 15] = [
+///
+/// The `trtc_*` cases verify a 300-byte TRTC event (`TrtcVerifier::verify`: headers, HMAC, scan,
+/// window) next to a bare HMAC-SHA256 of the same bytes, keyed on each call or with the key
+/// schedule computed once, and Tencent's sample translated (`trtc_naive`).
+const CASES: [&str; 20] = [
     "none",
     "accept",
     "accept_uncached",
@@ -46,6 +50,11 @@ const CASES: [&str; 15] = [
     "source_none",
     "source_peer",
     "source_forwarded",
+    "trtc_accept",
+    "trtc_reject_tampered",
+    "trtc_bare_hmac",
+    "trtc_bare_hmac_precomputed",
+    "trtc_naive",
 ];
 
 /// Set in the child: which case to run.
@@ -212,6 +221,73 @@ fn run_source(case: &str, calls: u64) {
     }
 }
 
+/// The `trtc_*` cases.
+fn run_trtc(case: &str, calls: u64) {
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    use tim_callback_auth::trtc::{TrtcKey, TrtcKeys, TrtcVerifier};
+
+    const KEY: &str = "N4cYbbZ4Ujb5TEnD7eUo";
+    const TS: u64 = 1_700_000_000_000;
+    let body = format!(
+        r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{TS},"EventInfo":{{"RoomId":"room-20261128-0001","EventTs":1700000000,"EventMsTs":1700000000000,"UserId":"user_0123456789","UniqueId":1700000000123,"Role":20,"TerminalType":3,"UserType":3,"Reason":1,"Extra":"{}"}}}}"#,
+        "x".repeat(34)
+    );
+    let tampered = body.replace("103", "104");
+    let key = TrtcKey::new(KEY).expect("valid key");
+    let sign = key.sign(body.as_bytes());
+    let keys = TrtcKeys::single(1_400_000_001, key);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("SdkAppId", 1_400_000_001u64.into());
+    headers.insert("Sign", sign.parse().expect("header value"));
+    let verifier = TrtcVerifier::new();
+    let keyed = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("any key length");
+    let mut accepted = 0u64;
+    for _ in 0..calls {
+        let ok = match case {
+            "trtc_accept" => verifier
+                .verify(&keys, black_box(&headers), black_box(body.as_bytes()), TS)
+                .is_ok(),
+            "trtc_reject_tampered" => verifier
+                .verify(
+                    &keys,
+                    black_box(&headers),
+                    black_box(tampered.as_bytes()),
+                    TS,
+                )
+                .is_ok(),
+            "trtc_bare_hmac" => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(black_box(KEY.as_bytes()))
+                    .expect("any key length");
+                mac.update(black_box(body.as_bytes()));
+                black_box(mac.finalize().into_bytes())[0] != 1
+            }
+            "trtc_bare_hmac_precomputed" => {
+                let mut mac = keyed.clone();
+                mac.update(black_box(body.as_bytes()));
+                black_box(mac.finalize().into_bytes())[0] != 1
+            }
+            "trtc_naive" => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("any key");
+                mac.update(black_box(body.as_bytes()));
+                let expected =
+                    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+                expected == sign && {
+                    let value: serde_json::Value =
+                        serde_json::from_slice(body.as_bytes()).expect("json");
+                    value["CallbackTs"].as_u64() == Some(TS)
+                }
+            }
+            other => {
+                eprintln!("unknown case {other}; cases: {}", CASES.join(", "));
+                std::process::exit(2);
+            }
+        };
+        accepted += u64::from(ok);
+    }
+    black_box(accepted);
+}
+
 /// The child: `calls` verifications of one kind.
 fn run(case: &str, calls: u64) {
     if case.starts_with("router_") {
@@ -219,6 +295,9 @@ fn run(case: &str, calls: u64) {
     }
     if case.starts_with("source_") {
         return run_source(case, calls);
+    }
+    if case.starts_with("trtc_") {
+        return run_trtc(case, calls);
     }
     let token = CallbackToken::new(TOKEN).expect("valid token");
     let snapshot = TokenSnapshot::enabled(token.clone());
