@@ -89,6 +89,8 @@ pub(crate) struct Config {
     fetch_timeout: Duration,
     app_id: Option<u64>,
     confirm_disable: bool,
+    /// `Some` only through the hidden `jitter_seed`: deterministic jitter for simulations.
+    jitter_seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -105,6 +107,7 @@ impl Default for Config {
             fetch_timeout: Duration::from_secs(30),
             app_id: None,
             confirm_disable: false,
+            jitter_seed: None,
         }
     }
 }
@@ -377,6 +380,19 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
         self
     }
 
+    /// Draws this refresher's jitter (schedule and backoff) from a fixed sequence seeded by `seed`
+    /// instead of the process's randomness, so that a simulation on tokio's paused clock gives
+    /// the same figures on every run (`tests/fleet.rs`, SCALING.md).
+    ///
+    /// Hidden and outside the stable API: for simulations only. In production, refreshers with
+    /// the same seed would poll in lockstep, which is what the jitter exists to prevent.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.config.jitter_seed = Some(seed);
+        self
+    }
+
     /// Upper bound on one fetch, for sources without their own timeout (default 30 s).
     #[must_use]
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
@@ -450,6 +466,10 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
             status: Arc::clone(&status),
             commands: commands_rx,
             outcomes: outcomes_tx,
+            rng: self
+                .config
+                .jitter_seed
+                .map_or(task::Rng::System, task::Rng::seeded),
         };
         let join = tokio::spawn(task.run());
         (

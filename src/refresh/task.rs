@@ -57,6 +57,8 @@ pub(crate) struct Task<S> {
     pub(crate) commands: mpsc::Receiver<Command>,
     /// Sends the outcome of every fetch, for `start()` waiting on the first success.
     pub(crate) outcomes: watch::Sender<Option<Result<(), Error>>>,
+    /// The jitter of the schedule and the backoff.
+    pub(crate) rng: Rng,
 }
 
 enum Trigger {
@@ -235,15 +237,20 @@ impl<S: TokenSource> Task<S> {
         }
     }
 
-    fn next_delay(&self, ok: bool) -> Duration {
-        let status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+    fn next_delay(&mut self, ok: bool) -> Duration {
+        let failures = self
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .consecutive_failures;
         if ok {
-            jittered(self.config.interval, self.config.jitter)
+            jittered(self.config.interval, self.config.jitter, &mut self.rng)
         } else {
             backoff(
-                status.consecutive_failures,
+                failures,
                 self.config.backoff_min,
                 self.config.backoff_max,
+                &mut self.rng,
             )
         }
     }
@@ -328,18 +335,56 @@ pub(crate) fn apply(
     }
 }
 
+/// Where a refresher's jitter comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rng {
+    /// The process's randomness ([`crate::rand`]), seeded by the operating system: what every
+    /// refresher uses unless told otherwise.
+    System,
+    /// A SplitMix64 sequence, for deterministic simulations
+    /// ([`jitter_seed`](super::TokenRefresherBuilder::jitter_seed)): the state is a counter.
+    Seeded(u64),
+}
+
+impl Rng {
+    /// A sequence from `seed`. The counter starts at the seed's mix, not at the seed: sequences
+    /// from neighbouring seeds (one per instance of a simulated fleet) are then unrelated rather
+    /// than shifted copies of each other.
+    pub(crate) fn seeded(seed: u64) -> Self {
+        Rng::Seeded(mix(seed))
+    }
+
+    /// A uniform value in `[0, 1)`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        match self {
+            Rng::System => crate::rand::random_unit(),
+            Rng::Seeded(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                (mix(*state) >> 11) as f64 / (1u64 << 53) as f64
+            }
+        }
+    }
+}
+
+/// SplitMix64's output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// `base` scaled by a uniform factor in `[1 − jitter, 1 + jitter]`, saturating at
 /// `Duration::MAX` (never a panic, whatever the configuration).
-pub(crate) fn jittered(base: Duration, jitter: f64) -> Duration {
-    let factor = 1.0 + jitter * (2.0 * crate::rand::random_unit() - 1.0);
+pub(crate) fn jittered(base: Duration, jitter: f64, rng: &mut Rng) -> Duration {
+    let factor = 1.0 + jitter * (2.0 * rng.unit() - 1.0);
     Duration::try_from_secs_f64(base.as_secs_f64() * factor.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// Exponential backoff with ±20 % jitter: `min · 2^(failures−1)`, capped at `max`, never below `min`.
-pub(crate) fn backoff(failures: u32, min: Duration, max: Duration) -> Duration {
+pub(crate) fn backoff(failures: u32, min: Duration, max: Duration, rng: &mut Rng) -> Duration {
     let exponent = failures.saturating_sub(1).min(30);
     let base = min.saturating_mul(1u32 << exponent).min(max);
-    jittered(base, 0.2).clamp(min, max.max(min))
+    jittered(base, 0.2, rng).clamp(min, max.max(min))
 }
 
 #[cfg(test)]
@@ -351,19 +396,20 @@ mod tests {
     fn backoff_grows_and_stays_within_bounds() {
         let min = Duration::from_secs(1);
         let max = Duration::from_secs(300);
+        let rng = &mut Rng::System;
         for failures in 0..100 {
-            let d = backoff(failures, min, max);
+            let d = backoff(failures, min, max, rng);
             assert!(d >= min && d <= max, "{failures}: {d:?}");
         }
-        assert!(backoff(1, min, max) <= Duration::from_millis(1200));
-        assert!(backoff(6, min, max) >= Duration::from_millis(25_600));
-        assert!(backoff(50, min, max) >= Duration::from_secs(240));
+        assert!(backoff(1, min, max, rng) <= Duration::from_millis(1200));
+        assert!(backoff(6, min, max, rng) >= Duration::from_millis(25_600));
+        assert!(backoff(50, min, max, rng) >= Duration::from_secs(240));
     }
 
     #[test]
     fn jitter_stays_within_its_fraction() {
         for _ in 0..1000 {
-            let d = jittered(Duration::from_secs(60), 0.1);
+            let d = jittered(Duration::from_secs(60), 0.1, &mut Rng::System);
             assert!(
                 d >= Duration::from_secs(54) && d <= Duration::from_secs(66),
                 "{d:?}"
