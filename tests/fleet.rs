@@ -8,8 +8,8 @@
 //! their hidden `jitter_seed`) comes from a seed: the same figures on every run. Each test runs
 //! its scenario twice and asserts that the figures agree.
 //!
-//! SCALING.md holds the table these tests print (`-- --nocapture`); the 10,000-instance rows come
-//! from the ignored test, run in release mode:
+//! SCALING.md holds the table these tests print (`-- --nocapture`); the rows for 2,000 to 10,000
+//! instances come from the ignored test, run in release mode:
 //!
 //! ```text
 //! cargo test --test fleet -- --nocapture
@@ -516,13 +516,13 @@ async fn rotation(n: usize) -> Figures {
 }
 
 /// The same rotation while every instance receives forged callbacks with a fresh `RequestTime`
-/// (from 27 s before the rotation to the end of the window: not a multiple of the 10 s
-/// refresh-on-miss gap, so that the rotation does not fall on a wave of flood-triggered fetches).
+/// (from 25 s before the rotation to the end of the window: the rotation falls halfway between
+/// two of the flood's refresh-on-miss gaps of 10 s, neither on a fetch nor just after one).
 async fn rotation_under_flood(n: usize) -> Figures {
     let mut fleet = Fleet::new(n);
     fleet.tencent.state().rotate_at = Some(secs(600));
     fleet.start(secs(1)).await;
-    fleet.run(secs(573), QUIET).await;
+    fleet.run(secs(575), QUIET).await;
     fleet.run(secs(600), FLOOD).await;
     // Only the callbacks from the rotation on count.
     *fleet.callbacks.lock().unwrap() = Callbacks::default();
@@ -537,13 +537,35 @@ async fn rotation_under_flood(n: usize) -> Figures {
     )
 }
 
-/// Tencent down (502) from minute 5 to minute 15; callbacks all along. Window: from the end of
-/// the outage, six minutes (the longest backoff is five).
+/// The same rotation while a forged flood on every instance has been going on for three minutes
+/// (long enough for the refresh-on-miss spacing to reach its longest).
+async fn rotation_under_long_flood(n: usize) -> Figures {
+    let mut fleet = Fleet::new(n);
+    fleet.tencent.state().rotate_at = Some(secs(600));
+    fleet.start(secs(1)).await;
+    fleet.run(secs(425), QUIET).await;
+    fleet.run(secs(600), FLOOD).await;
+    *fleet.callbacks.lock().unwrap() = Callbacks::default();
+    fleet.run(secs(720), FLOOD).await;
+    fleet.run(secs(722), QUIET).await;
+    fleet.figures(
+        "rotation + flood for 3 min",
+        secs(600),
+        secs(720),
+        secs(600),
+        |s| &s.first_new,
+    )
+}
+
+/// Tencent down (502) from minute 5 to minute 15. Callbacks from the last minute of the outage
+/// on (when every instance has been failing longest; the token does not change, so earlier
+/// minutes are the same case). Window: from the end of the outage, six minutes (the longest
+/// backoff is five).
 async fn outage(n: usize) -> Figures {
     let mut fleet = Fleet::new(n);
     fleet.tencent.state().outage = Some((secs(300), secs(900)));
     fleet.start(secs(1)).await;
-    fleet.run(secs(300), QUIET).await;
+    fleet.run(secs(840), QUIET).await;
     fleet.run(secs(1260), CALLBACKS).await;
     fleet.run(secs(1262), QUIET).await;
     fleet.figures(
@@ -583,75 +605,278 @@ where
     first
 }
 
+// The limits README "Scaling" states, for the fleets CI simulates (100 and 1,000 instances). The
+// figures themselves are in SCALING.md; these assertions are what the README may claim.
+
+/// Callbacks rejected at most: one in a thousand.
+fn few_rejected(f: &Figures) -> bool {
+    f.rejected * 1000 <= f.callbacks
+}
+
 #[test]
 fn cold_start_100() {
-    deterministic(cold_start, 100);
+    let f = deterministic(cold_start, 100);
+    assert!(f.p100 <= Some(secs(2)), "{f:?}");
+    assert_eq!(f.seconds_over_limit, 0, "{f:?}");
 }
 
 #[test]
 fn cold_start_1000() {
-    deterministic(cold_start, 1000);
+    // 1,000 fetches in the first second: 800 are refused, and retried within seconds.
+    let f = deterministic(cold_start, 1000);
+    assert!(f.p100 <= Some(secs(10)), "{f:?}");
+    assert!(f.seconds_over_limit <= 3, "{f:?}");
+}
+
+/// The schedule alone: N / 60 calls per second on average, never over the limit.
+fn assert_steady(f: &Figures) {
+    let expected = f.n as f64 / 60.0;
+    assert!(
+        (f.mean_calls_per_s - expected).abs() <= expected * 0.05,
+        "{f:?}"
+    );
+    assert!(f.peak_calls_per_s <= LIMIT, "{f:?}");
+    assert_eq!(f.rejected, 0, "{f:?}");
 }
 
 #[test]
 fn steady_100() {
-    deterministic(steady, 100);
+    assert_steady(&deterministic(steady, 100));
 }
 
 #[test]
 fn steady_1000() {
-    deterministic(steady, 1000);
+    assert_steady(&deterministic(steady, 1000));
+}
+
+/// Every instance takes the new token within one interval (60 s + 10 % jitter), refresh-on-miss
+/// first; hardly a callback is rejected.
+fn assert_rotation(f: &Figures) {
+    assert!(f.p100 <= Some(secs(67)), "{f:?}");
+    assert!(few_rejected(f), "{f:?}");
+    assert!(f.seconds_over_limit <= 1, "{f:?}");
 }
 
 #[test]
 fn rotation_100() {
-    deterministic(rotation, 100);
+    assert_rotation(&deterministic(rotation, 100));
 }
 
 #[test]
 fn rotation_1000() {
-    deterministic(rotation, 1000);
+    assert_rotation(&deterministic(rotation, 1000));
+}
+
+/// Under a forged flood on every instance, a rotation is found by the next miss-triggered fetch:
+/// within 1.5 gaps (15 s) and the next request. The flood costs at most one fetch per instance
+/// per gap on top of the schedule, and from the rotation on the limit holds (the flood's first
+/// second, when every instance misses at once, is before the window). No forged callback is
+/// ever accepted (checked in `figures`).
+fn assert_rotation_under_flood(f: &Figures) {
+    assert!(f.p100 <= Some(secs(17)), "{f:?}");
+    let n = f.n as f64;
+    assert!(f.mean_calls_per_s <= n / 10.0 + n / 60.0, "{f:?}");
+    assert_eq!(f.seconds_over_limit, 0, "{f:?}");
 }
 
 #[test]
 fn rotation_under_flood_100() {
-    deterministic(rotation_under_flood, 100);
+    assert_rotation_under_flood(&deterministic(rotation_under_flood, 100));
 }
 
 #[test]
 fn rotation_under_flood_1000() {
-    deterministic(rotation_under_flood, 1000);
+    assert_rotation_under_flood(&deterministic(rotation_under_flood, 1000));
+}
+
+#[test]
+fn rotation_under_long_flood_100() {
+    assert_rotation_under_flood(&deterministic(rotation_under_long_flood, 100));
+}
+
+#[test]
+fn rotation_under_long_flood_1000() {
+    assert_rotation_under_flood(&deterministic(rotation_under_long_flood, 1000));
+}
+
+/// The last good token is served all through the outage; every instance fetches again within
+/// the longest backoff (5 min) of its end, well under the limit.
+fn assert_outage(f: &Figures) {
+    assert_eq!(f.rejected, 0, "{f:?}");
+    assert!(f.p100 <= Some(secs(301)), "{f:?}");
+    assert!(f.peak_calls_per_s <= LIMIT / 4, "{f:?}");
 }
 
 #[test]
 fn outage_100() {
-    deterministic(outage, 100);
+    assert_outage(&deterministic(outage, 100));
 }
 
 #[test]
 fn outage_1000() {
-    deterministic(outage, 1000);
+    assert_outage(&deterministic(outage, 1000));
 }
 
+/// Every scenario for the fleet sizes beyond CI's: 2,000, 3,000, 5,000 and 10,000 instances by
+/// default, or `FLEET_SIZES=…` (comma-separated). Prints SCALING.md's rows; asserts only
+/// determinism, since these sizes are where the per-instance design stops holding its limits.
 #[test]
-#[ignore = "10,000 instances: run in release mode, `cargo test --release --test fleet -- --ignored`"]
-fn fleet_of_10000() {
-    deterministic(cold_start, 10_000);
-    deterministic(steady, 10_000);
-    deterministic(rotation, 10_000);
-    deterministic(rotation_under_flood, 10_000);
-    deterministic(outage, 10_000);
-}
-
-#[test]
-#[ignore = "exploration: FLEET_SIZES=3000,5000 cargo test --release --test fleet -- --ignored sizes_from_env"]
-fn sizes_from_env() {
-    let sizes = std::env::var("FLEET_SIZES").unwrap_or_default();
-    for n in sizes.split(',').filter_map(|s| s.trim().parse().ok()) {
+#[ignore = "large fleets: cargo test --release --test fleet -- --ignored --nocapture"]
+fn large_fleets() {
+    let sizes = std::env::var("FLEET_SIZES").unwrap_or_else(|_| "2000,3000,5000,10000".into());
+    for n in sizes
+        .split(',')
+        .map(|s| s.trim().parse().expect("a fleet size"))
+    {
         deterministic(cold_start, n);
         deterministic(steady, n);
         deterministic(rotation, n);
         deterministic(rotation_under_flood, n);
+        deterministic(rotation_under_long_flood, n);
         deterministic(outage, n);
     }
+}
+
+// ===== the spacing of miss-triggered fetches, on one instance =====
+
+/// A source that counts its calls and when they came, answers with a token that can be rotated,
+/// and can refuse every call.
+#[derive(Clone)]
+struct Counting {
+    calls: Arc<Mutex<Vec<Instant>>>,
+    token: Arc<Mutex<CallbackToken>>,
+    refuse: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Counting {
+    fn new(token: &CallbackToken) -> Self {
+        Self {
+            calls: Arc::default(),
+            token: Arc::new(Mutex::new(token.clone())),
+            refuse: Arc::default(),
+        }
+    }
+
+    fn calls(&self) -> Vec<Instant> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl TokenSource for Counting {
+    async fn fetch(&self) -> Result<TokenSnapshot, Error> {
+        self.calls.lock().unwrap().push(Instant::now());
+        if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::from_source("60007 (simulated)"));
+        }
+        Ok(TokenSnapshot::enabled(self.token.lock().unwrap().clone()))
+    }
+}
+
+/// One refresher (default settings but for the interval) and its layer, on the paused clock.
+struct One {
+    source: Counting,
+    refresher: TokenRefresher,
+    service: CallbackAuth<Handler>,
+    start: Instant,
+}
+
+impl One {
+    async fn start(token: &CallbackToken, interval: Duration) -> Self {
+        let source = Counting::new(token);
+        let refresher = TokenRefresher::builder(source.clone())
+            .interval(interval)
+            .jitter_seed(SEED)
+            .start()
+            .await
+            .unwrap();
+        let start = Instant::now();
+        let service = CallbackAuthLayer::new(refresher.handle())
+            .with_clock(move || EPOCH + start.elapsed().as_secs())
+            .layer(Handler);
+        Self {
+            source,
+            refresher,
+            service,
+            start,
+        }
+    }
+
+    /// For `span`, every second a forged request and, when `token` is given, one signed with it.
+    /// Returns how many of the signed ones were accepted (forged ones never are).
+    async fn requests(&self, span: Duration, token: Option<&CallbackToken>) -> usize {
+        let mut accepted = 0;
+        for _ in 0..span.as_secs() {
+            let time = EPOCH + self.start.elapsed().as_secs();
+            let forged = "0".repeat(64);
+            let signed = token.map(|t| t.sign(time).to_string());
+            for sign in std::iter::once(&forged).chain(signed.as_ref()) {
+                let request = Request::post(format!("/cb?Sign={sign}&RequestTime={time}"))
+                    .body(())
+                    .unwrap();
+                let response = self.service.clone().oneshot(request).await.unwrap();
+                let ok = response.status().is_success();
+                assert!(!(ok && *sign == forged), "a forged request was accepted");
+                accepted += usize::from(ok);
+            }
+            tokio::time::sleep(secs(1)).await;
+        }
+        accepted
+    }
+
+    /// The time between consecutive calls to the source.
+    fn spacing(&self) -> Vec<Duration> {
+        let calls = self.source.calls();
+        calls.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn fruitless_misses_are_spread_and_a_rotation_is_still_found_within_one_and_a_half_gaps() {
+    let old = CallbackToken::new("single-instance-token-0001").unwrap();
+    let new = CallbackToken::new("single-instance-token-0002").unwrap();
+    // An interval of an hour: every fetch below is miss-triggered.
+    let one = One::start(&old, secs(3600)).await;
+    assert_eq!(one.requests(secs(300), None).await, 0);
+    let spacing = one.spacing();
+    // The first fetch (at start) is not a miss; then one per gap: the first two gaps as
+    // configured, then between 1 and 1.5 gaps (and the next request, one second later at most).
+    assert_eq!(spacing[1], secs(10), "{spacing:?}");
+    assert!(
+        spacing[2..].iter().all(|&d| d >= secs(10) && d <= secs(16)),
+        "{spacing:?}"
+    );
+    assert!(
+        spacing[2..].iter().any(|&d| d > secs(11)),
+        "no spread: {spacing:?}"
+    );
+    // Tencent rotates during the flood, just after a miss-triggered fetch (the worst moment):
+    // the genuine callbacks are rejected until the next one, at most 1.5 gaps later.
+    let fetched = one.source.calls().len();
+    while one.source.calls().len() == fetched {
+        one.requests(secs(1), None).await;
+    }
+    *one.source.token.lock().unwrap() = new.clone();
+    let rejected = 20 - one.requests(secs(20), Some(&new)).await;
+    assert!((9..=16).contains(&rejected), "{rejected} rejected");
+    assert_eq!(one.refresher.handle().load().unwrap().current(), Some(&new));
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_miss_fetches_back_off_to_the_interval_and_keep_the_last_good_token() {
+    let token = CallbackToken::new("single-instance-token-0003").unwrap();
+    let one = One::start(&token, secs(60)).await;
+    one.source
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // Twenty minutes of a forged flood while Tencent refuses every call. At one miss-triggered
+    // fetch per 10 s gap that would be 120 calls; spaced out to the interval (60 to 90 s), with
+    // the schedule's own backoff beside it (1 s doubling to 5 min), it is a few dozen.
+    assert_eq!(one.requests(secs(1200), None).await, 0);
+    let calls = one.source.calls().len() - 1;
+    assert!((15..=40).contains(&calls), "{calls} calls in 20 minutes");
+    let spacing = one.spacing();
+    let longest = spacing.iter().max().unwrap();
+    assert!(*longest >= secs(60), "{spacing:?}");
+    // The last good token is still served.
+    assert!(one.refresher.handle().load().unwrap().is_enabled());
 }
