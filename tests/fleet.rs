@@ -470,7 +470,7 @@ impl Fleet {
         from: Duration,
         to: Duration,
         event: Duration,
-        served: Option<fn(&State) -> &[Option<Duration>]>,
+        served: Option<ServedAt>,
     ) -> Figures {
         let s = self.tencent.state();
         let window = from.as_secs() as usize..to.as_secs() as usize;
@@ -502,6 +502,9 @@ impl Fleet {
 }
 
 // ===== scenarios =====
+
+/// Reads, per instance, when it was served (see [`Figures::p100`]).
+type ServedAt = fn(&State) -> &[Option<Duration>];
 
 /// Per instance: its first token.
 fn first_token(s: &State) -> &[Option<Duration>] {
