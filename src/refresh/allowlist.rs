@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::task::{backoff, deadline, jittered, CatchUnwind};
+use super::task::{backoff, deadline, jittered, CatchUnwind, Rng};
 use crate::error::{Error, ErrorKind};
 use crate::source::{AllowlistHandle, IpAllowlist};
 
@@ -322,8 +322,13 @@ impl<S: AllowlistSource> AllowlistRefresherBuilder<S> {
                     .unwrap_or_else(|e| e.into_inner())
                     .consecutive_failures;
                 next = deadline(match result {
-                    Ok(()) => jittered(config.interval, config.jitter),
-                    Err(_) => backoff(failures, config.backoff_min, config.backoff_max),
+                    Ok(()) => jittered(config.interval, config.jitter, &mut Rng::System),
+                    Err(_) => backoff(
+                        failures,
+                        config.backoff_min,
+                        config.backoff_max,
+                        &mut Rng::System,
+                    ),
                 });
                 if let Some(reply) = reply {
                     let _ = reply.send(result.clone());

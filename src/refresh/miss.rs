@@ -21,8 +21,10 @@ pub(crate) struct MissSignal {
     requested: AtomicU64,
     /// Generation of the latest completed miss-triggered fetch.
     completed: watch::Sender<u64>,
-    /// When the last request was made, in milliseconds since `epoch`; `u64::MAX` for never.
-    last_request_ms: AtomicU64,
+    /// No request before this instant, in milliseconds since `epoch` (0: one may be made now).
+    /// A request moves it to its own time plus the gap; the refresher may push it further
+    /// ([`extend`](Self::extend)) after fetches that found nothing new.
+    next_allowed_ms: AtomicU64,
     epoch: tokio::time::Instant,
     gap_ms: u64,
     wait: Duration,
@@ -36,7 +38,7 @@ impl MissSignal {
             wake: Notify::new(),
             requested: AtomicU64::new(0),
             completed: watch::Sender::new(0),
-            last_request_ms: AtomicU64::new(u64::MAX),
+            next_allowed_ms: AtomicU64::new(0),
             epoch: tokio::time::Instant::now(),
             gap_ms: u64::try_from(gap.as_millis()).unwrap_or(u64::MAX),
             wait,
@@ -67,17 +69,32 @@ impl MissSignal {
         });
     }
 
+    /// Milliseconds since this signal was created (tokio's clock, so paused time works).
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    /// Allows no request before `until_ms` (never moves the instant back).
+    pub(crate) fn extend(&self, until_ms: u64) {
+        self.next_allowed_ms.fetch_max(until_ms, Ordering::AcqRel);
+    }
+
     pub(crate) fn request(&self) -> Option<RefreshWait> {
         if self.wait.is_zero() || self.closed.load(Ordering::Acquire) {
             return None;
         }
-        let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
-        let last = self.last_request_ms.load(Ordering::Acquire);
-        let within_gap = last != u64::MAX && now_ms.saturating_sub(last) < self.gap_ms;
+        let now_ms = self.now_ms();
+        let allowed = self.next_allowed_ms.load(Ordering::Acquire);
+        let within_gap = now_ms < allowed;
         let target = if within_gap
             || self
-                .last_request_ms
-                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Acquire)
+                .next_allowed_ms
+                .compare_exchange(
+                    allowed,
+                    now_ms.saturating_add(self.gap_ms),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_err()
         {
             // Someone asked recently: wait for that fetch if it is still running, else give up.

@@ -3,8 +3,9 @@
 //! A [`TokenRefresher`] owns one tokio task, the only writer of its handle. The task fetches at a
 //! jittered interval, backs off exponentially on errors while the last good snapshot keeps being
 //! served, keeps the previous token for a grace period after a rotation, and fetches early (at most
-//! once per minimum gap) when the [`CallbackAuthLayer`](crate::CallbackAuthLayer) sees a fresh
-//! signature that matches no known token. Dropping the `TokenRefresher` stops the task.
+//! once per minimum gap, spaced further while misses keep bringing nothing new) when the
+//! [`CallbackAuthLayer`](crate::CallbackAuthLayer) sees a fresh signature that matches no known
+//! token. Dropping the `TokenRefresher` stops the task.
 //!
 //! The refresher knows nothing of tower: use its [`handle`](TokenRefresher::handle) with the layer,
 //! with [`Verifier`](crate::Verifier) directly, or for anything else.
@@ -89,6 +90,8 @@ pub(crate) struct Config {
     fetch_timeout: Duration,
     app_id: Option<u64>,
     confirm_disable: bool,
+    /// `Some` only through the hidden `jitter_seed`: deterministic jitter for simulations.
+    jitter_seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -105,6 +108,7 @@ impl Default for Config {
             fetch_timeout: Duration::from_secs(30),
             app_id: None,
             confirm_disable: false,
+            jitter_seed: None,
         }
     }
 }
@@ -318,7 +322,9 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
     }
 
     /// Backoff after failed fetches: exponential from `min` up to `max`, with ±20 % jitter
-    /// (default 1 s to 5 min; `min` is at least 10 ms, never a zero sleep).
+    /// (default 1 s to 5 min; `min` is at least 10 ms, never a zero sleep). Until the first token
+    /// is loaded, each wait is drawn uniformly between `min` and that step instead, so that a
+    /// fleet started at once spreads its retries rather than coming back in waves.
     #[must_use]
     pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.config.backoff_min = min.max(Duration::from_millis(10));
@@ -337,6 +343,15 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
 
     /// Minimum time between two fetches triggered by signature misses (default 10 s; at least
     /// 1 s, so that a forged flood cannot turn every request into a fetch).
+    ///
+    /// Misses that keep coming while the fetches they trigger bring nothing new are a forged
+    /// flood (or a sender with a wrong token). From the second such fetch in a row, the next one
+    /// waits between 1 and 1.5 times the gap, at random, so that a fleet flooded at once drifts
+    /// out of lockstep; while Tencent refuses them (the fleet's fetches exceed its limit of 200
+    /// per second), the wait doubles with each refusal in a row, up to the
+    /// [`interval`](Self::interval) (times 1 to 1.5), and comes back once Tencent answers. A
+    /// fetch that brings a new token does not count, and two intervals without a miss-triggered
+    /// fetch end the streak. SCALING.md in the repository has the figures of a simulated fleet.
     #[must_use]
     pub fn refresh_on_miss_gap(mut self, gap: Duration) -> Self {
         self.config.miss_gap = gap.max(MIN_MISS_GAP);
@@ -374,6 +389,19 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
     #[must_use]
     pub fn app_id(mut self, app_id: u64) -> Self {
         self.config.app_id = Some(app_id);
+        self
+    }
+
+    /// Draws this refresher's jitter (schedule and backoff) from a fixed sequence seeded by `seed`
+    /// instead of the process's randomness, so that a simulation on tokio's paused clock gives
+    /// the same figures on every run (`tests/fleet.rs`, SCALING.md).
+    ///
+    /// Hidden and outside the stable API: for simulations only. In production, refreshers with
+    /// the same seed would poll in lockstep, which is what the jitter exists to prevent.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.config.jitter_seed = Some(seed);
         self
     }
 
@@ -450,6 +478,13 @@ impl<S: TokenSource> TokenRefresherBuilder<S> {
             status: Arc::clone(&status),
             commands: commands_rx,
             outcomes: outcomes_tx,
+            rng: self
+                .config
+                .jitter_seed
+                .map_or(task::Rng::System, task::Rng::seeded),
+            fruitless_misses: 0,
+            refused_misses: 0,
+            last_miss_ms: None,
         };
         let join = tokio::spawn(task.run());
         (

@@ -57,6 +57,14 @@ pub(crate) struct Task<S> {
     pub(crate) commands: mpsc::Receiver<Command>,
     /// Sends the outcome of every fetch, for `start()` waiting on the first success.
     pub(crate) outcomes: watch::Sender<Option<Result<(), Error>>>,
+    /// The jitter of the schedule, the backoff and the spacing of miss-triggered fetches.
+    pub(crate) rng: Rng,
+    /// Miss-triggered fetches in a row that brought no change (see [`Task::space_misses`]).
+    pub(crate) fruitless_misses: u32,
+    /// Miss-triggered fetches in a row that failed.
+    pub(crate) refused_misses: u32,
+    /// When the last miss-triggered fetch was asked for ([`MissSignal::now_ms`]).
+    pub(crate) last_miss_ms: Option<u64>,
 }
 
 enum Trigger {
@@ -104,8 +112,13 @@ impl<S: TokenSource> Task<S> {
                     () = tokio::time::sleep_until(next) => Trigger::Schedule,
                 }
             };
+            let asked_ms = self.miss.now_ms();
             let result = self.fetch_and_apply().await;
             next = deadline(self.next_delay(result.is_ok()));
+            if let Trigger::Miss(_) = trigger {
+                self.space_misses(asked_ms, result.as_ref().map(|c| *c).map_err(drop));
+            }
+            let result = result.map(drop);
             match trigger {
                 Trigger::Schedule => {}
                 Trigger::Miss(generation) => self.miss.complete(generation),
@@ -145,7 +158,55 @@ impl<S: TokenSource> Task<S> {
         (self.fetch_once().await, 2)
     }
 
-    async fn fetch_and_apply(&mut self) -> Result<(), Error> {
+    /// After a miss-triggered fetch asked at `asked_ms`, spaces the next one.
+    ///
+    /// Misses that keep coming while the fetches they trigger bring nothing new are a forged flood
+    /// (or a sender with a wrong token). From the second such fetch in a row, the next one waits
+    /// `min(gap · 2^(r−1), interval) × [1, 1.5)`: the random factor makes a fleet flooded at once
+    /// drift out of lockstep, and `r`, the miss-triggered fetches Tencent refused in a row (at
+    /// least 1), doubles the wait while the fleet's fetches exceed its limit, and brings it back
+    /// once Tencent answers. A fetch that brings a change (a rotation) adds nothing to the streak,
+    /// and two intervals without a miss-triggered fetch end it. The gap itself is never shortened:
+    /// at most one miss-triggered fetch per gap, as before.
+    fn space_misses(&mut self, asked_ms: u64, result: Result<Change, ()>) {
+        let cap = self.config.interval.max(self.config.miss_gap);
+        let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        if self
+            .last_miss_ms
+            .is_some_and(|last| asked_ms.saturating_sub(last) > cap_ms.saturating_mul(2))
+        {
+            self.fruitless_misses = 0;
+            self.refused_misses = 0;
+        }
+        self.last_miss_ms = Some(asked_ms);
+        match result {
+            Ok(change) => {
+                self.refused_misses = 0;
+                if change.counts() {
+                    return;
+                }
+            }
+            Err(()) => self.refused_misses = self.refused_misses.saturating_add(1),
+        }
+        self.fruitless_misses = self.fruitless_misses.saturating_add(1);
+        if self.fruitless_misses < 2 {
+            return;
+        }
+        let exponent = self.refused_misses.saturating_sub(1).min(30);
+        let gap = self
+            .config
+            .miss_gap
+            .saturating_mul(1 << exponent)
+            .min(cap)
+            .as_secs_f64()
+            * (1.0 + 0.5 * self.rng.unit());
+        let gap_ms = Duration::try_from_secs_f64(gap).map_or(u64::MAX, |gap| {
+            u64::try_from(gap.as_millis()).unwrap_or(u64::MAX)
+        });
+        self.miss.extend(asked_ms.saturating_add(gap_ms));
+    }
+
+    async fn fetch_and_apply(&mut self) -> Result<Change, Error> {
         let started = std::time::Instant::now();
         let (result, fetches) = self.fetch_confirmed().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -176,7 +237,7 @@ impl<S: TokenSource> Task<S> {
                     changed = change.counts(),
                     "callback token refreshed"
                 );
-                Ok(())
+                Ok(change)
             }
             Err(error) => {
                 status.consecutive_failures = status.consecutive_failures.saturating_add(1);
@@ -235,15 +296,27 @@ impl<S: TokenSource> Task<S> {
         }
     }
 
-    fn next_delay(&self, ok: bool) -> Duration {
-        let status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+    fn next_delay(&mut self, ok: bool) -> Duration {
+        let failures = self
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .consecutive_failures;
         if ok {
-            jittered(self.config.interval, self.config.jitter)
-        } else {
-            backoff(
-                status.consecutive_failures,
+            jittered(self.config.interval, self.config.jitter, &mut self.rng)
+        } else if self.handle.load().is_none() {
+            first_token_backoff(
+                failures,
                 self.config.backoff_min,
                 self.config.backoff_max,
+                &mut self.rng,
+            )
+        } else {
+            backoff(
+                failures,
+                self.config.backoff_min,
+                self.config.backoff_max,
+                &mut self.rng,
             )
         }
     }
@@ -328,18 +401,73 @@ pub(crate) fn apply(
     }
 }
 
+/// Where a refresher's jitter comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rng {
+    /// The process's randomness ([`crate::rand`]), seeded by the operating system: what every
+    /// refresher uses unless told otherwise.
+    System,
+    /// A SplitMix64 sequence, for deterministic simulations
+    /// ([`jitter_seed`](super::TokenRefresherBuilder::jitter_seed)): the state is a counter.
+    Seeded(u64),
+}
+
+impl Rng {
+    /// A sequence from `seed`. The counter starts at the seed's mix, not at the seed: sequences
+    /// from neighbouring seeds (one per instance of a simulated fleet) are then unrelated rather
+    /// than shifted copies of each other.
+    pub(crate) fn seeded(seed: u64) -> Self {
+        Rng::Seeded(mix(seed))
+    }
+
+    /// A uniform value in `[0, 1)`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        match self {
+            Rng::System => crate::rand::random_unit(),
+            Rng::Seeded(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                (mix(*state) >> 11) as f64 / (1u64 << 53) as f64
+            }
+        }
+    }
+}
+
+/// SplitMix64's output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// `base` scaled by a uniform factor in `[1 − jitter, 1 + jitter]`, saturating at
 /// `Duration::MAX` (never a panic, whatever the configuration).
-pub(crate) fn jittered(base: Duration, jitter: f64) -> Duration {
-    let factor = 1.0 + jitter * (2.0 * crate::rand::random_unit() - 1.0);
+pub(crate) fn jittered(base: Duration, jitter: f64, rng: &mut Rng) -> Duration {
+    let factor = 1.0 + jitter * (2.0 * rng.unit() - 1.0);
     Duration::try_from_secs_f64(base.as_secs_f64() * factor.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// Exponential backoff with ±20 % jitter: `min · 2^(failures−1)`, capped at `max`, never below `min`.
-pub(crate) fn backoff(failures: u32, min: Duration, max: Duration) -> Duration {
+pub(crate) fn backoff(failures: u32, min: Duration, max: Duration, rng: &mut Rng) -> Duration {
     let exponent = failures.saturating_sub(1).min(30);
     let base = min.saturating_mul(1u32 << exponent).min(max);
-    jittered(base, 0.2).clamp(min, max.max(min))
+    jittered(base, 0.2, rng).clamp(min, max.max(min))
+}
+
+/// The backoff before the first token: drawn uniformly between `min` and the step [`backoff`]
+/// would take (`min · 2^(failures−1)`, capped at `max`), "full jitter". A fleet started at once
+/// (a deploy) is in lockstep, and its fetches beyond Tencent's limit are refused together: ±20 %
+/// would bring the retries back in waves, a uniform draw spreads them (SCALING.md, cold start).
+pub(crate) fn first_token_backoff(
+    failures: u32,
+    min: Duration,
+    max: Duration,
+    rng: &mut Rng,
+) -> Duration {
+    let exponent = failures.saturating_sub(1).min(30);
+    let step = min.saturating_mul(1u32 << exponent).min(max).max(min);
+    let spread = (step - min).as_secs_f64() * rng.unit();
+    min.saturating_add(Duration::try_from_secs_f64(spread).unwrap_or(Duration::MAX))
+        .min(max.max(min))
 }
 
 #[cfg(test)]
@@ -351,19 +479,56 @@ mod tests {
     fn backoff_grows_and_stays_within_bounds() {
         let min = Duration::from_secs(1);
         let max = Duration::from_secs(300);
+        let rng = &mut Rng::System;
         for failures in 0..100 {
-            let d = backoff(failures, min, max);
+            let d = backoff(failures, min, max, rng);
             assert!(d >= min && d <= max, "{failures}: {d:?}");
         }
-        assert!(backoff(1, min, max) <= Duration::from_millis(1200));
-        assert!(backoff(6, min, max) >= Duration::from_millis(25_600));
-        assert!(backoff(50, min, max) >= Duration::from_secs(240));
+        assert!(backoff(1, min, max, rng) <= Duration::from_millis(1200));
+        assert!(backoff(6, min, max, rng) >= Duration::from_millis(25_600));
+        assert!(backoff(50, min, max, rng) >= Duration::from_secs(240));
+    }
+
+    #[test]
+    fn the_first_token_backoff_spreads_between_the_minimum_and_the_step() {
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(300));
+        let rng = &mut Rng::seeded(1);
+        assert_eq!(first_token_backoff(1, min, max, rng), min);
+        let draws: Vec<Duration> = (0..1000)
+            .map(|_| first_token_backoff(4, min, max, rng))
+            .collect();
+        assert!(draws
+            .iter()
+            .all(|d| (min..=Duration::from_secs(8)).contains(d)));
+        // Uniform over [1 s, 8 s], not ±20 % around 8 s: both ends are drawn.
+        assert!(draws.iter().any(|d| *d < Duration::from_secs(2)));
+        assert!(draws.iter().any(|d| *d > Duration::from_secs(7)));
+        for failures in [0, 9, 10, 50, u32::MAX] {
+            let d = first_token_backoff(failures, min, max, rng);
+            assert!(d >= min && d <= max, "{failures}: {d:?}");
+        }
+        let huge = Duration::MAX;
+        assert_eq!(first_token_backoff(3, huge, huge, rng), huge);
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_sequence_and_neighbouring_seeds_unrelated_ones() {
+        let draw = |seed| {
+            let mut rng = Rng::seeded(seed);
+            (0..8).map(|_| rng.unit()).collect::<Vec<f64>>()
+        };
+        assert_eq!(draw(7), draw(7));
+        let (a, b) = (draw(7), draw(8));
+        assert!(a.iter().zip(&b).all(|(x, y)| x != y));
+        // Not a shifted copy either (SplitMix64 counters one step apart would be).
+        assert!(a[1..].iter().zip(&b).all(|(x, y)| x != y));
+        assert!(a.iter().all(|u| (0.0..1.0).contains(u)));
     }
 
     #[test]
     fn jitter_stays_within_its_fraction() {
         for _ in 0..1000 {
-            let d = jittered(Duration::from_secs(60), 0.1);
+            let d = jittered(Duration::from_secs(60), 0.1, &mut Rng::System);
             assert!(
                 d >= Duration::from_secs(54) && d <= Duration::from_secs(66),
                 "{d:?}"
