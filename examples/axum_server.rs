@@ -38,13 +38,13 @@ async fn callback(Extension(verified): Extension<VerifiedCallback>, body: String
 }
 
 async fn trtc_event(Extension(event): Extension<VerifiedTrtcEvent>, body: String) -> Reply {
-    // `body` is exactly the bytes whose Sign was verified: parse `EventInfo` from it. Tencent may
-    // send an event again (same body) if the answer is late; the layer answers retries of events
-    // this handler already answered, but keep side effects idempotent (key on `EventInfo` ids).
+    // `body` is the very bytes whose Sign was verified: parse `EventInfo` from it. Keep side
+    // effects idempotent: a late answer makes Tencent send the event again (README, TRTC).
+    let (group, kind) = (event.event_group_id(), event.event_type());
     tracing::info!(
         app = event.app_id(),
-        group = event.event_group_id(),
-        event = event.event_type(),
+        group,
+        kind,
         bytes = body.len(),
         "verified trtc event"
     );
