@@ -305,6 +305,7 @@ impl AppSet {
             state,
             apps,
             source_allowlist: None,
+            trtc: None,
         }
     }
 }

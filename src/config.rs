@@ -784,10 +784,11 @@ impl Running {
                 state: HealthState::Ready,
                 apps: Vec::new(),
                 source_allowlist: None,
+                trtc: None,
             },
             None => self.apps.health(degraded_after),
         };
-        match &self.source {
+        let health = match &self.source {
             None => health,
             Some((filter, None)) => {
                 let entries = filter.list().load().map(|l| l.len());
@@ -802,6 +803,10 @@ impl Running {
                     degraded_after,
                 )
             }
+        };
+        match &self.trtc {
+            Some(keys) => health.with_trtc_keys(keys),
+            None => health,
         }
     }
 

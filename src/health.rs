@@ -88,6 +88,8 @@ pub struct Health {
     pub(crate) state: HealthState,
     pub(crate) apps: Vec<AppHealth>,
     pub(crate) source_allowlist: Option<ListHealth>,
+    /// TRTC apps: (SDKAppID, whether a previous key is still accepted).
+    pub(crate) trtc: Option<Vec<(u64, bool)>>,
 }
 
 /// The health of a source allowlist (see [`Health::with_source_allowlist`]).
@@ -136,6 +138,28 @@ impl Health {
         self.source_allowlist.as_ref()
     }
 
+    /// The TRTC apps, when added ([`with_trtc_keys`](Self::with_trtc_keys)): each SDKAppID with
+    /// whether its previous key is still accepted (a rotation not yet retired).
+    pub fn trtc_apps(&self) -> Option<&[(u64, bool)]> {
+        self.trtc.as_deref()
+    }
+
+    /// Adds the TRTC apps of `keys`: their keys are configuration, always loaded, so the state
+    /// does not change; the JSON shows which apps still accept a previous key, so a rotation left
+    /// unretired is visible.
+    #[cfg(feature = "trtc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "trtc")))]
+    #[must_use]
+    pub fn with_trtc_keys(mut self, keys: &crate::trtc::TrtcKeys) -> Self {
+        self.trtc = Some(
+            keys.app_ids()
+                .into_iter()
+                .map(|id| (id, keys.has_previous(id)))
+                .collect(),
+        );
+        self
+    }
+
     /// Adds a source allowlist: `entries` of the current list (`None`: none loaded yet, so
     /// callbacks are refused with 503: not ready), and for a refreshed list its `age` and
     /// `consecutive_failures` (degraded while failing and older than `degraded_after`). The
@@ -168,7 +192,8 @@ impl Health {
     /// `{"status":"ready","apps":[{"sdkappid":1400000000,"status":"ready","loaded":true,"authentication_enabled":true,"consecutive_failures":0,"seconds_since_success":12}]}`
     /// (`authentication_enabled` is `null` before a snapshot is loaded), with
     /// `"source_allowlist":{"status":"ready","entries":14,"age_secs":30,"consecutive_failures":0}`
-    /// when one was added.
+    /// when one was added, and `"trtc":[{"sdkappid":1400000000,"previous_key_accepted":false}]` with
+    /// TRTC apps.
     pub fn to_json(&self) -> String {
         let apps: Vec<String> = self
             .apps
@@ -197,8 +222,17 @@ impl Health {
                 l.consecutive_failures
             )
         });
+        let trtc = self.trtc.as_ref().map_or_else(String::new, |apps| {
+            let apps: Vec<String> = apps
+                .iter()
+                .map(|(id, previous)| {
+                    format!(r#"{{"sdkappid":{id},"previous_key_accepted":{previous}}}"#)
+                })
+                .collect();
+            format!(r#","trtc":[{}]"#, apps.join(","))
+        });
         format!(
-            r#"{{"status":"{}","apps":[{}]{list}}}"#,
+            r#"{{"status":"{}","apps":[{}]{list}{trtc}}}"#,
             self.state.as_str(),
             apps.join(",")
         )
@@ -232,6 +266,7 @@ mod tests {
             state: HealthState::Ready,
             apps: Vec::new(),
             source_allowlist: None,
+            trtc: None,
         }
     }
 

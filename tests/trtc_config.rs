@@ -32,9 +32,22 @@ async fn a_trtc_key_in_the_variables_gives_a_trtc_layer_for_that_app() {
     assert_eq!(keys.app_ids(), [1400000001]);
     assert!(keys.has_previous(1400000001));
     assert!(running.trtc_layer().is_some());
+    // The health shows the rotation until the old key is retired.
+    let health = running.health(std::time::Duration::from_secs(300));
+    assert_eq!(health.trtc_apps(), Some(&[(1400000001, true)][..]));
+    assert!(health
+        .to_json()
+        .contains(r#""trtc":[{"sdkappid":1400000001,"previous_key_accepted":true}]"#));
+    keys.retire_previous(1400000001).unwrap();
+    let health = running.health(std::time::Duration::from_secs(300));
+    assert_eq!(health.trtc_apps(), Some(&[(1400000001, false)][..]));
+    assert!(!health.to_json().contains("OldTrtcKey") && !health.to_json().contains("TrtcKeyFrom"));
 
     let without = Config::from_vars(vars(&[("TIM_CALLBACK_TOKEN", TOKEN)])).unwrap();
-    assert!(without.start().await.unwrap().trtc_layer().is_none());
+    let without = without.start().await.unwrap();
+    assert!(without.trtc_layer().is_none());
+    let health = without.health(std::time::Duration::from_secs(300));
+    assert!(health.trtc_apps().is_none() && !health.to_json().contains("trtc"));
 }
 
 #[test]
