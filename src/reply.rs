@@ -49,6 +49,9 @@ enum Kind {
     TrtcOk,
 }
 
+/// The answer to a TRTC event callback.
+pub(crate) const TRTC_OK: &str = r#"{"code":0}"#;
+
 /// The codes a before-callback may return to have them passed to the client.
 const CLIENT_CODES: std::ops::RangeInclusive<u32> = 120_001..=130_000;
 
@@ -92,7 +95,7 @@ impl Reply {
     /// The JSON body.
     pub fn to_json(&self) -> String {
         let (code, info) = match &self.0 {
-            Kind::TrtcOk => return r#"{"code":0}"#.to_owned(),
+            Kind::TrtcOk => return TRTC_OK.to_owned(),
             Kind::Ok => (0, ""),
             Kind::Forbid => (1, ""),
             Kind::Discard => (2, ""),

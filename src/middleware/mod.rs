@@ -90,7 +90,7 @@ mod config;
 mod future;
 mod layer;
 pub(crate) mod log;
-mod response;
+pub(crate) mod response;
 mod service;
 
 pub use self::future::ResponseFuture;

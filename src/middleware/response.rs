@@ -52,7 +52,11 @@ const UNAVAILABLE_BODY: &str =
 const FORBID_BODY: &str =
     r#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"callback authentication failed"}"#;
 
-fn json_response<B: From<&'static str>>(status: StatusCode, body: &'static str) -> Response<B> {
+/// `status` with a fixed JSON body (no allocation for bodies made from a `&'static str`).
+pub(crate) fn json_response<B: From<&'static str>>(
+    status: StatusCode,
+    body: &'static str,
+) -> Response<B> {
     let mut response = Response::new(B::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

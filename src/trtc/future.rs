@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::request::Parts;
-use http::{header, HeaderValue, Request, Response};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -17,7 +17,9 @@ use super::body::TrtcBody;
 use super::dedupe::EventKey;
 use super::layer::Config;
 use super::verify::Claim;
+use crate::middleware::response::json_response;
 use crate::middleware::RejectionResponse;
+use crate::reply::TRTC_OK;
 use crate::verify::Rejection;
 
 pin_project! {
@@ -141,16 +143,6 @@ impl Buffer {
 /// How much of a body's announced remainder the buffer reserves ahead of its arrival (larger
 /// bodies grow the buffer as they arrive).
 const ANNOUNCED_RESERVE: usize = 16 * 1024;
-
-/// `200 {"code":0}`: the layer's answer to a retry of an event the handler already answered.
-fn trtc_ok<B: From<&'static str>>() -> Response<B> {
-    let mut response = Response::new(B::from(r#"{"code":0}"#));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
 
 impl<S, B, R, ResBody> Future for TrtcResponseFuture<S, B, R>
 where
@@ -286,7 +278,8 @@ where
             let key = (app_id, u64::from_ne_bytes(prefix), route(&parts));
             if recent.contains(key, now) {
                 app.counters.record_retry_answered();
-                return Err(trtc_ok());
+                // `200 {"code":0}`, as the handler answered the first delivery.
+                return Err(json_response(StatusCode::OK, TRTC_OK));
             }
             // Until the event leaves the window: `CallbackTs + window` is still accepted.
             let window = u64::try_from(config.verifier.window().as_millis()).unwrap_or(u64::MAX);

@@ -234,17 +234,12 @@ impl TrtcKeysBuilder {
         if self.apps.is_empty() {
             return Err(TrtcKeysError::NoApp);
         }
-        let keys_of = |(_, current, previous): &(u64, TrtcKey, Option<TrtcKey>)| {
-            let mut keys = vec![current.clone()];
-            keys.extend(previous.clone());
-            keys
-        };
+        fn slots(app: &(u64, TrtcKey, Option<TrtcKey>)) -> impl Iterator<Item = &TrtcKey> {
+            std::iter::once(&app.1).chain(&app.2)
+        }
         for (i, a) in self.apps.iter().enumerate() {
             for b in &self.apps[i + 1..] {
-                if keys_of(a)
-                    .iter()
-                    .any(|k| keys_of(b).iter().any(|l| k.same_as(l)))
-                {
+                if slots(a).any(|k| slots(b).any(|l| k.same_as(l))) {
                     return Err(TrtcKeysError::SharedKey(a.0.min(b.0), a.0.max(b.0)));
                 }
             }

@@ -109,14 +109,12 @@ impl TrtcVerifier {
         keys: &'k TrtcKeys,
         headers: &HeaderMap,
     ) -> Result<Claim<'k>, (Rejection, Option<&'k App>)> {
-        let app_id = single(headers, &SDK_APP_ID).map_err(|r| match r {
-            Rejection::MissingSign => (Rejection::MissingAppId, None),
-            r => (r, None),
-        })?;
+        let app_id =
+            single(headers, &SDK_APP_ID, Rejection::MissingAppId).map_err(|r| (r, None))?;
         let app = digits::parse_canonical(app_id)
             .and_then(|id| keys.app(id))
             .ok_or((Rejection::AppIdMismatch, None))?;
-        let sign = single(headers, &SIGN).map_err(|r| (r, Some(app)))?;
+        let sign = single(headers, &SIGN, Rejection::MissingSign).map_err(|r| (r, Some(app)))?;
         let sign = super::base64::decode(sign).ok_or((Rejection::MalformedSign, Some(app)))?;
         Ok(Claim { app, sign })
     }
@@ -157,11 +155,15 @@ impl TrtcVerifier {
     }
 }
 
-/// The value of a header that must appear exactly once: `MissingSign` stands for "missing" (the
-/// caller names the header), `DuplicateParameter` for more than one.
-fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<&'h [u8], Rejection> {
+/// The value of a header that must appear exactly once: `missing` without it,
+/// `DuplicateParameter` with more than one.
+fn single<'h>(
+    headers: &'h HeaderMap,
+    name: &HeaderName,
+    missing: Rejection,
+) -> Result<&'h [u8], Rejection> {
     let mut values = headers.get_all(name).iter();
-    let value = values.next().ok_or(Rejection::MissingSign)?;
+    let value = values.next().ok_or(missing)?;
     if values.next().is_some() {
         return Err(Rejection::DuplicateParameter);
     }
