@@ -2,14 +2,10 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-#[cfg(feature = "refresh")]
-use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, Guard};
 
 use crate::handle::TokenHandle;
-use crate::health::{AppHealth, Health, HealthState};
 #[cfg(feature = "refresh")]
 use crate::refresh::{RefreshStatus, TokenRefresher};
 use crate::stats::{CallbackStats, Counters};
@@ -249,64 +245,6 @@ impl AppSet {
             .refresher
             .as_ref()
             .map(TokenRefresher::status)
-    }
-
-    /// Readiness: [`HealthState::Ready`] once every app has a snapshot;
-    /// [`HealthState::Degraded`] (still serving the last good token) while some app's refresher
-    /// has been failing and its last success is older than `degraded_after`;
-    /// [`HealthState::NotReady`] while some app has no snapshot yet, or the set is empty.
-    pub fn health(&self, degraded_after: Duration) -> Health {
-        #[cfg(feature = "refresh")]
-        let now = SystemTime::now();
-        let table = self.shared.table.load();
-        let apps: Vec<AppHealth> = table
-            .iter()
-            .map(|app| {
-                let snapshot = app.handle.load();
-                let loaded = snapshot.is_some();
-                #[cfg(feature = "refresh")]
-                let (failures, since) = match app.refresher.as_ref().map(TokenRefresher::status) {
-                    Some(status) => (
-                        status.consecutive_failures(),
-                        status
-                            .last_success()
-                            .map(|t| now.duration_since(t).unwrap_or_default()),
-                    ),
-                    None => (0, None),
-                };
-                #[cfg(not(feature = "refresh"))]
-                let (failures, since) = (0u32, None::<Duration>);
-                let stale = failures > 0 && since.is_none_or(|s| s > degraded_after);
-                AppHealth {
-                    app_id: app.id,
-                    loaded,
-                    authentication_enabled: snapshot.map(|s| s.is_enabled()),
-                    consecutive_failures: failures,
-                    seconds_since_success: since.map(|s| s.as_secs()),
-                    state: if !loaded {
-                        HealthState::NotReady
-                    } else if stale {
-                        HealthState::Degraded
-                    } else {
-                        HealthState::Ready
-                    },
-                }
-            })
-            .collect();
-        let state = if apps.is_empty() {
-            HealthState::NotReady
-        } else {
-            apps.iter()
-                .map(|a| a.state)
-                .max()
-                .unwrap_or(HealthState::Ready)
-        };
-        Health {
-            state,
-            apps,
-            source_allowlist: None,
-            trtc: None,
-        }
     }
 }
 

@@ -82,6 +82,10 @@ pub enum ErrorKind {
     Api,
     /// Invalid input given to this crate (identifier, key, base URL, token).
     InvalidInput,
+    /// A plain `http://` base URL to a host that is not loopback, without
+    /// [`allow_insecure_http`](crate::rest::RestClientBuilder::allow_insecure_http): the admin
+    /// UserSig would cross the network in clear text.
+    InsecureUrl,
     /// A user-supplied [`TokenSource`](crate::refresh::TokenSource) failed.
     Source,
     /// A [`TokenSource`](crate::refresh::TokenSource) panicked; the refresher caught it.
@@ -107,6 +111,7 @@ impl ErrorKind {
             ErrorKind::NotConfigured => "not_configured",
             ErrorKind::Api => "api_error",
             ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::InsecureUrl => "insecure_url",
             ErrorKind::Source => "token_source",
             ErrorKind::SourcePanicked => "token_source_panicked",
             ErrorKind::Stopped => "refresher_stopped",
@@ -130,6 +135,7 @@ impl ErrorKind {
             ErrorKind::NotConfigured => "no callback token is configured",
             ErrorKind::Api => "the tencent api reported an error",
             ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::InsecureUrl => "the base url uses plain http to a host that is not loopback",
             ErrorKind::Source => "token source failed",
             ErrorKind::SourcePanicked => "token source panicked",
             ErrorKind::Stopped => "token refresher is not running",

@@ -13,24 +13,27 @@
 //! - **TRTC event callbacks** ([`trtc::TrtcCallbackAuthLayer`]): the HMAC over the body as
 //!   received, a body limit, freshness, the same bytes handed to your handler with a
 //!   [`trtc::VerifiedTrtcEvent`], and Tencent's retries of answered events answered by the layer.
-//! - **Several apps** behind one endpoint ([`AppSet`]), per-app counters ([`stats`]), readiness
-//!   ([`health`]), configuration from the environment ([`config`]), Tencent's replies ([`Reply`]).
+//! - **Several apps** behind one endpoint ([`AppSet`]), per-app counters ([`stats`]), Tencent's
+//!   replies ([`Reply`]).
 //!
 //! # Install
 //!
 //! ```toml
 //! [dependencies]
-//! tim-callback-auth = "0.1"
+//! tim-callback-auth = { version = "0.1", features = ["rest"] } # "rest": the token from Tencent's API
 //! ```
+//!
+//! The default build has no HTTP client and no TLS: the verifier, the layer, the token handle,
+//! `AppSet` and `Reply` (with axum's `IntoResponse`). Configuration from `TIM_*` environment
+//! variables, start-up and health live in the `tim-callback-app` crate beside this one.
 //!
 //! # An axum server
 //!
-//! The token from Tencent's API (`TIM_SDKAPPID`, `TIM_SECRET_KEY`, `TIM_REGION`) or the IM
-//! console's (`TIM_CALLBACK_TOKEN`); see [`config`] for every variable.
-//!
 //! ```no_run
 //! use axum::{routing::post, Extension, Router};
-//! use tim_callback_auth::{config::Config, Reply, VerifiedCallback};
+//! use tim_callback_auth::refresh::TokenRefresher;
+//! use tim_callback_auth::rest::{Region, RestClient};
+//! use tim_callback_auth::{CallbackAuthLayer, Reply, VerifiedCallback};
 //!
 //! async fn callback(Extension(callback): Extension<VerifiedCallback>, body: String) -> Reply {
 //!     // `callback.app_id()` is the app the layer verified; the body is not covered by the Sign.
@@ -40,8 +43,12 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let running = Config::from_env()?.start().await?; // waits for each app's first token
-//!     let app = Router::new().route("/im/callback", post(callback)).layer(running.layer());
+//!     let client = RestClient::builder(1400000000, "administrator", "secret key")
+//!         .region(Region::Singapore)
+//!         .build()?;
+//!     let refresher = TokenRefresher::builder(client).start().await?; // the first token
+//!     let layer = CallbackAuthLayer::new(refresher.handle());
+//!     let app = Router::new().route("/im/callback", post(callback)).layer(layer);
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
@@ -53,7 +60,7 @@
 //! - [`Verifier`]: the rules a callback must pass, and how the verifier reads the query;
 //! - [`middleware`]: the layer, its rejection responses and its security considerations;
 //! - [`refresh`] and [`rest`]: the token's life, without tower if you like;
-//! - [`AppSet`], [`stats`], [`health`]: running several apps in production;
+//! - [`AppSet`], [`stats`]: running several apps in production;
 //! - the repository's README: the demo (`cargo run --example demo`), the example servers, the
 //!   benchmarks and the security notes.
 //!
@@ -61,11 +68,10 @@
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | *(none)* | | the verifier, the token types, the layer, `AppSet`, stats, health, `Reply` (no tokio, no HTTP client) |
+//! | *(none)* | | the verifier, the token types, the layer, `AppSet`, stats, `Reply` (no tokio, no HTTP client) |
 //! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `TokenSource` trait (tokio) |
-//! | `rest` | via `config` | [`rest::RestClient`] and [`usersig`] (reqwest with rustls) |
-//! | `config` | yes | [`config::Config`]: the environment and `TIM_APPS` (turns on `rest` and `trtc`) |
-//! | `trtc` | via `config` | [`trtc`]: TRTC event callbacks (hmac, http-body, bytes) |
+//! | `rest` | no | [`rest::RestClient`] and [`usersig`] (reqwest with rustls); turns on `refresh` |
+//! | `trtc` | no | [`trtc`]: TRTC event callbacks (hmac, http-body, bytes) |
 //! | `axum` | yes | [`Reply`] as an axum `IntoResponse` |
 //! | `metrics` | no | the counters through the `metrics` facade |
 // Lints: the `[workspace.lints]` table of Cargo.toml (tests, examples and benches too).
@@ -74,13 +80,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod apps;
-#[cfg(feature = "config")]
-#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
-pub mod config;
 #[cfg(feature = "refresh")]
 mod error;
 mod handle;
-pub mod health;
 mod hex;
 pub mod middleware;
 #[cfg(feature = "refresh")]

@@ -1,14 +1,13 @@
 //! Several apps behind one endpoint: cross-app replay, independent refreshers, runtime changes,
-//! exact counters and health transitions.
+//! exact counters.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tim_callback_auth_testkit::now;
 
 use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use tim_callback_auth::health::HealthState;
 use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
@@ -240,65 +239,6 @@ async fn single_app_layer_counts_too() {
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].accepted_current(), 1);
     assert_eq!(stats[0].rejected(Rejection::SignatureMismatch), 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_goes_not_ready_ready_degraded_ready() {
-    let apps = AppSet::new();
-    assert_eq!(
-        apps.health(Duration::from_secs(1)).state(),
-        HealthState::NotReady,
-        "no app"
-    );
-
-    let api = MockApi::start_for(APP_A, ADMIN, SECRET_KEY, Some("a-1"), true).await;
-    api.script([Reply::Delay(
-        Duration::from_millis(300),
-        Box::new(Reply::Real),
-    )]);
-    let client = RestClient::builder(APP_A, ADMIN, SECRET_KEY)
-        .region(Region::custom(&api.base_url()).unwrap())
-        .request_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-    let refresher = TokenRefresher::builder(client)
-        .interval(Duration::from_millis(100))
-        .jitter(0.0)
-        .backoff(Duration::from_millis(50), Duration::from_millis(100))
-        .spawn();
-    apps.insert_refresher(refresher).unwrap();
-    let threshold = Duration::from_millis(1500);
-    let health = apps.health(threshold);
-    assert_eq!(health.state(), HealthState::NotReady);
-    assert_eq!(health.to_response::<String>().status(), 503);
-
-    let wait_for = |state: HealthState, limit: Duration| {
-        let apps = apps.clone();
-        async move {
-            let started = Instant::now();
-            while apps.health(threshold).state() != state {
-                assert!(started.elapsed() < limit, "never reached {state:?}");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
-    wait_for(HealthState::Ready, Duration::from_secs(3)).await;
-    api.set_fallback(Reply::Status(502, "<html/>"));
-    // Failing, but not for longer than the threshold yet: still ready.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(apps.health(threshold).state(), HealthState::Ready);
-    wait_for(HealthState::Degraded, Duration::from_secs(4)).await;
-    let health = apps.health(threshold);
-    assert_eq!(
-        health.to_response::<String>().status(),
-        200,
-        "degraded still serves"
-    );
-    let json = health.to_json();
-    assert!(json.contains(r#""status":"degraded""#), "{json}");
-    assert!(!json.contains("a-1") && !json.contains(SECRET_KEY));
-    api.set_fallback(Reply::Real);
-    wait_for(HealthState::Ready, Duration::from_secs(3)).await;
 }
 
 #[tokio::test]

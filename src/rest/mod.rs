@@ -496,13 +496,13 @@ impl RestClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] for an invalid identifier or an empty secret key, or a plain
-    /// `http://` base URL to a host other than loopback without
-    /// [`allow_insecure_http`](Self::allow_insecure_http) (the source says which),
+    /// [`ErrorKind::InvalidInput`] for an invalid identifier or an empty secret key,
+    /// [`ErrorKind::InsecureUrl`] for a plain `http://` base URL to a host other than loopback
+    /// without [`allow_insecure_http`](Self::allow_insecure_http),
     /// [`ErrorKind::Transport`] when the HTTP client cannot be created.
     pub fn build(self) -> Result<RestClient, Error> {
         if self.region.is_insecure_remote() && !self.allow_insecure_http {
-            return Err(Error::new(ErrorKind::InvalidInput).with_source(
+            return Err(Error::new(ErrorKind::InsecureUrl).with_source(
                 "the base url uses plain http to a host that is not loopback: the admin usersig \
                  would cross the network in clear text (use https, or allow_insecure_http)",
             ));

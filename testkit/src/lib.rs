@@ -44,59 +44,6 @@ pub fn rest_client(base_url: &str) -> RestClient {
         .expect("a valid client")
 }
 
-/// Plumbing the example servers share (listen address, logs, shutdown): not part of the crate's
-/// API, which stops at the layer.
-pub mod server {
-    use std::net::SocketAddr;
-
-    /// `LISTEN_ADDR` (default `127.0.0.1:8080`); on a bad value, prints why and exits with status 2.
-    pub fn listen_addr() -> SocketAddr {
-        let value = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-        value.trim().parse().unwrap_or_else(|_| {
-            eprintln!(
-                "configuration error: LISTEN_ADDR: must be an address and port such as 127.0.0.1:8080 or [::]:8080"
-            );
-            std::process::exit(2)
-        })
-    }
-
-    /// Logs to stdout, filtered by `RUST_LOG` (default `info`, with the HTTP stack's connection
-    /// chatter at `warn`).
-    pub fn init_tracing() {
-        tracing_subscriber::fmt()
-            .with_env_filter(
-                // `hyper` would match `hyper_server` too (a target prefix): name it.
-                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                    "info,hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,hyper_server=info"
-                        .into()
-                }),
-            )
-            .init();
-    }
-
-    /// Resolves on Ctrl-C or SIGTERM.
-    pub async fn shutdown_signal() {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {}
-            () = terminate => {}
-        }
-    }
-}
-
 /// A TLS server on 127.0.0.1 with a self-signed certificate for `localhost` (`data/`, test-only):
 /// every connection is handshaken, then closed. Returns its base URL, `https://localhost:PORT`.
 /// A client that verifies certificates must refuse it.

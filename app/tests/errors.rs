@@ -90,7 +90,7 @@ async fn the_wrong_secret_key_is_named_by_the_configuration() {
             _ => None,
         }
     };
-    let error = tim_callback_auth::config::Config::from_vars(vars)
+    let error = tim_callback_app::Config::from_vars(vars)
         .unwrap()
         .start()
         .await

@@ -1,5 +1,9 @@
-//! Readiness of an [`AppSet`](crate::AppSet): [`Health`] (what `AppSet::health` returns, ready to
+//! Readiness: [`Health`] (of an [`AppSet`], with the source allowlist and the TRTC apps; ready to
 //! serve at `GET /healthz`), per app [`AppHealth`], and the [`HealthState`] scale.
+
+use std::time::{Duration, SystemTime};
+
+use tim_callback_auth::AppSet;
 
 /// Overall readiness, from best to worst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,20 +67,20 @@ impl AppHealth {
     }
 }
 
-/// The readiness of an [`AppSet`](crate::AppSet); serve it at `GET /healthz` with
+/// The readiness of an [`AppSet`]; serve it at `GET /healthz` with
 /// [`Health::to_response`].
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use tim_callback_auth::health::HealthState;
+/// use tim_callback_app::{Health, HealthState};
 /// use tim_callback_auth::{AppSet, CallbackToken, TokenHandle, TokenSnapshot};
 ///
 /// let apps = AppSet::new();
-/// assert_eq!(apps.health(Duration::from_secs(300)).state(), HealthState::NotReady);
+/// assert_eq!(Health::of_apps(&apps, Duration::from_secs(300)).state(), HealthState::NotReady);
 /// apps.insert(1400000000, TokenHandle::new(TokenSnapshot::enabled(CallbackToken::new("a-console-token-0123456789")?)));
-/// let health = apps.health(Duration::from_secs(300));
+/// let health = Health::of_apps(&apps, Duration::from_secs(300));
 /// assert_eq!(health.state(), HealthState::Ready);
 /// let response: http::Response<String> = health.to_response();
 /// assert_eq!(response.status(), 200);
@@ -123,6 +127,60 @@ impl ListHealth {
 }
 
 impl Health {
+    /// Readiness of `apps`: [`HealthState::Ready`] once every app has a snapshot;
+    /// [`HealthState::Degraded`] (still serving the last good token) while some app's refresher
+    /// has been failing and its last success is older than `degraded_after`;
+    /// [`HealthState::NotReady`] while some app has no snapshot yet, or the set is empty.
+    pub fn of_apps(apps: &AppSet, degraded_after: Duration) -> Health {
+        let now = SystemTime::now();
+        let apps: Vec<AppHealth> = apps
+            .app_ids()
+            .into_iter()
+            .map(|app_id| {
+                let snapshot = apps.handle(app_id).and_then(|h| h.load());
+                let loaded = snapshot.is_some();
+                let (failures, since) = match apps.refresh_status(app_id) {
+                    Some(status) => (
+                        status.consecutive_failures(),
+                        status
+                            .last_success()
+                            .map(|t| now.duration_since(t).unwrap_or_default()),
+                    ),
+                    None => (0, None),
+                };
+                let stale = failures > 0 && since.is_none_or(|s| s > degraded_after);
+                AppHealth {
+                    app_id,
+                    loaded,
+                    authentication_enabled: snapshot.map(|s| s.is_enabled()),
+                    consecutive_failures: failures,
+                    seconds_since_success: since.map(|s| s.as_secs()),
+                    state: if !loaded {
+                        HealthState::NotReady
+                    } else if stale {
+                        HealthState::Degraded
+                    } else {
+                        HealthState::Ready
+                    },
+                }
+            })
+            .collect();
+        let state = if apps.is_empty() {
+            HealthState::NotReady
+        } else {
+            apps.iter()
+                .map(|a| a.state)
+                .max()
+                .unwrap_or(HealthState::Ready)
+        };
+        Health {
+            state,
+            apps,
+            source_allowlist: None,
+            trtc: None,
+        }
+    }
+
     /// The overall state: the worst of the apps'.
     pub fn state(&self) -> HealthState {
         self.state
@@ -147,10 +205,8 @@ impl Health {
     /// Adds the TRTC apps of `keys`: their keys are configuration, always loaded, so the state
     /// does not change; the JSON shows which apps still accept a previous key, so a rotation left
     /// unretired is visible.
-    #[cfg(feature = "trtc")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "trtc")))]
     #[must_use]
-    pub fn with_trtc_keys(mut self, keys: &crate::trtc::TrtcKeys) -> Self {
+    pub fn with_trtc_keys(mut self, keys: &tim_callback_auth::trtc::TrtcKeys) -> Self {
         self.trtc = Some(
             keys.app_ids()
                 .into_iter()
@@ -168,9 +224,9 @@ impl Health {
     pub fn with_source_allowlist(
         mut self,
         entries: Option<usize>,
-        age: Option<std::time::Duration>,
+        age: Option<Duration>,
         consecutive_failures: u32,
-        degraded_after: std::time::Duration,
+        degraded_after: Duration,
     ) -> Self {
         let stale = consecutive_failures > 0 && age.is_none_or(|a| a > degraded_after);
         let state = match (entries, stale) {
@@ -259,7 +315,7 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use Duration;
 
     fn ready() -> Health {
         Health {

@@ -39,16 +39,16 @@
 //! app has authentication off at Tencent (`IsTokenEnable: false`, or no token: 100302), unless
 //! `TIM_ALLOW_UNSIGNED=1`: such an endpoint accepts forged callbacks. A switch to off after the
 //! start is followed, as the protocol says, once a second fetch confirms it
-//! ([`confirm_disable`](crate::refresh::TokenRefresherBuilder::confirm_disable)), and shows in the
+//! ([`confirm_disable`](tim_callback_auth::refresh::TokenRefresherBuilder::confirm_disable)), and shows in the
 //! health and the metrics.
 //!
 //! # Examples
 //!
 //! ```
-//! use tim_callback_auth::config::Config;
+//! use tim_callback_app::Config;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), tim_callback_auth::config::ConfigError> {
+//! # async fn main() -> Result<(), tim_callback_app::ConfigError> {
 //! // `Config::from_env()` in a server; here, the variables as a function.
 //! let vars = |name: &str| match name {
 //!     "TIM_CALLBACK_TOKEN" => Some("a-console-token-0123456789abcdef".to_owned()),
@@ -69,15 +69,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::apps::AppSet;
-use crate::error::{Error, ErrorKind};
 use crate::health::{Health, HealthState};
-use crate::middleware::CallbackAuthLayer;
-use crate::refresh::{AllowlistRefresher, StaticSource, TokenRefresher};
-use crate::rest::{Region, RestClient, WebhookNetwork};
-use crate::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
-use crate::token::{CallbackToken, TokenSnapshot};
-use crate::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
+use tim_callback_auth::refresh::{AllowlistRefresher, StaticSource, TokenRefresher};
+use tim_callback_auth::rest::{Region, RestClient, WebhookNetwork};
+use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
+use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
+use tim_callback_auth::AppSet;
+use tim_callback_auth::CallbackAuthLayer;
+use tim_callback_auth::{CallbackToken, TokenSnapshot};
+use tim_callback_auth::{Error, ErrorKind};
 
 /// Where one app gets its token.
 #[derive(Debug)]
@@ -139,7 +139,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(variable: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(variable: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             variable: variable.into(),
             message: message.into(),
@@ -281,7 +281,7 @@ impl Config {
                     interval: Duration::from_secs(secs),
                 }
             }
-            Some(list) => Source::Static(list.parse().map_err(|e: crate::source::InvalidAllowlist| {
+            Some(list) => Source::Static(list.parse().map_err(|e: tim_callback_auth::source::InvalidAllowlist| {
                 ConfigError::new(
                     "TIM_SOURCE_IPS",
                     format!("must be off, tencent, or addresses and CIDR ranges separated by commas: {e}"),
@@ -493,7 +493,7 @@ fn api_client(
         )
     })?;
     let admin = var("TIM_ADMIN")?.unwrap_or_else(|| "administrator".into());
-    crate::usersig::validate_identifier(&admin)
+    tim_callback_auth::usersig::validate_identifier(&admin)
         .map_err(|e| ConfigError::new("TIM_ADMIN", e.to_string()))?;
     let region = match var("TIM_API_BASE_URL")? {
         Some(url) => {
@@ -502,7 +502,7 @@ fn api_client(
         None => var("TIM_REGION")?
             .unwrap_or_else(|| "china".into())
             .parse()
-            .map_err(|e: crate::rest::ParseRegionError| {
+            .map_err(|e: tim_callback_auth::rest::ParseRegionError| {
                 ConfigError::new("TIM_REGION", e.to_string())
             })?,
     };
@@ -542,7 +542,6 @@ fn build_client(
     region: Region,
     allow_insecure_http: bool,
 ) -> Result<RestClient, (Field, String)> {
-    let insecure = region.base_url().starts_with("http://");
     RestClient::builder(sdk_app_id, admin, secret_key)
         .region(region)
         .allow_insecure_http(allow_insecure_http)
@@ -550,7 +549,7 @@ fn build_client(
         .map_err(|e| {
             let why =
                 std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
-            if insecure && why.contains("plain http") {
+            if e.kind() == ErrorKind::InsecureUrl {
                 (
                     Field::BaseUrl,
                     format!("{why}; set TIM_ALLOW_INSECURE_HTTP=1 to allow it anyway"),
@@ -671,12 +670,16 @@ fn entry(
         ),
         (None, Some(key)) => {
             let admin = string("admin")?.unwrap_or_else(|| "administrator".into());
-            crate::usersig::validate_identifier(&admin).map_err(|e| format!("admin: {e}"))?;
+            tim_callback_auth::usersig::validate_identifier(&admin)
+                .map_err(|e| format!("admin: {e}"))?;
             let region = match (string("api_base_url")?, string("region")?) {
                 (Some(url), _) => Region::custom(&url).map_err(|e| format!("api_base_url: {e}"))?,
-                (None, Some(name)) => name
-                    .parse()
-                    .map_err(|e: crate::rest::ParseRegionError| format!("region: {e}"))?,
+                (None, Some(name)) => {
+                    name.parse()
+                        .map_err(|e: tim_callback_auth::rest::ParseRegionError| {
+                            format!("region: {e}")
+                        })?
+                }
                 (None, None) => Region::China,
             };
             let secs = number("refresh_secs")?.unwrap_or(60);
@@ -777,7 +780,7 @@ impl Running {
         &self.apps
     }
 
-    /// Readiness, as [`AppSet::health`]; a static token without an app id is always ready.
+    /// Readiness, as [`Health::of_apps`]; a static token without an app id is always ready.
     pub fn health(&self, degraded_after: Duration) -> Health {
         let health = match &self.single {
             Some(_) => Health {
@@ -786,7 +789,7 @@ impl Running {
                 source_allowlist: None,
                 trtc: None,
             },
-            None => self.apps.health(degraded_after),
+            None => Health::of_apps(&self.apps, degraded_after),
         };
         let health = match &self.source {
             None => health,

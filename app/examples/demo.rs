@@ -247,8 +247,7 @@ async fn scenario() -> Vec<Case> {
         .route(
             "/healthz",
             get(move || async move {
-                health
-                    .health(Duration::from_secs(300))
+                tim_callback_app::Health::of_apps(&health, Duration::from_secs(300))
                     .to_response::<axum::body::Body>()
             }),
         );

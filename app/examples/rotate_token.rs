@@ -8,7 +8,7 @@
 //! Receivers running the refresher accept the new token at once (refresh on miss) and keep
 //! accepting the old one for the grace period.
 
-use tim_callback_auth::config::rest_client_from_env;
+use tim_callback_app::rest_client_from_env;
 use tim_callback_auth::CallbackToken;
 
 #[tokio::main(flavor = "current_thread")]

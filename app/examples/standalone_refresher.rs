@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tim_callback_auth::config::rest_client_from_env;
+use tim_callback_app::rest_client_from_env;
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{TokenSnapshot, Verifier};

@@ -1,7 +1,7 @@
 //! TRTC callback keys from the configuration: variables, `TIM_APPS`, and errors that name the
 //! variable without the value.
 
-use tim_callback_auth::config::Config;
+use tim_callback_app::Config;
 
 fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let pairs: Vec<(String, String)> = pairs

@@ -19,11 +19,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use tim_callback_app::server::{init_tracing, listen_addr, shutdown_signal};
 use tim_callback_auth::source::{AllowlistHandle, ClientAddress, SourceFilter};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Reply, TokenHandle, TokenSnapshot, VerifiedCallback,
 };
-use tim_callback_auth_testkit::server::{init_tracing, listen_addr, shutdown_signal};
 use tower::{Layer, ServiceExt};
 
 async fn callback(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -46,7 +46,7 @@ fn exit_config(message: &str) -> ! {
 #[tokio::main]
 async fn main() {
     init_tracing();
-    let listen = listen_addr();
+    let listen = listen_addr().unwrap_or_else(|e| exit_config(&e.to_string()));
     let token = match std::env::var("TIM_CALLBACK_TOKEN").map(|t| CallbackToken::new(&t)) {
         Ok(Ok(token)) => token,
         Ok(Err(e)) => exit_config(&format!("TIM_CALLBACK_TOKEN: {e}")),

@@ -6,7 +6,7 @@
 //! TIM_APPS=apps.json cargo run --example axum_server         # several apps (README)
 //! ```
 //!
-//! Every variable is in `tim_callback_auth::config`'s docs (and README "Running the example
+//! Every variable is in `tim_callback_app::Config`'s docs (and README "Running the example
 //! server"); `LISTEN_ADDR` (default `127.0.0.1:8080`) is the server's own. A configuration error
 //! names the variable and exits with status 2; a token that cannot be loaded, status 1.
 //! `GET /healthz` answers readiness; Ctrl-C or SIGTERM shut down gracefully. With
@@ -20,10 +20,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use tim_callback_auth::config::{Config, ConfigError};
+use tim_callback_app::server::{init_tracing, listen_addr, shutdown_signal};
+use tim_callback_app::{Config, ConfigError};
 use tim_callback_auth::trtc::VerifiedTrtcEvent;
 use tim_callback_auth::{Reply, VerifiedCallback};
-use tim_callback_auth_testkit::server::{init_tracing, listen_addr, shutdown_signal};
 
 async fn callback(Extension(verified): Extension<VerifiedCallback>, body: String) -> Reply {
     // Your business logic goes here. Take the app and the time from `verified`, never from the
@@ -59,7 +59,7 @@ fn exit(error: ConfigError) -> ! {
 #[tokio::main]
 async fn main() {
     init_tracing();
-    let listen = listen_addr();
+    let listen = listen_addr().unwrap_or_else(|e| exit(e));
     let config = Config::from_env().unwrap_or_else(|e| exit(e));
     let running = config.start().await.unwrap_or_else(|e| exit(e));
 
