@@ -35,7 +35,7 @@ use crate::verify::{scan, AppCheck, Rejection, VerifiedCallback, Verifier};
 /// assert_eq!(apps.app_ids(), vec![1400000001, 1400000002]);
 /// assert!(apps.remove(1400000001));
 /// assert!(!apps.contains(1400000001));
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct AppSet {

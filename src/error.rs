@@ -242,6 +242,12 @@ impl Error {
         self
     }
 
+    /// An [`ErrorKind::InvalidInput`] error saying what is wrong (never the value: it may be a
+    /// secret).
+    pub(crate) fn invalid_input(what: impl Into<BoxError>) -> Self {
+        Self::new(ErrorKind::InvalidInput).with_source(what)
+    }
+
     pub(crate) fn with_source(self, source: impl Into<BoxError>) -> Self {
         let source = source.into();
         self.edit(|inner| inner.source = Some(source))

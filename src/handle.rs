@@ -33,7 +33,7 @@ use crate::token::TokenSnapshot;
 /// let reader = handle.clone();
 /// handle.store(TokenSnapshot::enabled(CallbackToken::new("my-token")?));
 /// assert!(reader.load().unwrap().is_enabled());
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct TokenHandle {

@@ -80,7 +80,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod apps;
-#[cfg(feature = "refresh")]
 mod error;
 mod handle;
 mod hex;
@@ -106,14 +105,13 @@ pub mod usersig;
 mod verify;
 
 pub use crate::apps::AppSet;
-#[cfg(feature = "refresh")]
 pub use crate::error::{Error, ErrorKind};
 pub use crate::handle::TokenHandle;
 pub use crate::middleware::CallbackAuthLayer;
 #[cfg(feature = "refresh")]
 pub use crate::refresh::TokenRefresher;
-pub use crate::reply::{InvalidReply, Reply};
-pub use crate::token::{CallbackToken, InvalidToken, TokenSnapshot};
+pub use crate::reply::Reply;
+pub use crate::token::{CallbackToken, TokenSnapshot};
 pub use crate::verify::{Rejection, Verified, VerifiedCallback, Verifier};
 
 /// The README's code blocks, compiled and run as doctests (the README is not the crate page).

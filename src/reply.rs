@@ -1,7 +1,5 @@
 //! [`Reply`]: what a handler answers Tencent.
 
-use std::fmt;
-
 /// Tencent's answer to a callback, ready to become an HTTP response: no JSON to type by hand.
 ///
 /// | constructor | body | meaning |
@@ -35,7 +33,7 @@ use std::fmt;
 ///     r#"{"ActionStatus":"OK","ErrorInfo":"links are not allowed \"here\"","ErrorCode":120001}"#
 /// );
 /// assert!(Reply::forbid_with(42, "no").is_err());
-/// # Ok::<(), tim_callback_auth::InvalidReply>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply(Kind);
@@ -76,10 +74,12 @@ impl Reply {
     ///
     /// # Errors
     ///
-    /// [`InvalidReply`] for a code outside 120001–130000 (Tencent would not pass it on).
-    pub fn forbid_with(code: u32, info: &str) -> Result<Self, InvalidReply> {
+    /// An [`Error`](crate::Error) of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) for a code outside 120001–130000 (Tencent would not pass it on).
+    pub fn forbid_with(code: u32, info: &str) -> Result<Self, crate::Error> {
         if !CLIENT_CODES.contains(&code) {
-            return Err(InvalidReply(()));
+            return Err(crate::Error::invalid_input(
+                "a before-callback error code passed to the client must be 120001 to 130000",
+            ));
         }
         Ok(Self(Kind::ForbidWith {
             code,
@@ -144,18 +144,6 @@ impl axum::response::IntoResponse for Reply {
         Reply::into_response(self)
     }
 }
-
-/// The error of [`Reply::forbid_with`]: the code is outside 120001–130000.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InvalidReply(());
-
-impl fmt::Display for InvalidReply {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("a before-callback error code passed to the client must be 120001 to 130000")
-    }
-}
-
-impl std::error::Error for InvalidReply {}
 
 #[cfg(test)]
 mod tests {

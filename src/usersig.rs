@@ -1,7 +1,7 @@
 //! UserSig (TLSSigAPIv2): the signature that authenticates the App admin on REST calls.
 //!
-//! [`generate`] is the pure algorithm; [`Signer`] caches one UserSig for the admin account and renews
-//! it before it expires. The REST client uses a `Signer`; you rarely need either directly.
+//! [`generate`] is the pure algorithm. The REST client keeps one UserSig for its admin account
+//! and renews it before it expires (and at once after Tencent rejects it): you rarely need this.
 //!
 //! # Examples
 //!
@@ -9,7 +9,7 @@
 //! let sig = tim_callback_auth::usersig::generate(1400000000, "administrator", "secret-key", 1_700_000_000, 86_400)?;
 //! // URL-safe as is: base64 with `+/=` replaced by `*-_`.
 //! assert!(sig.bytes().all(|b| b.is_ascii_alphanumeric() || b"*-_".contains(&b)));
-//! # Ok::<(), tim_callback_auth::usersig::UserSigError>(())
+//! # Ok::<(), tim_callback_auth::Error>(())
 //! ```
 
 use std::fmt;
@@ -24,65 +24,35 @@ use flate2::Compression;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::error::Error;
+
 /// The longest identifier Tencent accepts, in bytes.
 pub const MAX_IDENTIFIER_LEN: usize = 32;
 
-/// The default UserSig lifetime used by [`Signer`]: one day.
+/// The default lifetime of the UserSigs the REST client generates: one day.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
-
-/// Why a UserSig could not be generated: an empty, overlong or ill-formed identifier, an empty key
-/// or a zero lifetime, as its `Display` says. Opaque, like the crate's other errors; never contains
-/// the key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UserSigError(Kind);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// The identifier is empty.
-    EmptyIdentifier,
-    /// The identifier is longer than 32 bytes.
-    IdentifierTooLong,
-    /// The identifier has a character outside `[A-Za-z0-9_-]`.
-    InvalidIdentifierCharacter,
-    /// The secret key is empty.
-    EmptySecretKey,
-    /// The lifetime is zero.
-    ZeroLifetime,
-}
-
-impl fmt::Display for UserSigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(match self.0 {
-            Kind::EmptyIdentifier => "admin identifier is empty",
-            Kind::IdentifierTooLong => "admin identifier is longer than 32 bytes",
-            Kind::InvalidIdentifierCharacter => {
-                "admin identifier may only contain A-Z, a-z, 0-9, '_' and '-'"
-            }
-            Kind::EmptySecretKey => "secret key is empty",
-            Kind::ZeroLifetime => "usersig lifetime is zero",
-        })
-    }
-}
-
-impl std::error::Error for UserSigError {}
 
 /// Checks an admin identifier: 1 to 32 bytes of `[A-Za-z0-9_-]`.
 ///
 /// # Errors
 ///
-/// The [`UserSigError`] naming the problem.
-pub fn validate_identifier(identifier: &str) -> Result<(), UserSigError> {
+/// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the problem.
+pub fn validate_identifier(identifier: &str) -> Result<(), Error> {
     if identifier.is_empty() {
-        return Err(UserSigError(Kind::EmptyIdentifier));
+        return Err(Error::invalid_input("admin identifier is empty"));
     }
     if identifier.len() > MAX_IDENTIFIER_LEN {
-        return Err(UserSigError(Kind::IdentifierTooLong));
+        return Err(Error::invalid_input(
+            "admin identifier is longer than 32 bytes",
+        ));
     }
     if !identifier
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(UserSigError(Kind::InvalidIdentifierCharacter));
+        return Err(Error::invalid_input(
+            "admin identifier may only contain A-Z, a-z, 0-9, '_' and '-'",
+        ));
     }
     Ok(())
 }
@@ -94,26 +64,26 @@ pub fn validate_identifier(identifier: &str) -> Result<(), UserSigError> {
 ///
 /// # Errors
 ///
-/// [`UserSigError`] for an empty, overlong or ill-formed identifier, an empty key or a zero lifetime.
+/// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) for an empty, overlong or ill-formed identifier, an empty key or a zero lifetime.
 pub fn generate(
     sdk_app_id: u64,
     identifier: &str,
     secret_key: &str,
     issued_at_unix: u64,
     expire_secs: u64,
-) -> Result<String, UserSigError> {
+) -> Result<String, Error> {
     validate_identifier(identifier)?;
     if secret_key.is_empty() {
-        return Err(UserSigError(Kind::EmptySecretKey));
+        return Err(Error::invalid_input("secret key is empty"));
     }
     if expire_secs == 0 {
-        return Err(UserSigError(Kind::ZeroLifetime));
+        return Err(Error::invalid_input("usersig lifetime is zero"));
     }
     let content = format!(
         "TLS.identifier:{identifier}\nTLS.sdkappid:{sdk_app_id}\nTLS.time:{issued_at_unix}\nTLS.expire:{expire_secs}\n"
     );
     let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes())
-        .map_err(|_| UserSigError(Kind::EmptySecretKey))?;
+        .map_err(|_| Error::invalid_input("secret key is empty"))?;
     mac.update(content.as_bytes());
     let sig = STANDARD.encode(mac.finalize().into_bytes());
     let document = serde_json::json!({
@@ -124,7 +94,8 @@ pub fn generate(
         "TLS.time": issued_at_unix,
         "TLS.sig": sig,
     });
-    let json = serde_json::to_vec(&document).map_err(|_| UserSigError(Kind::EmptyIdentifier))?;
+    let json = serde_json::to_vec(&document)
+        .map_err(|_| Error::invalid_input("admin identifier is empty"))?;
     let mut encoder = ZlibEncoder::new(Vec::with_capacity(json.len()), Compression::default());
     // Writing into a Vec cannot fail.
     let compressed = encoder
@@ -147,7 +118,7 @@ pub fn generate(
 /// or at once after [`invalidate`](Signer::invalidate) (call it after a 70001 or 70052 answer).
 ///
 /// `Debug` shows the app and identifier, never the key or the UserSig.
-pub struct Signer {
+pub(crate) struct Signer {
     sdk_app_id: u64,
     identifier: String,
     secret_key: String,
@@ -172,11 +143,11 @@ impl Signer {
     ///
     /// # Errors
     ///
-    /// [`UserSigError`] for an invalid identifier or an empty key.
-    pub fn new(sdk_app_id: u64, identifier: &str, secret_key: &str) -> Result<Self, UserSigError> {
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid identifier or an empty key.
+    pub(crate) fn new(sdk_app_id: u64, identifier: &str, secret_key: &str) -> Result<Self, Error> {
         validate_identifier(identifier)?;
         if secret_key.is_empty() {
-            return Err(UserSigError(Kind::EmptySecretKey));
+            return Err(Error::invalid_input("secret key is empty"));
         }
         Ok(Self {
             sdk_app_id,
@@ -189,18 +160,18 @@ impl Signer {
 
     /// Sets the lifetime of the UserSigs it generates (whole seconds, at least one).
     #[must_use]
-    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+    pub(crate) fn with_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime.as_secs().max(1);
         self
     }
 
     /// The SDKAppID it signs for.
-    pub fn sdk_app_id(&self) -> u64 {
+    pub(crate) fn sdk_app_id(&self) -> u64 {
         self.sdk_app_id
     }
 
     /// The admin identifier it signs for.
-    pub fn identifier(&self) -> &str {
+    pub(crate) fn identifier(&self) -> &str {
         &self.identifier
     }
 
@@ -209,7 +180,7 @@ impl Signer {
     ///
     /// A UserSig has one-second resolution: one regenerated within the second of the previous one
     /// would be identical, so it is issued one second earlier instead (still valid, and different).
-    pub fn user_sig_at(&self, now_unix: u64) -> String {
+    pub(crate) fn user_sig_at(&self, now_unix: u64) -> String {
         let mut state = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = state.current.as_ref() {
             if now_unix < c.renew_at {
@@ -240,7 +211,7 @@ impl Signer {
     }
 
     /// The cached UserSig now (system clock). See [`user_sig_at`](Signer::user_sig_at).
-    pub fn user_sig(&self) -> String {
+    pub(crate) fn user_sig(&self) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -248,7 +219,7 @@ impl Signer {
     }
 
     /// Drops the cached UserSig: the next call generates a new one.
-    pub fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         self.cached
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -287,6 +258,24 @@ impl fmt::Debug for Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error is `InvalidInput` and says `why`.
+    #[track_caller]
+    fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Error>, why: &str) {
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(error.to_string(), format!("invalid input: {why}"));
+    }
+
+    #[test]
+    fn debug_shows_neither_the_key_nor_the_user_sig() {
+        let signer = Signer::new(1400000000, "administrator", "the-secret-key-0123").unwrap();
+        let sig = signer.user_sig();
+        let shown = format!("{signer:?}");
+        assert!(!shown.contains("the-secret-key-0123"), "{shown}");
+        assert!(!shown.contains(&sig), "{shown}");
+        assert!(shown.contains("administrator"), "{shown}");
+    }
     use flate2::read::ZlibDecoder;
     use std::io::Read;
 
@@ -334,26 +323,17 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_explained() {
-        assert_eq!(
-            generate(1, "", "k", 0, 1),
-            Err(UserSigError(Kind::EmptyIdentifier))
-        );
-        assert_eq!(
+        assert_invalid(generate(1, "", "k", 0, 1), "admin identifier is empty");
+        assert_invalid(
             generate(1, &"a".repeat(33), "k", 0, 1),
-            Err(UserSigError(Kind::IdentifierTooLong))
+            "admin identifier is longer than 32 bytes",
         );
-        assert_eq!(
+        assert_invalid(
             generate(1, "admin user", "k", 0, 1),
-            Err(UserSigError(Kind::InvalidIdentifierCharacter))
+            "admin identifier may only contain A-Z, a-z, 0-9, '_' and '-'",
         );
-        assert_eq!(
-            generate(1, "admin", "", 0, 1),
-            Err(UserSigError(Kind::EmptySecretKey))
-        );
-        assert_eq!(
-            generate(1, "admin", "k", 0, 0),
-            Err(UserSigError(Kind::ZeroLifetime))
-        );
+        assert_invalid(generate(1, "admin", "", 0, 1), "secret key is empty");
+        assert_invalid(generate(1, "admin", "k", 0, 0), "usersig lifetime is zero");
         assert!(generate(1, &"a".repeat(32), "k", 0, 1).is_ok());
         assert!(generate(1, "A-z_0", "k", 0, 1).is_ok());
     }

@@ -12,7 +12,7 @@ use tim_callback_auth_testkit::now;
 
 use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient};
-use tim_callback_auth::usersig::{self, Signer};
+use tim_callback_auth::usersig;
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified, Verifier,
 };
@@ -91,8 +91,6 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
         .region(Region::custom("http://127.0.0.1:9").unwrap())
         .build()
         .unwrap();
-    let signer = Signer::new(SDK_APP_ID, ADMIN, SECRET_KEY).unwrap();
-    let _ = signer.user_sig();
     let source = StaticSource::new(snapshot.clone());
     let refresher_builder = TokenRefresher::builder(source.clone());
     let refresher = TokenRefresher::builder(source.clone())
@@ -107,7 +105,6 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
         format!("{:?}", Verifier::new().with_app_id(SDK_APP_ID)),
         format!("{client_builder:?}"),
         format!("{client:?}"),
-        format!("{signer:?}"),
         format!("{source:?}"),
         format!("{refresher_builder:?}"),
         format!("{refresher:?}"),

@@ -281,7 +281,7 @@ impl Config {
                     interval: Duration::from_secs(secs),
                 }
             }
-            Some(list) => Source::Static(list.parse().map_err(|e: tim_callback_auth::source::InvalidAllowlist| {
+            Some(list) => Source::Static(list.parse().map_err(|e: tim_callback_auth::Error| {
                 ConfigError::new(
                     "TIM_SOURCE_IPS",
                     format!("must be off, tencent, or addresses and CIDR ranges separated by commas: {e}"),
@@ -502,9 +502,7 @@ fn api_client(
         None => var("TIM_REGION")?
             .unwrap_or_else(|| "china".into())
             .parse()
-            .map_err(|e: tim_callback_auth::rest::ParseRegionError| {
-                ConfigError::new("TIM_REGION", e.to_string())
-            })?,
+            .map_err(|e: tim_callback_auth::Error| ConfigError::new("TIM_REGION", e.to_string()))?,
     };
     let interval = match var("TIM_REFRESH_SECS")? {
         None => Duration::from_secs(60),
@@ -674,12 +672,9 @@ fn entry(
                 .map_err(|e| format!("admin: {e}"))?;
             let region = match (string("api_base_url")?, string("region")?) {
                 (Some(url), _) => Region::custom(&url).map_err(|e| format!("api_base_url: {e}"))?,
-                (None, Some(name)) => {
-                    name.parse()
-                        .map_err(|e: tim_callback_auth::rest::ParseRegionError| {
-                            format!("region: {e}")
-                        })?
-                }
+                (None, Some(name)) => name
+                    .parse()
+                    .map_err(|e: tim_callback_auth::Error| format!("region: {e}"))?,
                 (None, None) => Region::China,
             };
             let secs = number("refresh_secs")?.unwrap_or(60);

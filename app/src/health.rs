@@ -85,7 +85,7 @@ impl AppHealth {
 /// let response: http::Response<String> = health.to_response();
 /// assert_eq!(response.status(), 200);
 /// assert!(response.body().contains(r#""authentication_enabled":true"#));
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Health {

@@ -2,7 +2,7 @@
 //!
 //! Every call is `POST {base}/v4/live_config/{command}?sdkappid=…&identifier=…&usersig=…&random=…&contenttype=json`
 //! with a JSON body, signed with a UserSig that the client generates and caches itself
-//! ([`usersig::Signer`](crate::usersig::Signer)). One pooled HTTP client (reqwest with rustls) keeps
+//! (a cached UserSig from [`usersig`](crate::usersig)). One pooled HTTP client (reqwest with rustls) keeps
 //! connections alive; the connect timeout is 3 s and the request timeout 5 s (Tencent's backend gives
 //! up after 3 s).
 //!
@@ -34,7 +34,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use self::region::{CustomUrl, ParseRegionError, Region};
+pub use self::region::{CustomUrl, Region};
 use crate::error::{sanitize, Error, ErrorKind, MAX_REQUEST_ID_CHARS};
 use crate::source::IpAllowlist;
 use crate::token::{CallbackToken, TokenSnapshot};
@@ -507,8 +507,7 @@ impl RestClientBuilder {
                  would cross the network in clear text (use https, or allow_insecure_http)",
             ));
         }
-        let signer = Signer::new(self.sdk_app_id, &self.identifier, &self.secret_key)
-            .map_err(|e| Error::new(ErrorKind::InvalidInput).with_source(e))?
+        let signer = Signer::new(self.sdk_app_id, &self.identifier, &self.secret_key)?
             .with_lifetime(self.user_sig_lifetime);
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::Error;
+
 /// A Tencent Cloud Chat data center, or a custom base URL (a proxy, or a local mock in tests).
 ///
 /// # Examples
@@ -14,7 +16,7 @@ use std::str::FromStr;
 /// assert_eq!(region.base_url(), "https://adminapisgp.im.qcloud.com");
 /// let local = Region::custom("http://127.0.0.1:8080/")?;
 /// assert_eq!(local.base_url(), "http://127.0.0.1:8080");
-/// # Ok::<(), tim_callback_auth::rest::ParseRegionError>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -68,9 +70,9 @@ impl Region {
     ///
     /// # Errors
     ///
-    /// [`ParseRegionError`] when the URL does not start with `http://` or `https://`, has no host,
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when the URL does not start with `http://` or `https://`, has no host,
     /// or carries a query or fragment.
-    pub fn custom(base_url: &str) -> Result<Self, ParseRegionError> {
+    pub fn custom(base_url: &str) -> Result<Self, Error> {
         let trimmed = base_url.trim().trim_end_matches('/');
         let rest = trimmed
             .strip_prefix("https://")
@@ -79,7 +81,9 @@ impl Region {
             Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) => {
                 Ok(Region::Custom(CustomUrl(trimmed.to_owned())))
             }
-            _ => Err(ParseRegionError(ParseKind::BadUrl)),
+            _ => Err(Error::invalid_input(
+                "invalid base url: expected http:// or https:// followed by a host, without query or fragment",
+            )),
         }
     }
 
@@ -153,7 +157,7 @@ impl Region {
 }
 
 impl FromStr for Region {
-    type Err = ParseRegionError;
+    type Err = Error;
 
     /// Parses a region name (case-insensitive) or, when it starts with `http://` or `https://`, a
     /// custom base URL.
@@ -165,7 +169,11 @@ impl FromStr for Region {
         Region::ALL
             .into_iter()
             .find(|r| r.name().eq_ignore_ascii_case(s))
-            .ok_or(ParseRegionError(ParseKind::UnknownName))
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "unknown region: expected china, singapore, korea, japan, germany, india, usa or indonesia",
+                )
+            })
     }
 }
 
@@ -177,31 +185,6 @@ impl fmt::Display for Region {
         }
     }
 }
-
-/// The error returned for an unknown region name or an unusable base URL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ParseRegionError(ParseKind);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ParseKind {
-    UnknownName,
-    BadUrl,
-}
-
-impl fmt::Display for ParseRegionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            ParseKind::UnknownName => f.write_str(
-                "unknown region: expected china, singapore, korea, japan, germany, india, usa or indonesia",
-            ),
-            ParseKind::BadUrl => f.write_str(
-                "invalid base url: expected http:// or https:// followed by a host, without query or fragment",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ParseRegionError {}
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use crate::error::Error;
+
 /// The most entries a list may have: Tencent's lists are a few dozen; more is not a list of
 /// webhook egress addresses.
 pub const MAX_ENTRIES: usize = 4096;
@@ -38,41 +40,24 @@ pub struct IpAllowlist {
     entries: usize,
 }
 
-/// Why a list could not be built: which entry (counted from 1), and what is wrong with it. Lists
-/// are public, so the entry is shown.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidAllowlist {
-    why: String,
-}
-
-impl fmt::Display for InvalidAllowlist {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.why)
-    }
-}
-
-impl std::error::Error for InvalidAllowlist {}
-
 impl IpAllowlist {
     /// Builds a list from entries such as `127.0.0.2`, `183.192.202.0/25` or `2001:db8::/32`
     /// (surrounding white space ignored).
     ///
     /// # Errors
     ///
-    /// [`InvalidAllowlist`] for no entry at all, more than [`MAX_ENTRIES`], or an entry that is
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) for no entry at all, more than [`MAX_ENTRIES`], or an entry that is
     /// not an address or a CIDR range.
-    pub fn new<S: AsRef<str>>(
-        entries: impl IntoIterator<Item = S>,
-    ) -> Result<Self, InvalidAllowlist> {
+    pub fn new<S: AsRef<str>>(entries: impl IntoIterator<Item = S>) -> Result<Self, Error> {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
         let mut count = 0;
         for (i, entry) in entries.into_iter().enumerate() {
             count += 1;
             if count > MAX_ENTRIES {
-                return Err(InvalidAllowlist {
-                    why: format!("more than {MAX_ENTRIES} entries"),
-                });
+                return Err(Error::invalid_input(format!(
+                    "more than {MAX_ENTRIES} entries"
+                )));
             }
             let entry = entry.as_ref().trim();
             match parse_entry(entry) {
@@ -81,19 +66,17 @@ impl IpAllowlist {
                 None => {
                     let shown: String =
                         entry.chars().take(64).filter(|c| !c.is_control()).collect();
-                    return Err(InvalidAllowlist {
-                        why: format!(
-                            "entry {} ({shown:?}) is not an IP address or a CIDR range",
-                            i + 1
-                        ),
-                    });
+                    return Err(Error::invalid_input(format!(
+                        "entry {} ({shown:?}) is not an IP address or a CIDR range",
+                        i + 1
+                    )));
                 }
             }
         }
         if count == 0 {
-            return Err(InvalidAllowlist {
-                why: "the list is empty: an empty allowlist would refuse every callback".into(),
-            });
+            return Err(Error::invalid_input(
+                "the list is empty: an empty allowlist would refuse every callback",
+            ));
         }
         Ok(Self {
             v4: merge(v4),
@@ -169,7 +152,7 @@ fn cidr_blocks(first: u128, last: u128, width: u32) -> impl Iterator<Item = (u12
 }
 
 impl FromStr for IpAllowlist {
-    type Err = InvalidAllowlist;
+    type Err = Error;
 
     /// Entries separated by commas (or white space).
     fn from_str(s: &str) -> Result<Self, Self::Err> {

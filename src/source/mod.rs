@@ -86,7 +86,7 @@ use http::Request;
 
 pub use self::address::ClientAddress;
 pub use self::handle::AllowlistHandle;
-pub use self::list::{InvalidAllowlist, IpAllowlist, MAX_ENTRIES};
+pub use self::list::{IpAllowlist, MAX_ENTRIES};
 use crate::verify::Rejection;
 
 /// The source check of a layer: which list, whose address, and what to do before a first list.

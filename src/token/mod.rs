@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 #[cfg(test)]
 pub(crate) use self::cache::HASHES;
 pub use self::snapshot::TokenSnapshot;
+use crate::error::Error;
 use crate::hex;
 use crate::verify::digits::Decimal;
 
@@ -48,7 +49,7 @@ pub(crate) const WEAK_TOKEN_LEN: usize = 16;
 ///     "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061",
 /// );
 /// assert!(!format!("{token:?}").contains("xxxxyyyy"));
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct CallbackToken {
@@ -84,9 +85,9 @@ impl CallbackToken {
     ///
     /// # Errors
     ///
-    /// [`InvalidToken`] when the token is empty (an empty token would make every signature forgeable)
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when the token is empty (an empty token would make every signature forgeable)
     /// or longer than [`CallbackToken::MAX_LEN`] bytes.
-    pub fn new(token: &str) -> Result<Self, InvalidToken> {
+    pub fn new(token: &str) -> Result<Self, Error> {
         Self::from_bytes(token.as_bytes())
     }
 
@@ -94,13 +95,15 @@ impl CallbackToken {
     ///
     /// # Errors
     ///
-    /// [`InvalidToken`] when the token is empty or longer than [`CallbackToken::MAX_LEN`] bytes.
-    pub fn from_bytes(token: &[u8]) -> Result<Self, InvalidToken> {
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when the token is empty or longer than [`CallbackToken::MAX_LEN`] bytes.
+    pub fn from_bytes(token: &[u8]) -> Result<Self, Error> {
         if token.is_empty() {
-            return Err(InvalidToken(InvalidTokenKind::Empty));
+            return Err(Error::invalid_input("the callback token is empty"));
         }
         if token.len() > Self::MAX_LEN {
-            return Err(InvalidToken(InvalidTokenKind::TooLong));
+            return Err(Error::invalid_input(
+                "the callback token is longer than 128 bytes",
+            ));
         }
         let (blocks, _) = token.as_chunks::<64>();
         let mut midstate = SHA256_IV;
@@ -237,51 +240,18 @@ impl fmt::Debug for CallbackToken {
     }
 }
 
-/// The error returned when a token cannot be used: empty or longer than 128 bytes.
-///
-/// Its messages never contain the token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InvalidToken(InvalidTokenKind);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum InvalidTokenKind {
-    Empty,
-    TooLong,
-}
-
-impl InvalidToken {
-    /// Whether the token was empty.
-    pub fn is_empty(&self) -> bool {
-        self.0 == InvalidTokenKind::Empty
-    }
-
-    /// Whether the token was longer than [`CallbackToken::MAX_LEN`] bytes.
-    pub fn is_too_long(&self) -> bool {
-        self.0 == InvalidTokenKind::TooLong
-    }
-}
-
-impl fmt::Display for InvalidToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            InvalidTokenKind::Empty => f.pad("callback token is empty"),
-            InvalidTokenKind::TooLong => f.pad("callback token is longer than 128 bytes"),
-        }
-    }
-}
-
-impl std::error::Error for InvalidToken {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn empty_and_overlong_tokens_are_refused() {
-        assert!(CallbackToken::new("").unwrap_err().is_empty());
-        assert!(CallbackToken::new(&"a".repeat(129))
-            .unwrap_err()
-            .is_too_long());
+        let empty = CallbackToken::new("").unwrap_err();
+        assert_eq!(empty.kind(), crate::ErrorKind::InvalidInput);
+        assert!(empty.to_string().contains("empty"), "{empty}");
+        let long = CallbackToken::new(&"a".repeat(129)).unwrap_err();
+        assert_eq!(long.kind(), crate::ErrorKind::InvalidInput);
+        assert!(long.to_string().contains("longer than 128 bytes"), "{long}");
         assert!(CallbackToken::new(&"a".repeat(128)).is_ok());
         assert!(CallbackToken::new("a").is_ok());
     }

@@ -20,7 +20,7 @@ use super::CallbackToken;
 /// assert_eq!(snapshot.current(), Some(&new));
 /// assert!(snapshot.is_enabled());
 /// assert!(!TokenSnapshot::disabled().is_enabled());
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenSnapshot {

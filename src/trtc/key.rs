@@ -5,6 +5,8 @@ use std::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::error::Error;
+
 /// The most characters the TRTC console accepts for a callback key.
 const MAX_LEN: usize = 32;
 
@@ -22,7 +24,7 @@ const MAX_LEN: usize = 32;
 /// let key = TrtcKey::new("N4cYbbZ4Ujb5TEnD7eUo1234")?;
 /// assert!(!format!("{key:?}").contains("N4cY"));
 /// assert!(TrtcKey::new("has space").is_err());
-/// # Ok::<(), tim_callback_auth::trtc::InvalidTrtcKey>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct TrtcKey {
@@ -39,12 +41,14 @@ impl TrtcKey {
     ///
     /// # Errors
     ///
-    /// [`InvalidTrtcKey`] when the key is empty, longer than 32 characters, or has anything but
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when the key is empty, longer than 32 characters, or has anything but
     /// ASCII letters and digits (the error never contains the key).
-    pub fn new(key: &str) -> Result<Self, InvalidTrtcKey> {
+    pub fn new(key: &str) -> Result<Self, Error> {
         if key.is_empty() || key.len() > MAX_LEN || !key.bytes().all(|b| b.is_ascii_alphanumeric())
         {
-            return Err(InvalidTrtcKey(()));
+            return Err(Error::invalid_input(
+                "a TRTC callback key must be 1 to 32 ASCII letters and digits",
+            ));
         }
         let mac =
             Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes a key of any length");
@@ -79,7 +83,7 @@ impl TrtcKey {
     ///
     /// let sign = TrtcKey::new("abc123")?.sign(br#"{"EventGroupId":1}"#);
     /// assert_eq!(sign.len(), 44);
-    /// # Ok::<(), tim_callback_auth::trtc::InvalidTrtcKey>(())
+    /// # Ok::<(), tim_callback_auth::Error>(())
     /// ```
     pub fn sign(&self, body: &[u8]) -> String {
         let mac = self.mac_of(body);
@@ -109,18 +113,6 @@ impl fmt::Debug for TrtcKey {
     }
 }
 
-/// The error of [`TrtcKey::new`]: a TRTC callback key is 1 to 32 ASCII letters and digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InvalidTrtcKey(());
-
-impl fmt::Display for InvalidTrtcKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("a TRTC callback key must be 1 to 32 ASCII letters and digits")
-    }
-}
-
-impl std::error::Error for InvalidTrtcKey {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,7 +122,11 @@ mod tests {
         assert!(TrtcKey::new("a").is_ok());
         assert!(TrtcKey::new(&"Z9".repeat(16)).is_ok());
         for bad in ["", &"a".repeat(33), "a-b", "é", "a b", "key\n"] {
-            assert_eq!(TrtcKey::new(bad).err(), Some(InvalidTrtcKey(())), "{bad:?}");
+            assert_eq!(
+                TrtcKey::new(bad).map(drop).map_err(|e| e.kind()),
+                Err(crate::ErrorKind::InvalidInput),
+                "{bad:?}"
+            );
         }
     }
 

@@ -77,7 +77,7 @@ pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
 /// let app: Router = Router::new()
 ///     .route("/trtc/callback", post(trtc_event).layer(TrtcCallbackAuthLayer::new(keys)));
 /// # let _ = app;
-/// # Ok::<(), tim_callback_auth::trtc::InvalidTrtcKey>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 pub struct TrtcCallbackAuthLayer<R = DefaultRejection> {
     config: Arc<Config<R>>,

@@ -62,7 +62,7 @@ mod verify;
 
 pub use self::body::TrtcBody;
 pub use self::future::TrtcResponseFuture;
-pub use self::key::{InvalidTrtcKey, TrtcKey};
+pub use self::key::TrtcKey;
 pub use self::keys::{TrtcKeys, TrtcKeysBuilder, TrtcKeysError};
 pub use self::layer::TrtcCallbackAuthLayer;
 pub use self::service::TrtcCallbackAuth;

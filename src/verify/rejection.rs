@@ -17,7 +17,7 @@ use std::fmt;
 /// assert_eq!(stale, Err(Rejection::Expired));
 /// assert_eq!(Rejection::Expired.to_string(), "request time too old");
 /// assert_eq!(Rejection::Expired.label(), "request_time_too_old");
-/// # Ok::<(), tim_callback_auth::InvalidToken>(())
+/// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
