@@ -20,11 +20,12 @@
 //!
 //! ```toml
 //! [dependencies]
-//! tim-callback-auth = { version = "0.1", features = ["rest"] } # "rest": the token from Tencent's API
+//! tim-callback-auth = { version = "0.1", features = ["rest", "axum"] }
 //! ```
 //!
 //! The default build has no HTTP client and no TLS: the verifier, the layer, the token handle,
-//! `AppSet` and `Reply` (with axum's `IntoResponse`). Configuration from `TIM_*` environment
+//! `AppSet` and `Reply`. `rest` adds the client of Tencent's API (the token fetched and kept
+//! fresh), `axum` makes `Reply` an axum response. Configuration from `TIM_*` environment
 //! variables, start-up and health live in the `tim-callback-app` crate beside this one.
 //!
 //! # An axum server
@@ -72,7 +73,7 @@
 //! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `TokenSource` trait (tokio) |
 //! | `rest` | no | [`rest::RestClient`] and [`usersig`] (reqwest with rustls); turns on `refresh` |
 //! | `trtc` | no | [`trtc`]: TRTC event callbacks (hmac, http-body, bytes) |
-//! | `axum` | yes | [`Reply`] as an axum `IntoResponse` |
+//! | `axum` | no | [`Reply`] as an axum `IntoResponse`; the client address from axum's `ConnectInfo` |
 //! | `metrics` | no | the counters through the `metrics` facade |
 // Lints: the `[workspace.lints]` table of Cargo.toml (tests, examples and benches too).
 #![forbid(unsafe_code)]
@@ -112,7 +113,7 @@ pub use crate::middleware::CallbackAuthLayer;
 pub use crate::refresh::TokenRefresher;
 pub use crate::reply::Reply;
 pub use crate::token::{CallbackToken, TokenSnapshot};
-pub use crate::verify::{Rejection, Verified, VerifiedCallback, Verifier};
+pub use crate::verify::{Rejection, VerifiedCallback, Verifier};
 
 /// The README's code blocks, compiled and run as doctests (the README is not the crate page).
 #[cfg(doctest)]

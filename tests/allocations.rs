@@ -15,9 +15,10 @@ use std::task::{Context, Poll, Waker};
 use http::{Request, Response};
 use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use tim_callback_auth::{
-    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified,
+    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
     VerifiedCallback, Verifier,
 };
+use tim_callback_auth_testkit::{how, How};
 use tower::{Layer, Service};
 
 struct Counting;
@@ -75,24 +76,24 @@ fn verify_allocates_nothing_on_any_path() {
         format!("SdkAppid=1400000000&CallbackCommand=C2C.X&Sign={s}&RequestTime={t}")
     };
     let now = NOW.to_string();
-    let cases: Vec<(String, TokenSnapshot, Verifier, Result<Verified, Rejection>)> = vec![
+    let cases: Vec<(String, TokenSnapshot, Verifier, Result<How, Rejection>)> = vec![
         (
             q(&sign, &now),
             snapshot.clone(),
             verifier,
-            Ok(Verified::CurrentToken),
+            Ok(How::CurrentToken),
         ),
         (
             q(&old.sign(NOW), &now),
             snapshot.clone(),
             verifier,
-            Ok(Verified::PreviousToken),
+            Ok(How::PreviousToken),
         ),
         (
             "SdkAppid=1400000000".into(),
             TokenSnapshot::disabled(),
             verifier,
-            Ok(Verified::AuthenticationDisabled),
+            Ok(How::AuthenticationDisabled),
         ),
         (
             "SdkAppid=1400000000".into(),
@@ -157,7 +158,7 @@ fn verify_allocates_nothing_on_any_path() {
     ];
     for (query, snapshot, verifier, expected) in &cases {
         let (result, allocations) =
-            allocations_during(|| verifier.verify(snapshot, query, NOW).map(|v| v.verified()));
+            allocations_during(|| verifier.verify(snapshot, query, NOW).map(how));
         assert_eq!(&result, expected, "{query}");
         assert_eq!(allocations, 0, "{expected:?} allocated {allocations} times");
     }

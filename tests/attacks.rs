@@ -13,11 +13,11 @@ use http::Request;
 use tim_callback_auth::refresh::{TokenRefresher, TokenSource};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
-    CallbackAuthLayer, CallbackToken, Error, Rejection, TokenHandle, TokenSnapshot, Verified,
-    Verifier,
+    CallbackAuthLayer, CallbackToken, Error, Rejection, TokenHandle, TokenSnapshot, Verifier,
 };
 use tim_callback_auth_testkit::faults::Harness;
 use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_auth_testkit::{how, How};
 use tower::ServiceExt;
 
 /// Resident memory of this process, from /proc (Linux).
@@ -225,16 +225,12 @@ fn verification_racing_with_stores_always_sees_a_consistent_pair() {
                     assert_eq!(index(previous), index(current) - 1, "torn pair");
                     let q = |tok: &CallbackToken| format!("Sign={}&RequestTime={t}", tok.sign(t));
                     assert_eq!(
-                        Verifier::new()
-                            .verify(&s, &q(current), t)
-                            .map(|v| v.verified()),
-                        Ok(Verified::CurrentToken)
+                        Verifier::new().verify(&s, &q(current), t).map(how),
+                        Ok(How::CurrentToken)
                     );
                     assert_eq!(
-                        Verifier::new()
-                            .verify(&s, &q(previous), t)
-                            .map(|v| v.verified()),
-                        Ok(Verified::PreviousToken)
+                        Verifier::new().verify(&s, &q(previous), t).map(how),
+                        Ok(How::PreviousToken)
                     );
                 }
             })

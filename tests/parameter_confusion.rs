@@ -9,9 +9,10 @@ use axum::{Extension, Router};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tim_callback_auth::{
-    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified,
+    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
     VerifiedCallback, Verifier,
 };
+use tim_callback_auth_testkit::{how, How};
 use tower::ServiceExt;
 
 const NOW: u64 = 1_700_000_000;
@@ -25,7 +26,7 @@ async fn handler(Extension(verified): Extension<VerifiedCallback>) -> String {
         "{:?} {:?} {:?}",
         verified.app_id(),
         verified.request_time(),
-        verified.verified()
+        how(verified)
     )
 }
 
@@ -176,7 +177,7 @@ async fn tencents_own_queries_pass_and_the_handler_gets_the_verified_facts() {
         (status, body),
         (
             StatusCode::OK,
-            format!("Some({C}) None {:?}", Verified::AuthenticationDisabled)
+            format!("Some({C}) None {:?}", How::AuthenticationDisabled)
         )
     );
 }

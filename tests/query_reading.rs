@@ -16,9 +16,10 @@ use http::{Request, Response};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use tim_callback_auth::{
-    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verified,
+    AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
     VerifiedCallback, Verifier,
 };
+use tim_callback_auth_testkit::{how, How};
 use tower::{Layer, Service};
 
 const NOW: u64 = 1_700_000_000;
@@ -274,8 +275,8 @@ fn the_multi_app_layer_hands_the_handler_what_a_decoding_parser_reads() {
         let response = poll_once(service.call(request)).unwrap();
         match response.extensions().get::<VerifiedCallback>() {
             Some(verified) => {
-                if verified.verified() != Verified::CurrentToken {
-                    return Err(format!("{:?}", verified.verified()));
+                if how(*verified) != How::CurrentToken {
+                    return Err(format!("{:?}", how(*verified)));
                 }
                 agrees(query, verified, &token).map(|()| true)
             }

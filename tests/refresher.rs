@@ -12,10 +12,10 @@ use http::Request;
 use tim_callback_auth::refresh::{StaticSource, TokenRefresher, TokenSource};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
-    CallbackAuthLayer, CallbackToken, Error, ErrorKind, Rejection, TokenSnapshot, Verified,
-    Verifier,
+    CallbackAuthLayer, CallbackToken, Error, ErrorKind, Rejection, TokenSnapshot, Verifier,
 };
 use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_auth_testkit::{how, How};
 use tower::ServiceExt;
 
 const TOKEN: &str = "mock-callback-token";
@@ -336,12 +336,11 @@ async fn rotation_keeps_the_old_token_for_the_grace_period() {
     let v = Verifier::new();
     let at = |time: u64| format!("Sign={}&RequestTime={time}", old.sign(time));
     assert_eq!(
-        v.verify(&snapshot, &at(until), until).map(|v| v.verified()),
-        Ok(Verified::PreviousToken)
+        v.verify(&snapshot, &at(until), until).map(how),
+        Ok(How::PreviousToken)
     );
     assert_eq!(
-        v.verify(&snapshot, &at(until + 1), until + 1)
-            .map(|v| v.verified()),
+        v.verify(&snapshot, &at(until + 1), until + 1).map(how),
         Err(Rejection::SignatureMismatch)
     );
 }
@@ -569,7 +568,7 @@ fn plain_http_is_refused_unless_loopback_or_allowed() {
             .build()
     };
     let error = build("http://203.0.113.7:8080", false).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    assert_eq!(error.kind(), ErrorKind::InsecureUrl);
     let chain = format!("{error} {:?}", std::error::Error::source(&error));
     assert!(chain.contains("plain http"), "{chain}");
     assert!(build("http://203.0.113.7:8080", true).is_ok());

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use tim_callback_auth::{CallbackToken, Rejection, TokenSnapshot, Verified, Verifier};
+use tim_callback_auth::{CallbackToken, Rejection, TokenSnapshot, Verifier};
+use tim_callback_auth_testkit::{how, How};
 
 const VECTOR_TOKEN: &str = "xxxxyyyy";
 const VECTOR_TIME: u64 = 1669872112;
@@ -32,8 +33,8 @@ fn official_vector_verifies() {
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
     assert_eq!(token(VECTOR_TOKEN).sign(VECTOR_TIME), VECTOR_SIGN);
 }
@@ -51,10 +52,8 @@ fn round_trips_with_shortest_and_longest_tokens() {
         for time in [0, 1, VECTOR_TIME, u64::MAX] {
             let q = signed(&tok, time);
             assert_eq!(
-                Verifier::new()
-                    .verify(&snapshot, &q, time)
-                    .map(|v| v.verified()),
-                Ok(Verified::CurrentToken),
+                Verifier::new().verify(&snapshot, &q, time).map(how),
+                Ok(How::CurrentToken),
                 "token of {} bytes, time {time}",
                 t.len()
             );
@@ -68,7 +67,7 @@ fn sign_with_another_token_is_a_mismatch() {
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::SignatureMismatch)
     );
 }
@@ -79,16 +78,16 @@ fn missing_parameters_are_named() {
     let s = enabled(VECTOR_TOKEN);
     assert_eq!(
         v.verify(&s, &format!("RequestTime={VECTOR_TIME}"), VECTOR_TIME)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::MissingSign)
     );
     assert_eq!(
         v.verify(&s, &format!("Sign={VECTOR_SIGN}"), VECTOR_TIME)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::MissingRequestTime)
     );
     assert_eq!(
-        v.verify(&s, "", VECTOR_TIME).map(|v| v.verified()),
+        v.verify(&s, "", VECTOR_TIME).map(how),
         Err(Rejection::MissingSign)
     );
 }
@@ -109,7 +108,7 @@ fn malformed_request_times_are_rejected() {
     ] {
         let q = format!("Sign={VECTOR_SIGN}&RequestTime={bad}");
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
+            v.verify(&s, &q, VECTOR_TIME).map(how),
             Err(Rejection::MalformedRequestTime),
             "{bad:?}"
         );
@@ -130,7 +129,7 @@ fn malformed_signs_are_rejected() {
     ] {
         let q = format!("Sign={bad}&RequestTime={VECTOR_TIME}");
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
+            v.verify(&s, &q, VECTOR_TIME).map(how),
             Err(Rejection::MalformedSign),
             "{bad:?}"
         );
@@ -146,8 +145,8 @@ fn uppercase_sign_is_accepted() {
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
 }
 
@@ -165,7 +164,7 @@ fn duplicates_are_rejected() {
     ] {
         let q = format!("{base}{extra}");
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
+            v.verify(&s, &q, VECTOR_TIME).map(how),
             Err(Rejection::DuplicateParameter),
             "{extra}"
         );
@@ -178,19 +177,19 @@ fn window_edges_in_both_directions() {
     let s = enabled(VECTOR_TOKEN);
     let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert_eq!(
-        v.verify(&s, &q, VECTOR_TIME + 10).map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+        v.verify(&s, &q, VECTOR_TIME + 10).map(how),
+        Ok(How::CurrentToken)
     );
     assert_eq!(
-        v.verify(&s, &q, VECTOR_TIME - 10).map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+        v.verify(&s, &q, VECTOR_TIME - 10).map(how),
+        Ok(How::CurrentToken)
     );
     assert_eq!(
-        v.verify(&s, &q, VECTOR_TIME + 11).map(|v| v.verified()),
+        v.verify(&s, &q, VECTOR_TIME + 11).map(how),
         Err(Rejection::Expired)
     );
     assert_eq!(
-        v.verify(&s, &q, VECTOR_TIME - 11).map(|v| v.verified()),
+        v.verify(&s, &q, VECTOR_TIME - 11).map(how),
         Err(Rejection::FromFuture)
     );
 }
@@ -202,12 +201,10 @@ fn default_window_is_sixty_seconds() {
     let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert!(Verifier::new()
         .verify(&s, &q, VECTOR_TIME + 60)
-        .map(|v| v.verified())
+        .map(how)
         .is_ok());
     assert_eq!(
-        Verifier::new()
-            .verify(&s, &q, VECTOR_TIME + 61)
-            .map(|v| v.verified()),
+        Verifier::new().verify(&s, &q, VECTOR_TIME + 61).map(how),
         Err(Rejection::Expired)
     );
 }
@@ -219,7 +216,7 @@ fn stale_requests_fail_on_time_even_with_a_wrong_sign() {
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME + 3600)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::Expired)
     );
 }
@@ -234,8 +231,8 @@ fn parameters_in_any_order_among_others() {
         format!("sign=x&requesttime=1&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}&SIGN=y"),
     ] {
         assert_eq!(
-            v.verify(&s, &q, VECTOR_TIME).map(|v| v.verified()),
-            Ok(Verified::CurrentToken),
+            v.verify(&s, &q, VECTOR_TIME).map(how),
+            Ok(How::CurrentToken),
             "{q}"
         );
     }
@@ -248,14 +245,14 @@ fn a_64_kib_query_is_handled() {
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
     let junk = "&".repeat(64 * 1024);
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &junk, VECTOR_TIME)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::MissingSign)
     );
 }
@@ -268,19 +265,18 @@ fn previous_token_is_accepted_until_its_deadline() {
     let s = TokenSnapshot::enabled(new.clone()).with_previous(old.clone(), deadline);
     let v = Verifier::new();
     assert_eq!(
-        v.verify(&s, &signed(&old, deadline), deadline)
-            .map(|v| v.verified()),
-        Ok(Verified::PreviousToken)
+        v.verify(&s, &signed(&old, deadline), deadline).map(how),
+        Ok(How::PreviousToken)
     );
     assert_eq!(
         v.verify(&s, &signed(&old, deadline + 1), deadline + 1)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::SignatureMismatch)
     );
     assert_eq!(
         v.verify(&s, &signed(&new, deadline + 1), deadline + 1)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
 }
 
@@ -288,17 +284,15 @@ fn previous_token_is_accepted_until_its_deadline() {
 fn disabled_lets_requests_through_and_strict_mode_refuses() {
     let s = TokenSnapshot::disabled();
     assert_eq!(
-        Verifier::new()
-            .verify(&s, "", VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::AuthenticationDisabled)
+        Verifier::new().verify(&s, "", VECTOR_TIME).map(how),
+        Ok(How::AuthenticationDisabled)
     );
     // Even garbage Sign/RequestTime is not inspected when authentication is off.
     assert_eq!(
         Verifier::new()
             .verify(&s, "Sign=zz&Sign=yy&RequestTime=no", VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::AuthenticationDisabled)
+            .map(how),
+        Ok(How::AuthenticationDisabled)
     );
     assert_eq!(
         Verifier::new()
@@ -308,7 +302,7 @@ fn disabled_lets_requests_through_and_strict_mode_refuses() {
                 &format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"),
                 VECTOR_TIME
             )
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::AuthenticationDisabled)
     );
 }
@@ -320,51 +314,51 @@ fn app_id_must_match_when_configured() {
     let tail = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert_eq!(
         v.verify(&s, &format!("SdkAppid=888888&{tail}"), VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
     assert_eq!(
         v.verify(&s, &format!("sdkappid=888888&{tail}"), VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
     assert_eq!(
         v.verify(&s, &format!("SdkAppId=888888&{tail}"), VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
     assert_eq!(
         v.verify(&s, &format!("SdkAppid=888889&{tail}"), VECTOR_TIME)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::AppIdMismatch)
     );
     // Absent: reported as missing (a mismatch is a different app).
     assert_eq!(
-        v.verify(&s, &tail, VECTOR_TIME).map(|v| v.verified()),
+        v.verify(&s, &tail, VECTOR_TIME).map(how),
         Err(Rejection::MissingAppId)
     );
     assert_eq!(
         v.verify(&s, &format!("SdkAppid=0888888x&{tail}"), VECTOR_TIME)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::AppIdMismatch)
     );
     // The app id check applies when authentication is disabled, too.
     assert_eq!(
         v.verify(&TokenSnapshot::disabled(), "SdkAppid=1", VECTOR_TIME)
-            .map(|v| v.verified()),
+            .map(how),
         Err(Rejection::AppIdMismatch)
     );
     assert_eq!(
         v.verify(&TokenSnapshot::disabled(), "SdkAppid=888888", VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::AuthenticationDisabled)
+            .map(how),
+        Ok(How::AuthenticationDisabled)
     );
     // Without with_app_id any app id passes.
     assert_eq!(
         Verifier::new()
             .verify(&s, &format!("SdkAppid=1&{tail}"), VECTOR_TIME)
-            .map(|v| v.verified()),
-        Ok(Verified::CurrentToken)
+            .map(how),
+        Ok(How::CurrentToken)
     );
 }
 
@@ -383,7 +377,7 @@ proptest! {
     #[test]
     fn random_queries_never_panic_or_pass(query in ".{0,300}", now in any::<u64>()) {
         let s = enabled(VECTOR_TOKEN);
-        let result = Verifier::new().verify(&s, &query, now).map(|v| v.verified());
+        let result = Verifier::new().verify(&s, &query, now).map(how);
         // Only a query that carries the right Sign for its RequestTime can pass.
         if result.is_ok() {
             prop_assert!(query.contains("Sign="));
@@ -400,7 +394,7 @@ proptest! {
         let time = VECTOR_TIME.checked_add_signed(delta).unwrap();
         prop_assume!(!sign.eq_ignore_ascii_case(&token(VECTOR_TOKEN).sign(time)));
         let q = format!("{extra}&Sign={sign}&RequestTime={time}");
-        prop_assert_eq!(Verifier::new().verify(&s, &q, VECTOR_TIME).map(|v| v.verified()), Err(Rejection::SignatureMismatch));
+        prop_assert_eq!(Verifier::new().verify(&s, &q, VECTOR_TIME).map(how), Err(Rejection::SignatureMismatch));
     }
 
     #[test]
@@ -413,8 +407,8 @@ proptest! {
         let time = VECTOR_TIME.checked_add_signed(delta).unwrap();
         let q = format!("{before}&RequestTime={time}&{after}&Sign={}", tok.sign(time));
         prop_assert_eq!(
-            Verifier::new().verify(&TokenSnapshot::enabled(tok), &q, VECTOR_TIME).map(|v| v.verified()),
-            Ok(Verified::CurrentToken)
+            Verifier::new().verify(&TokenSnapshot::enabled(tok), &q, VECTOR_TIME).map(how),
+            Ok(How::CurrentToken)
         );
     }
 }

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tim_callback_auth::{CallbackToken, TokenSnapshot, Verified, Verifier};
+use tim_callback_auth::{CallbackToken, TokenSnapshot, Verifier};
 
 struct Fixture {
     current: CallbackToken,
@@ -40,17 +40,16 @@ fuzz_target!(|data: &[u8]| {
     for snapshot in [&f.snapshot, &TokenSnapshot::disabled()] {
         let result = verifier.verify(snapshot, query, now);
         if let Ok(callback) = result {
-            let verified = callback.verified();
             if app {
                 assert_eq!(callback.app_id(), Some(888888));
             }
-            if verified == Verified::AuthenticationDisabled {
+            if callback.authentication_disabled() {
                 assert_eq!(callback.request_time(), None);
                 assert!(!snapshot.is_enabled());
                 continue;
             }
             // Accepted: the query must carry RequestTime=t and the Sign of t for the matching token.
-            let token = if verified == Verified::CurrentToken { &f.current } else { &f.previous };
+            let token = if callback.previous_token() { &f.previous } else { &f.current };
             let time = query
                 .split('&')
                 .find_map(|p| p.strip_prefix("RequestTime="))

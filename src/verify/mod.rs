@@ -14,7 +14,8 @@ mod scan;
 use std::fmt;
 use std::time::Duration;
 
-pub use self::outcome::{Verified, VerifiedCallback};
+pub(crate) use self::outcome::Verified;
+pub use self::outcome::VerifiedCallback;
 pub use self::rejection::Rejection;
 pub(crate) use self::scan::{scan, Scan};
 use self::scan::{scan_all, Tail};
@@ -90,7 +91,7 @@ const SIGN_HEX_LEN: usize = 64;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tim_callback_auth::{CallbackToken, Rejection, TokenSnapshot, Verified, Verifier};
+/// use tim_callback_auth::{CallbackToken, Rejection, TokenSnapshot, Verifier};
 ///
 /// let token = CallbackToken::new("xxxxyyyy")?;
 /// let snapshot = TokenSnapshot::enabled(token);
@@ -99,7 +100,7 @@ const SIGN_HEX_LEN: usize = 64;
 ///     &Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061&RequestTime=1669872112";
 ///
 /// let verified = verifier.verify(&snapshot, query, 1669872112 + 30)?;
-/// assert_eq!(verified.verified(), Verified::CurrentToken);
+/// assert!(!verified.previous_token());
 /// assert_eq!(verified.app_id(), Some(888888));
 /// assert_eq!(verified.request_time(), Some(1669872112));
 /// assert_eq!(verifier.verify(&snapshot, query, 1669872112 + 61), Err(Rejection::Expired));

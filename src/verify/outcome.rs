@@ -1,9 +1,8 @@
-//! What an accepted verification established: [`Verified`] and [`VerifiedCallback`].
+//! What an accepted verification established: [`VerifiedCallback`].
 
-/// How a request passed verification.
+/// How a request passed verification (crate-private: [`VerifiedCallback`]'s predicates say it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Verified {
+pub(crate) enum Verified {
     /// The `Sign` matched the current token.
     CurrentToken,
     /// The `Sign` matched the previous token, inside its grace period after a rotation.
@@ -24,17 +23,18 @@ pub enum Verified {
 /// # Examples
 ///
 /// ```
-/// use tim_callback_auth::{CallbackToken, TokenSnapshot, Verified, Verifier};
+/// use tim_callback_auth::{CallbackToken, TokenSnapshot, Verifier};
 ///
 /// let token = CallbackToken::new("xxxxyyyy")?;
 /// let query = format!("SdkAppid=888888&Sign={}&RequestTime=1669872112", token.sign(1669872112));
 /// let verified = Verifier::new().verify(&TokenSnapshot::enabled(token), &query, 1669872112)?;
-/// assert_eq!(verified.verified(), Verified::CurrentToken);
+/// assert!(!verified.previous_token() && !verified.authentication_disabled());
 /// assert_eq!(verified.app_id(), Some(888888));
 /// assert_eq!(verified.request_time(), Some(1669872112));
 ///
 /// // Authentication disabled: nothing was verified, so there is no RequestTime to report.
 /// let disabled = Verifier::new().verify(&TokenSnapshot::disabled(), "SdkAppid=888888", 0)?;
+/// assert!(disabled.authentication_disabled());
 /// assert_eq!(disabled.request_time(), None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -61,8 +61,21 @@ impl VerifiedCallback {
         self.request_time
     }
 
+    /// Whether the `Sign` matched the previous token, inside its grace period after a rotation
+    /// (`false` for the current token, and when nothing was verified).
+    pub const fn previous_token(&self) -> bool {
+        matches!(self.verified, Verified::PreviousToken)
+    }
+
+    /// Whether callback authentication is off (`IsTokenEnable: false`), so the request was let
+    /// through without a signature check; [`request_time`](Self::request_time) is `None` then.
+    /// Alert on it: such an endpoint accepts forged callbacks.
+    pub const fn authentication_disabled(&self) -> bool {
+        matches!(self.verified, Verified::AuthenticationDisabled)
+    }
+
     /// How the callback passed.
-    pub const fn verified(&self) -> Verified {
+    pub(crate) const fn verified(&self) -> Verified {
         self.verified
     }
 }

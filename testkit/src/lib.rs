@@ -76,3 +76,27 @@ pub async fn self_signed_tls_server() -> String {
     });
     format!("https://localhost:{port}")
 }
+
+/// How a callback passed, as one comparable value: what tests assert about a
+/// [`VerifiedCallback`](tim_callback_auth::VerifiedCallback)'s predicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    /// The `Sign` matched the current token.
+    CurrentToken,
+    /// The `Sign` matched the previous token, in its grace period.
+    PreviousToken,
+    /// Authentication is off: nothing was verified.
+    AuthenticationDisabled,
+}
+
+/// [`How`] `verified` passed.
+pub fn how(verified: tim_callback_auth::VerifiedCallback) -> How {
+    match (
+        verified.authentication_disabled(),
+        verified.previous_token(),
+    ) {
+        (true, _) => How::AuthenticationDisabled,
+        (false, true) => How::PreviousToken,
+        (false, false) => How::CurrentToken,
+    }
+}
