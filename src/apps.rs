@@ -112,16 +112,13 @@ impl AppSet {
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the refresher serves no
     /// known app (a static source without
-    /// [`TokenRefresherBuilder::app_id`](crate::refresh::TokenRefresherBuilder::app_id)).
+    /// [`RefresherBuilder::app_id`](crate::refresh::RefresherBuilder::app_id)).
     #[cfg(feature = "refresh")]
     #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
     pub fn insert_refresher(&self, refresher: TokenRefresher) -> Result<(), crate::Error> {
         let Some(app_id) = refresher.app_id() else {
-            return Err(
-                crate::Error::new(crate::ErrorKind::InvalidInput).with_source(
-                    "the refresher serves no known app: set TokenRefresherBuilder::app_id",
-                ),
-            );
+            return Err(crate::Error::new(crate::ErrorKind::InvalidInput)
+                .with_source("the refresher serves no known app: set RefresherBuilder::app_id"));
         };
         self.put(App {
             id: app_id,

@@ -39,7 +39,7 @@
 //! app has authentication off at Tencent (`IsTokenEnable: false`, or no token: 100302), unless
 //! `TIM_ALLOW_UNSIGNED=1`: such an endpoint accepts forged callbacks. A switch to off after the
 //! start is followed, as the protocol says, once a second fetch confirms it
-//! ([`confirm_disable`](crate::refresh::TokenRefresherBuilder::confirm_disable)), and shows in the
+//! ([`confirm_disable`](crate::refresh::RefresherBuilder::confirm_disable)), and shows in the
 //! health and the metrics.
 //!
 //! # Examples
@@ -73,7 +73,7 @@ use crate::apps::AppSet;
 use crate::error::{Error, ErrorKind};
 use crate::health::{Health, HealthState};
 use crate::middleware::CallbackAuthLayer;
-use crate::refresh::{AllowlistRefresher, StaticSource, TokenRefresher};
+use crate::refresh::{AllowlistRefresher, TokenRefresher};
 use crate::rest::{Region, RestClient, WebhookNetwork};
 use crate::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use crate::token::{CallbackToken, TokenSnapshot};
@@ -330,8 +330,7 @@ impl Config {
             let started = match app.token {
                 TokenSource::Static(token) => {
                     tracing::info!(app = app.sdk_app_id, fingerprint = %token.fingerprint(), "static callback token");
-                    let builder =
-                        TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)));
+                    let builder = TokenRefresher::builder(TokenSnapshot::enabled(token));
                     match app.sdk_app_id {
                         Some(id) => builder.app_id(id).start().await,
                         None => {

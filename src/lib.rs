@@ -62,7 +62,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | *(none)* | | the verifier, the token types, the layer, `AppSet`, stats, health, `Reply` (no tokio, no HTTP client) |
-//! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `TokenSource` trait (tokio) |
+//! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `Source` trait (tokio) |
 //! | `rest` | via `config` | [`rest::RestClient`] and [`usersig`] (reqwest with rustls) |
 //! | `config` | yes | [`config::Config`]: the environment and `TIM_APPS` (turns on `rest` and `trtc`) |
 //! | `trtc` | via `config` | [`trtc`]: TRTC event callbacks (hmac, http-body, bytes) |
@@ -74,6 +74,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod apps;
+mod cell;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
@@ -84,7 +85,7 @@ pub mod health;
 mod hex;
 pub mod middleware;
 #[cfg(feature = "refresh")]
-mod rand;
+mod random;
 #[cfg(feature = "refresh")]
 #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
 pub mod refresh;
