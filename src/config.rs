@@ -732,7 +732,8 @@ fn load_error(app: Option<u64>, origin: &Origin, error: Error) -> ConfigError {
     }
 }
 
-/// The started apps: the refreshers run until this is dropped.
+/// The started apps. Their refreshers run for as long as this, or a layer or handle made from it,
+/// is alive (`Config::from_env()?.start().await?.layer()` keeps refreshing).
 #[derive(Debug)]
 pub struct Running {
     apps: AppSet,

@@ -212,7 +212,7 @@ impl Service<Request<()>> for Handler {
 }
 
 struct Instance {
-    /// Kept alive: dropping it stops the refresher.
+    /// Kept for its status; the service's handle alone would keep the refresher running.
     _refresher: TokenRefresher,
     service: CallbackAuth<Handler>,
 }
