@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use tim_callback_auth::refresh::{AllowlistRefresher, RefreshState, Source, TokenRefresher};
+use tim_callback_auth::refresh::{AllowlistRefresher, Source, TokenRefresher};
 use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, ErrorKind, TokenSnapshot};
 use tim_callback_auth_testkit::now;
@@ -189,7 +189,7 @@ async fn a_dropped_allowlist_refresher_keeps_its_handle_fresh() {
         (status.fetches(), status.changes(), status.entries()),
         (2, 1, Some(1))
     );
-    assert_eq!(status.state(), RefreshState::Running);
+    assert!(!status.is_stopped());
 }
 
 #[tokio::test(start_paused = true)]
@@ -254,7 +254,6 @@ async fn after_shutdown_the_handle_says_stopped_a_warning_is_logged_and_misses_d
     refresher.shutdown();
     let status = handle.status().unwrap();
     assert!(status.is_stopped());
-    assert_eq!(status.state(), RefreshState::Stopped);
     assert!(refresher.status().is_stopped());
     let warnings = logs.matching("WARN", "refresher shut down");
     assert_eq!(warnings.len(), 1, "{:#?}", logs.lines());

@@ -1,5 +1,5 @@
 //! The background refresher: keeps a [`TokenHandle`] or an
-//! [`AllowlistHandle`](crate::source::AllowlistHandle) up to date from a [`Source`].
+//! [`AllowlistHandle`] up to date from a [`Source`].
 //!
 //! One mechanism for both: a [`Refresher`] owns one tokio task, the only writer of its handle. The
 //! task fetches at a jittered interval, backs off exponentially on errors while the last good
@@ -188,24 +188,10 @@ pub struct Refresher<T> {
     task: AbortHandle,
 }
 
-/// The state of a refresher, seen from its handles or itself.
-///
-/// Marked `#[non_exhaustive]`: a later version may add states (a source that follows a leader
-/// instead of fetching, a fallback while the leader is gone). Match with a `_` arm.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RefreshState {
-    /// The task runs: the handle is refreshed.
-    #[default]
-    Running,
-    /// The task ended ([`Refresher::shutdown`], the runtime shut down, or nothing read from the
-    /// handle any more): the handle keeps its last value, and nothing refreshes it.
-    Stopped,
-}
-
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StatusInner {
-    state: RefreshState,
+    /// The task ended: nothing refreshes the handle any more.
+    stopped: bool,
     last_success: Option<SystemTime>,
     consecutive_failures: u32,
     last_error: Option<Error>,
@@ -226,15 +212,15 @@ pub struct RefreshStatus {
 }
 
 impl RefreshStatus {
-    /// Whether the task runs, or stopped.
-    pub fn state(&self) -> RefreshState {
-        self.inner.state
-    }
-
-    /// Whether nothing refreshes the handle any more ([`RefreshState::Stopped`]): alert on it
-    /// while the handle is in use.
+    /// Whether nothing refreshes the handle any more: the task ended
+    /// ([`Refresher::shutdown`], the runtime shut down, or nothing read the handle), and the
+    /// handle keeps its last value. Alert on it while the handle is in use.
+    ///
+    /// The status is opaque so that later states can be added beside this one without a
+    /// breaking change (a source that follows a leader instead of fetching, a fallback while the
+    /// leader is gone), each with its own predicate.
     pub fn is_stopped(&self) -> bool {
-        self.inner.state == RefreshState::Stopped
+        self.inner.stopped
     }
 
     /// When the last fetch succeeded; `None` before the first success.
@@ -353,7 +339,7 @@ impl Link {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.lock().state = RefreshState::Stopped;
+        self.lock().stopped = true;
         if let Some(miss) = &self.miss {
             // Layers may still hold the handle: misses must not wait for this refresher any more.
             miss.close();
@@ -411,8 +397,8 @@ impl<T> Refresher<T> {
     }
 
     /// Stops the task now (a synchronous call: no fetch starts after it returns, and one under
-    /// way is abandoned). Every handle keeps its last value, its status says
-    /// [`Stopped`](RefreshState::Stopped), a signature miss no longer waits for a fetch, and a
+    /// way is abandoned). Every handle keeps its last value, its status
+    /// [`is_stopped`](RefreshStatus::is_stopped), a signature miss no longer waits for a fetch, and a
     /// `WARN` is logged. Dropping the refresher is not a shutdown (see the [module docs](self)).
     pub fn shutdown(&self) {
         self.link.stop(Stop::Shutdown);
