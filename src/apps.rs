@@ -20,8 +20,8 @@ use crate::verify::{scan, AppCheck, Rejection, VerifiedCallback, Verifier};
 ///
 /// Cheap to clone; every clone sees the same set. Apps can be added and removed at any time (a
 /// config reload): the layer reads the set through one `arc-swap` load per request and finds the app
-/// by binary search in a sorted slice, without allocating. Removing an app drops its refresher, which
-/// stops its background task.
+/// by binary search in a sorted slice, without allocating. Removing an app drops its refresher and
+/// its handle: the background task ends once no other clone of that handle is left.
 ///
 /// Give it to [`CallbackAuthLayer::for_apps`](crate::CallbackAuthLayer::for_apps): a callback whose
 /// `SdkAppid` is missing or not in the set is rejected with

@@ -86,7 +86,8 @@ pub enum ErrorKind {
     Source,
     /// A [`Source`](crate::refresh::Source) panicked; the refresher caught it.
     SourcePanicked,
-    /// The refresher is no longer running.
+    /// The refresher is no longer running
+    /// ([`Refresher::shutdown`](crate::refresh::Refresher::shutdown), or its runtime shut down).
     Stopped,
 }
 
@@ -132,7 +133,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::Source => "token source failed",
             ErrorKind::SourcePanicked => "token source panicked",
-            ErrorKind::Stopped => "token refresher is not running",
+            ErrorKind::Stopped => "refresher is not running",
         }
     }
 
