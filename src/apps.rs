@@ -16,8 +16,8 @@ use crate::verify::{scan, AppCheck, Rejection, VerifiedCallback, Verifier};
 ///
 /// Cheap to clone; every clone sees the same set. Apps can be added and removed at any time (a
 /// config reload): the layer reads the set through one `arc-swap` load per request and finds the app
-/// by binary search in a sorted slice, without allocating. Removing an app drops its refresher, which
-/// stops its background task.
+/// by binary search in a sorted slice, without allocating. Removing an app drops its refresher and
+/// its handle: the background task ends once no other clone of that handle is left.
 ///
 /// Give it to [`CallbackAuthLayer::for_apps`](crate::CallbackAuthLayer::for_apps): a callback whose
 /// `SdkAppid` is missing or not in the set is rejected with
@@ -55,8 +55,6 @@ struct App {
     id: u64,
     handle: TokenHandle,
     counters: Counters,
-    #[cfg(feature = "refresh")]
-    refresher: Option<TokenRefresher>,
 }
 
 impl AppSet {
@@ -94,8 +92,6 @@ impl AppSet {
             id: app_id,
             handle,
             counters: Counters::new(Some(app_id)),
-            #[cfg(feature = "refresh")]
-            refresher: None,
         });
     }
 
@@ -108,22 +104,18 @@ impl AppSet {
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the refresher serves no
     /// known app (a static source without
-    /// [`TokenRefresherBuilder::app_id`](crate::refresh::TokenRefresherBuilder::app_id)).
+    /// [`RefresherBuilder::app_id`](crate::refresh::RefresherBuilder::app_id)).
     #[cfg(feature = "refresh")]
     #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
     pub fn insert_refresher(&self, refresher: TokenRefresher) -> Result<(), crate::Error> {
         let Some(app_id) = refresher.app_id() else {
-            return Err(
-                crate::Error::new(crate::ErrorKind::InvalidInput).with_source(
-                    "the refresher serves no known app: set TokenRefresherBuilder::app_id",
-                ),
-            );
+            return Err(crate::Error::new(crate::ErrorKind::InvalidInput)
+                .with_source("the refresher serves no known app: set RefresherBuilder::app_id"));
         };
         self.put(App {
             id: app_id,
             handle: refresher.handle(),
             counters: Counters::new(Some(app_id)),
-            refresher: Some(refresher),
         });
         Ok(())
     }
@@ -237,14 +229,11 @@ impl AppSet {
             .collect()
     }
 
-    /// The refresher status of `app_id`, if it was inserted with a refresher.
+    /// The refresher status of `app_id`, if a refresher writes its handle.
     #[cfg(feature = "refresh")]
     #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
     pub fn refresh_status(&self, app_id: u64) -> Option<RefreshStatus> {
-        self.find(app_id)?
-            .refresher
-            .as_ref()
-            .map(TokenRefresher::status)
+        self.find(app_id)?.handle.status()
     }
 }
 

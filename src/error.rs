@@ -6,13 +6,13 @@ use std::sync::Arc;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why fetching or changing the callback token failed: a transport problem, an unexpected answer,
-/// an error reported by Tencent's REST API, or a failing [`TokenSource`](crate::refresh::TokenSource).
+/// an error reported by Tencent's REST API, or a failing [`Source`](crate::refresh::Source).
 ///
 /// Opaque, like `reqwest::Error`: inspect it with [`kind`](Error::kind),
 /// [`is_retryable`](Error::is_retryable) and the accessors for Tencent's details. Cheap to clone
 /// (one reference count), so the refresher hands the same error to its log line, to
 /// [`refresh_now`](crate::refresh::TokenRefresher::refresh_now) and to
-/// [`start`](crate::refresh::TokenRefresherBuilder::start).
+/// [`start`](crate::refresh::RefresherBuilder::start).
 ///
 /// `Display` (and `Debug`, which is what `main`'s `?` prints) explain the failure on one line:
 /// what failed, Tencent's code, message and request id, the API host (never the path or the query,
@@ -86,11 +86,12 @@ pub enum ErrorKind {
     /// [`allow_insecure_http`](crate::rest::RestClientBuilder::allow_insecure_http): the admin
     /// UserSig would cross the network in clear text.
     InsecureUrl,
-    /// A user-supplied [`TokenSource`](crate::refresh::TokenSource) failed.
+    /// A user-supplied [`Source`](crate::refresh::Source) failed.
     Source,
-    /// A [`TokenSource`](crate::refresh::TokenSource) panicked; the refresher caught it.
+    /// A [`Source`](crate::refresh::Source) panicked; the refresher caught it.
     SourcePanicked,
-    /// The refresher is no longer running.
+    /// The refresher is no longer running
+    /// ([`Refresher::shutdown`](crate::refresh::Refresher::shutdown), or its runtime shut down).
     Stopped,
 }
 
@@ -138,7 +139,7 @@ impl ErrorKind {
             ErrorKind::InsecureUrl => "the base url uses plain http to a host that is not loopback",
             ErrorKind::Source => "token source failed",
             ErrorKind::SourcePanicked => "token source panicked",
-            ErrorKind::Stopped => "token refresher is not running",
+            ErrorKind::Stopped => "refresher is not running",
         }
     }
 
@@ -299,7 +300,7 @@ impl Error {
         })
     }
 
-    /// An error for a user's own [`TokenSource`](crate::refresh::TokenSource), wrapping its cause.
+    /// An error for a user's own [`Source`](crate::refresh::Source), wrapping its cause.
     /// Keep secrets out of `source`: it is shown in logs and messages.
     pub fn from_source(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::new(ErrorKind::Source).with_source(source)
@@ -313,7 +314,7 @@ impl Error {
     /// Whether the same call may succeed later without a configuration change: transport
     /// failures, timeouts, Tencent's "try later" codes, a rejected UserSig (a new one is made),
     /// server-side HTTP statuses (5xx, 429) and failing sources. The refresher retries these with
-    /// backoff, and [`start`](crate::refresh::TokenRefresherBuilder::start) keeps waiting for them.
+    /// backoff, and [`start`](crate::refresh::RefresherBuilder::start) keeps waiting for them.
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             // Only server-side statuses: a 404 or 403 will not heal by itself.

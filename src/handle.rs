@@ -2,13 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-#[cfg(feature = "refresh")]
-use std::sync::OnceLock;
 
-use arc_swap::ArcSwapOption;
-
+use crate::cell::{self, Cell};
 #[cfg(feature = "refresh")]
-use crate::refresh::miss::{MissSignal, RefreshWait};
+use crate::refresh::miss::RefreshWait;
+#[cfg(feature = "refresh")]
+use crate::refresh::RefreshStatus;
 use crate::token::TokenSnapshot;
 
 /// A shared, lock-free cell holding the current [`TokenSnapshot`].
@@ -35,17 +34,15 @@ use crate::token::TokenSnapshot;
 /// assert!(reader.load().unwrap().is_enabled());
 /// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
+///
+/// A handle given by a [`TokenRefresher`](crate::TokenRefresher) keeps it refreshing: the
+/// background task runs for as long as any clone of the handle (or the refresher itself) is
+/// alive, whatever else was dropped, and ends with the last one (or on
+/// [`shutdown`](crate::refresh::Refresher::shutdown)). [`status`](TokenHandle::status) tells
+/// whether it still runs.
 #[derive(Clone)]
 pub struct TokenHandle {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    cell: ArcSwapOption<TokenSnapshot>,
-    /// The refresh-on-miss channel of the refresher that writes this handle; absent for a static
-    /// handle (and without the `refresh` feature, where nothing refreshes).
-    #[cfg(feature = "refresh")]
-    miss: OnceLock<Arc<MissSignal>>,
+    cell: Arc<Cell<TokenSnapshot>>,
 }
 
 impl TokenHandle {
@@ -60,12 +57,14 @@ impl TokenHandle {
     /// [`Rejection::TokenUnavailable`](crate::Rejection::TokenUnavailable) until the first store.
     pub fn empty() -> Self {
         Self {
-            shared: Arc::new(Shared {
-                cell: ArcSwapOption::empty(),
-                #[cfg(feature = "refresh")]
-                miss: OnceLock::new(),
-            }),
+            cell: cell::shared(),
         }
+    }
+
+    /// The handle on `cell` (the refresher's, once it upgraded its `Weak`).
+    #[cfg(feature = "refresh")]
+    pub(crate) fn from_cell(cell: Arc<Cell<TokenSnapshot>>) -> Self {
+        Self { cell }
     }
 
     /// The current snapshot, or `None` before the first store.
@@ -73,14 +72,13 @@ impl TokenHandle {
     /// The result is an owned `Arc`, safe to keep across `.await`. Load once per unit of work: two
     /// loads may see two different snapshots.
     pub fn load(&self) -> Option<Arc<TokenSnapshot>> {
-        self.shared.cell.load_full()
+        self.cell.load_full()
     }
 
     /// Runs `f` on the current snapshot without touching its reference count: the fastest read, used
     /// by the layer on every request.
     pub(crate) fn with_snapshot<T>(&self, f: impl FnOnce(Option<&TokenSnapshot>) -> T) -> T {
-        let guard = self.shared.cell.load();
-        f(guard.as_deref())
+        self.cell.with(f)
     }
 
     /// Replaces the current snapshot. Readers see either the old or the new one, never a mix.
@@ -88,7 +86,7 @@ impl TokenHandle {
     /// A token shorter than 16 bytes is logged once at `WARN` (by fingerprint) when it first
     /// arrives: a captured `Sign` lets anyone brute-force a short token offline.
     pub fn store(&self, snapshot: TokenSnapshot) {
-        let old = self.shared.cell.swap(Some(Arc::new(snapshot)));
+        let old = self.cell.swap(snapshot);
         self.warn_if_weak(old.as_deref());
     }
 
@@ -104,7 +102,7 @@ impl TokenHandle {
     /// fails closed (its late callbacks are refused), never open.
     pub fn revoke_previous(&self) -> bool {
         let mut revoked = false;
-        self.shared.cell.rcu(|current| {
+        self.cell.rcu(|current| {
             revoked = false;
             match current.as_deref() {
                 Some(snapshot) if snapshot.previous().is_some() => {
@@ -121,13 +119,15 @@ impl TokenHandle {
     }
 
     fn warn_if_weak(&self, old: Option<&TokenSnapshot>) {
-        let guard = self.shared.cell.load();
-        let Some(token) = guard.as_deref().and_then(TokenSnapshot::current) else {
-            return;
-        };
-        let seen = old.and_then(TokenSnapshot::current) == Some(token);
+        let weak = self.cell.with(|now| {
+            let Some(token) = now.and_then(TokenSnapshot::current) else {
+                return false;
+            };
+            let seen = old.and_then(TokenSnapshot::current) == Some(token);
+            !seen && token.is_weak()
+        });
         // Neither the length nor a fingerprint: both narrow the search for a short token.
-        if !seen && token.is_weak() {
+        if weak {
             tracing::warn!(
                 "the callback token is shorter than 16 bytes: one captured Sign lets anyone \
                  brute-force it offline; use a random token of at least 128 bits"
@@ -137,16 +137,19 @@ impl TokenHandle {
 
     /// Whether both handles share one cell.
     pub fn ptr_eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        Arc::ptr_eq(&self.cell, &other.cell)
     }
 }
 
 #[cfg(feature = "refresh")]
 impl TokenHandle {
-    /// Connects a refresher's refresh-on-miss channel. Returns whether it was attached (`false`
-    /// when the handle already has one).
-    pub(crate) fn attach_miss_signal(&self, signal: Arc<MissSignal>) -> bool {
-        self.shared.miss.set(signal).is_ok()
+    /// The status of the refresher that writes this handle, `None` for a static handle (one
+    /// made with [`new`](Self::new) or [`empty`](Self::empty) and written by your own code).
+    /// [`RefreshStatus::is_stopped`] says when nothing refreshes it any more (after
+    /// [`shutdown`](crate::refresh::Refresher::shutdown), or the runtime's end): the handle then
+    /// serves its last token until it is replaced.
+    pub fn status(&self) -> Option<RefreshStatus> {
+        self.cell.link().map(|link| link.status())
     }
 
     /// Called by the layer when a fresh-looking signature failed against every known token. Never
@@ -154,19 +157,18 @@ impl TokenHandle {
     /// when the refresh it waits for is done (or after the configured wait), or `None` when there is
     /// nothing worth waiting for.
     pub(crate) fn refresh_on_miss(&self) -> Option<RefreshWait> {
-        self.shared.miss.get()?.request()
+        self.cell.link()?.miss()?.request()
     }
 }
 
 impl fmt::Debug for TokenHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let snapshot = self.shared.cell.load();
+        let (loaded, enabled) = self
+            .cell
+            .with(|snapshot| (snapshot.is_some(), snapshot.map(TokenSnapshot::is_enabled)));
         f.debug_struct("TokenHandle")
-            .field("loaded", &snapshot.is_some())
-            .field(
-                "enabled",
-                &snapshot.as_deref().map(TokenSnapshot::is_enabled),
-            )
+            .field("loaded", &loaded)
+            .field("enabled", &enabled)
             .finish()
     }
 }

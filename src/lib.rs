@@ -70,7 +70,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | *(none)* | | the verifier, the token types, the layer, `AppSet`, stats, `Reply` (no tokio, no HTTP client) |
-//! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `TokenSource` trait (tokio) |
+//! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `Source` trait (tokio) |
 //! | `rest` | no | [`rest::RestClient`] and [`usersig`] (reqwest with rustls); turns on `refresh` |
 //! | `trtc` | no | [`trtc`]: TRTC event callbacks (hmac, http-body, bytes) |
 //! | `axum` | no | [`Reply`] as an axum `IntoResponse`; the client address from axum's `ConnectInfo` |
@@ -81,12 +81,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod apps;
+mod cell;
 mod error;
 mod handle;
 mod hex;
 pub mod middleware;
 #[cfg(feature = "refresh")]
-mod rand;
+mod random;
 #[cfg(feature = "refresh")]
 #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
 pub mod refresh;

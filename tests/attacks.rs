@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use tim_callback_auth::refresh::{TokenRefresher, TokenSource};
+use tim_callback_auth::refresh::{Source, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Error, Rejection, TokenHandle, TokenSnapshot, Verifier,
@@ -179,7 +179,7 @@ async fn rotations_lose_no_legitimate_callback() {
         Vec::<String>::new(),
         "legitimate callbacks rejected"
     );
-    assert_eq!(h.refresher.status().token_changes(), 2);
+    assert_eq!(h.refresher.status().changes(), 2);
 }
 
 #[test]
@@ -250,7 +250,7 @@ struct Probed {
     _probe: Arc<()>,
 }
 
-impl TokenSource for Probed {
+impl Source<TokenSnapshot> for Probed {
     async fn fetch(&self) -> Result<TokenSnapshot, Error> {
         self.client.get_callback_token().await
     }

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use tim_callback_auth::refresh::{TokenRefresher, TokenSource};
+use tim_callback_auth::refresh::{Source, TokenRefresher};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Error, ErrorKind, Rejection, TokenHandle,
     TokenSnapshot,
@@ -55,7 +55,7 @@ impl Scripted {
     }
 }
 
-impl TokenSource for Scripted {
+impl Source<TokenSnapshot> for Scripted {
     async fn fetch(&self) -> Result<TokenSnapshot, Error> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let next = self.answers.lock().unwrap().pop_front();

@@ -62,7 +62,7 @@ async fn is_token_enable_flipping_never_loses_a_signed_callback() {
         );
         assert_eq!(h.callback(&token).await, 200, "round {round}");
     }
-    assert_eq!(h.refresher.status().token_changes(), 10);
+    assert_eq!(h.refresher.status().changes(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

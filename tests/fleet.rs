@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use tim_callback_auth::middleware::CallbackAuth;
-use tim_callback_auth::refresh::{TokenRefresher, TokenSource};
+use tim_callback_auth::refresh::{Source, TokenRefresher};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, TokenSnapshot};
 use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt};
@@ -183,7 +183,7 @@ struct SimSource {
     id: usize,
 }
 
-impl TokenSource for SimSource {
+impl Source<TokenSnapshot> for SimSource {
     async fn fetch(&self) -> Result<TokenSnapshot, Error> {
         let answer = self.tencent.answer(self.id);
         tokio::time::sleep(LATENCY).await;
@@ -212,7 +212,7 @@ impl Service<Request<()>> for Handler {
 }
 
 struct Instance {
-    /// Kept alive: dropping it stops the refresher.
+    /// Kept for its status; the service's handle alone would keep the refresher running.
     _refresher: TokenRefresher,
     service: CallbackAuth<Handler>,
 }
@@ -800,7 +800,7 @@ impl Counting {
     }
 }
 
-impl TokenSource for Counting {
+impl Source<TokenSnapshot> for Counting {
     async fn fetch(&self) -> Result<TokenSnapshot, Error> {
         self.calls.lock().unwrap().push(Instant::now());
         if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {

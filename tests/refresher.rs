@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
-use tim_callback_auth::refresh::{StaticSource, TokenRefresher, TokenSource};
+use tim_callback_auth::refresh::{Source, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Error, ErrorKind, Rejection, TokenSnapshot, Verifier,
@@ -330,7 +330,7 @@ async fn rotation_keeps_the_old_token_for_the_grace_period() {
     assert_eq!(previous, &token("token-one"));
     let t = now();
     assert!(until >= t + 119 && until <= t + 121, "{until} vs {t}");
-    assert_eq!(refresher.status().token_changes(), 1);
+    assert_eq!(refresher.status().changes(), 1);
 
     let old = token("token-one");
     let v = Verifier::new();
@@ -387,7 +387,7 @@ async fn refresh_on_miss_follows_a_rotation_and_a_forged_flood_costs_one_call() 
 }
 
 #[tokio::test]
-async fn dropping_the_refresher_stops_all_calls() {
+async fn shutting_the_refresher_down_stops_all_calls() {
     let mock = MockApi::start(TOKEN).await;
     let refresher = TokenRefresher::builder(client(&mock.base_url()))
         .interval(Duration::from_millis(100))
@@ -399,12 +399,37 @@ async fn dropping_the_refresher_stops_all_calls() {
     let running = mock.calls();
     assert!(running >= 3, "{running} calls while running");
     let handle = refresher.handle();
+    refresher.shutdown();
     drop(refresher);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(mock.calls(), running, "no call after the drop");
+    assert_eq!(mock.calls(), running, "no call after the shutdown");
     assert!(
         handle.load().unwrap().is_enabled(),
         "the handle keeps the last snapshot"
+    );
+    assert!(handle.status().unwrap().is_stopped());
+}
+
+#[tokio::test]
+async fn dropping_the_refresher_and_every_handle_stops_all_calls() {
+    let mock = MockApi::start(TOKEN).await;
+    let refresher = TokenRefresher::builder(client(&mock.base_url()))
+        .interval(Duration::from_millis(100))
+        .jitter(0.0)
+        .start()
+        .await
+        .unwrap();
+    let handle = refresher.handle();
+    drop(refresher);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let running = mock.calls();
+    assert!(running >= 3, "{running} calls while only a handle is alive");
+    drop(handle);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        mock.calls(),
+        running,
+        "no call after the last handle is gone"
     );
 }
 
@@ -416,7 +441,7 @@ struct Scripted {
     panic: bool,
 }
 
-impl TokenSource for Scripted {
+impl Source<TokenSnapshot> for Scripted {
     async fn fetch(&self) -> Result<TokenSnapshot, Error> {
         let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
         if self.panic && n == 2 {
@@ -501,11 +526,10 @@ async fn a_panicking_source_does_not_stop_the_task() {
 
 #[tokio::test]
 async fn static_source_serves_the_console_token() {
-    let refresher =
-        TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token("console"))))
-            .start()
-            .await
-            .unwrap();
+    let refresher = TokenRefresher::builder(TokenSnapshot::enabled(token("console")))
+        .start()
+        .await
+        .unwrap();
     assert_eq!(
         refresher.handle().load().unwrap().current(),
         Some(&token("console"))

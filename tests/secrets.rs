@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tim_callback_auth_testkit::now;
 
-use tim_callback_auth::refresh::{StaticSource, TokenRefresher};
+use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::usersig;
 use tim_callback_auth::{
@@ -91,7 +91,7 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
         .region(Region::custom("http://127.0.0.1:9").unwrap())
         .build()
         .unwrap();
-    let source = StaticSource::new(snapshot.clone());
+    let source = snapshot.clone();
     let refresher_builder = TokenRefresher::builder(source.clone());
     let refresher = TokenRefresher::builder(source.clone())
         .start()

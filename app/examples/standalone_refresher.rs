@@ -71,7 +71,7 @@ async fn main() {
                 "{now_desc}; fetches {}, failures {}, changes {}",
                 status.fetches(),
                 status.consecutive_failures(),
-                status.token_changes()
+                status.changes()
             );
             last = now_desc;
         }

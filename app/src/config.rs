@@ -39,7 +39,7 @@
 //! app has authentication off at Tencent (`IsTokenEnable: false`, or no token: 100302), unless
 //! `TIM_ALLOW_UNSIGNED=1`: such an endpoint accepts forged callbacks. A switch to off after the
 //! start is followed, as the protocol says, once a second fetch confirms it
-//! ([`confirm_disable`](tim_callback_auth::refresh::TokenRefresherBuilder::confirm_disable)), and shows in the
+//! ([`confirm_disable`](tim_callback_auth::refresh::RefresherBuilder::confirm_disable)), and shows in the
 //! health and the metrics.
 //!
 //! # Examples
@@ -70,7 +70,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::health::{Health, HealthState};
-use tim_callback_auth::refresh::{AllowlistRefresher, StaticSource, TokenRefresher};
+use tim_callback_auth::refresh::{AllowlistRefresher, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient, WebhookNetwork};
 use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
@@ -330,8 +330,7 @@ impl Config {
             let started = match app.token {
                 TokenSource::Static(token) => {
                     tracing::info!(app = app.sdk_app_id, fingerprint = %token.fingerprint(), "static callback token");
-                    let builder =
-                        TokenRefresher::builder(StaticSource::new(TokenSnapshot::enabled(token)));
+                    let builder = TokenRefresher::builder(TokenSnapshot::enabled(token));
                     match app.sdk_app_id {
                         Some(id) => builder.app_id(id).start().await,
                         None => {
@@ -731,7 +730,8 @@ fn load_error(app: Option<u64>, origin: &Origin, error: Error) -> ConfigError {
     }
 }
 
-/// The started apps: the refreshers run until this is dropped.
+/// The started apps. Their refreshers run for as long as this, or a layer or handle made from it,
+/// is alive (`Config::from_env()?.start().await?.layer()` keeps refreshing).
 #[derive(Debug)]
 pub struct Running {
     apps: AppSet,
@@ -788,19 +788,7 @@ impl Running {
         };
         let health = match &self.source {
             None => health,
-            Some((filter, None)) => {
-                let entries = filter.list().load().map(|l| l.len());
-                health.with_source_allowlist(entries, None, 0, degraded_after)
-            }
-            Some((_, Some(lists))) => {
-                let status = lists.status();
-                health.with_source_allowlist(
-                    status.entries(),
-                    status.age(),
-                    status.consecutive_failures(),
-                    degraded_after,
-                )
-            }
+            Some((filter, _)) => health.with_source_allowlist(filter.list(), degraded_after),
         };
         match &self.trtc {
             Some(keys) => health.with_trtc_keys(keys),

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use tim_callback_auth::source::AllowlistHandle;
 use tim_callback_auth::AppSet;
 
 /// Overall readiness, from best to worst.
@@ -36,6 +37,7 @@ pub struct AppHealth {
     pub(crate) authentication_enabled: Option<bool>,
     pub(crate) consecutive_failures: u32,
     pub(crate) seconds_since_success: Option<u64>,
+    pub(crate) refresh_stopped: bool,
     pub(crate) state: HealthState,
 }
 
@@ -61,9 +63,32 @@ impl AppHealth {
     pub fn seconds_since_success(&self) -> Option<u64> {
         self.seconds_since_success
     }
+    /// Whether the app's refresher has stopped (shut down, or its runtime ended): the last
+    /// token is served but no longer refreshed, so the app is degraded.
+    pub fn refresh_stopped(&self) -> bool {
+        self.refresh_stopped
+    }
     /// This app's state.
     pub fn state(&self) -> HealthState {
         self.state
+    }
+}
+
+/// A TRTC app of a [`Health`]: its SDKAppID, and whether a previous key is still accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrtcAppHealth {
+    app_id: u64,
+    previous_key_accepted: bool,
+}
+
+impl TrtcAppHealth {
+    /// The app.
+    pub fn app_id(&self) -> u64 {
+        self.app_id
+    }
+    /// Whether the app still accepts its previous key (a rotation not yet retired).
+    pub fn previous_key_accepted(&self) -> bool {
+        self.previous_key_accepted
     }
 }
 
@@ -92,8 +117,8 @@ pub struct Health {
     pub(crate) state: HealthState,
     pub(crate) apps: Vec<AppHealth>,
     pub(crate) source_allowlist: Option<ListHealth>,
-    /// TRTC apps: (SDKAppID, whether a previous key is still accepted).
-    pub(crate) trtc: Option<Vec<(u64, bool)>>,
+    /// The TRTC apps, when added.
+    pub(crate) trtc: Option<Vec<TrtcAppHealth>>,
 }
 
 /// The health of a source allowlist (see [`Health::with_source_allowlist`]).
@@ -102,6 +127,7 @@ pub struct ListHealth {
     entries: Option<usize>,
     age_secs: Option<u64>,
     consecutive_failures: u32,
+    refresh_stopped: bool,
     state: HealthState,
 }
 
@@ -119,6 +145,10 @@ impl ListHealth {
     pub fn consecutive_failures(&self) -> u32 {
         self.consecutive_failures
     }
+    /// Whether the list's refresher has stopped (the last list is kept, no longer refreshed).
+    pub fn refresh_stopped(&self) -> bool {
+        self.refresh_stopped
+    }
     /// Not ready without a list; degraded while refreshes fail and the list is older than the
     /// threshold; else ready.
     pub fn state(&self) -> HealthState {
@@ -129,7 +159,7 @@ impl ListHealth {
 impl Health {
     /// Readiness of `apps`: [`HealthState::Ready`] once every app has a snapshot;
     /// [`HealthState::Degraded`] (still serving the last good token) while some app's refresher
-    /// has been failing and its last success is older than `degraded_after`;
+    /// has been failing and its last success is older than `degraded_after`, or has stopped;
     /// [`HealthState::NotReady`] while some app has no snapshot yet, or the set is empty.
     pub fn of_apps(apps: &AppSet, degraded_after: Duration) -> Health {
         let now = SystemTime::now();
@@ -139,22 +169,24 @@ impl Health {
             .map(|app_id| {
                 let snapshot = apps.handle(app_id).and_then(|h| h.load());
                 let loaded = snapshot.is_some();
-                let (failures, since) = match apps.refresh_status(app_id) {
+                let (failures, since, stopped) = match apps.refresh_status(app_id) {
                     Some(status) => (
                         status.consecutive_failures(),
                         status
                             .last_success()
                             .map(|t| now.duration_since(t).unwrap_or_default()),
+                        status.is_stopped(),
                     ),
-                    None => (0, None),
+                    None => (0, None, false),
                 };
-                let stale = failures > 0 && since.is_none_or(|s| s > degraded_after);
+                let stale = stopped || failures > 0 && since.is_none_or(|s| s > degraded_after);
                 AppHealth {
                     app_id,
                     loaded,
                     authentication_enabled: snapshot.map(|s| s.is_enabled()),
                     consecutive_failures: failures,
                     seconds_since_success: since.map(|s| s.as_secs()),
+                    refresh_stopped: stopped,
                     state: if !loaded {
                         HealthState::NotReady
                     } else if stale {
@@ -198,7 +230,7 @@ impl Health {
 
     /// The TRTC apps, when added ([`with_trtc_keys`](Self::with_trtc_keys)): each SDKAppID with
     /// whether its previous key is still accepted (a rotation not yet retired).
-    pub fn trtc_apps(&self) -> Option<&[(u64, bool)]> {
+    pub fn trtc_apps(&self) -> Option<&[TrtcAppHealth]> {
         self.trtc.as_deref()
     }
 
@@ -210,25 +242,40 @@ impl Health {
         self.trtc = Some(
             keys.app_ids()
                 .into_iter()
-                .map(|id| (id, keys.has_previous(id)))
+                .map(|app_id| TrtcAppHealth {
+                    app_id,
+                    previous_key_accepted: keys.has_previous(app_id),
+                })
                 .collect(),
         );
         self
     }
 
-    /// Adds a source allowlist: `entries` of the current list (`None`: none loaded yet, so
-    /// callbacks are refused with 503: not ready), and for a refreshed list its `age` and
-    /// `consecutive_failures` (degraded while failing and older than `degraded_after`). The
-    /// overall state becomes the worse of the two.
+    /// Adds the source allowlist `list` holds: not ready without a list (callbacks are refused
+    /// with 503); for a refreshed list, degraded while its refresher has been failing for longer
+    /// than `degraded_after`, or has stopped. The overall state becomes the worse of the two.
     #[must_use]
-    pub fn with_source_allowlist(
+    pub fn with_source_allowlist(self, list: &AllowlistHandle, degraded_after: Duration) -> Self {
+        let status = list.status();
+        self.with_list_figures(
+            list.load().map(|l| l.len()),
+            status.as_ref().and_then(|s| s.age()),
+            status.as_ref().map_or(0, |s| s.consecutive_failures()),
+            status.as_ref().is_some_and(|s| s.is_stopped()),
+            degraded_after,
+        )
+    }
+
+    /// [`with_source_allowlist`](Self::with_source_allowlist) from the list's figures.
+    fn with_list_figures(
         mut self,
         entries: Option<usize>,
         age: Option<Duration>,
         consecutive_failures: u32,
+        stopped: bool,
         degraded_after: Duration,
     ) -> Self {
-        let stale = consecutive_failures > 0 && age.is_none_or(|a| a > degraded_after);
+        let stale = stopped || consecutive_failures > 0 && age.is_none_or(|a| a > degraded_after);
         let state = match (entries, stale) {
             (None, _) => HealthState::NotReady,
             (Some(_), true) => HealthState::Degraded,
@@ -239,15 +286,16 @@ impl Health {
             entries,
             age_secs: age.map(|a| a.as_secs()),
             consecutive_failures,
+            refresh_stopped: stopped,
             state,
         });
         self
     }
 
     /// A JSON document without any secret:
-    /// `{"status":"ready","apps":[{"sdkappid":1400000000,"status":"ready","loaded":true,"authentication_enabled":true,"consecutive_failures":0,"seconds_since_success":12}]}`
+    /// `{"status":"ready","apps":[{"sdkappid":1400000000,"status":"ready","loaded":true,"authentication_enabled":true,"consecutive_failures":0,"seconds_since_success":12,"refresh_stopped":false}]}`
     /// (`authentication_enabled` is `null` before a snapshot is loaded), with
-    /// `"source_allowlist":{"status":"ready","entries":14,"age_secs":30,"consecutive_failures":0}`
+    /// `"source_allowlist":{"status":"ready","entries":14,"age_secs":30,"consecutive_failures":0,"refresh_stopped":false}`
     /// when one was added, and `"trtc":[{"sdkappid":1400000000,"previous_key_accepted":false}]` with
     /// TRTC apps.
     pub fn to_json(&self) -> String {
@@ -256,7 +304,7 @@ impl Health {
             .iter()
             .map(|a| {
                 format!(
-                    r#"{{"sdkappid":{},"status":"{}","loaded":{},"authentication_enabled":{},"consecutive_failures":{},"seconds_since_success":{}}}"#,
+                    r#"{{"sdkappid":{},"status":"{}","loaded":{},"authentication_enabled":{},"consecutive_failures":{},"seconds_since_success":{},"refresh_stopped":{}}}"#,
                     a.app_id,
                     a.state.as_str(),
                     a.loaded,
@@ -264,25 +312,30 @@ impl Health {
                         .map_or_else(|| "null".to_owned(), |e| e.to_string()),
                     a.consecutive_failures,
                     a.seconds_since_success
-                        .map_or_else(|| "null".to_owned(), |s| s.to_string())
+                        .map_or_else(|| "null".to_owned(), |s| s.to_string()),
+                    a.refresh_stopped
                 )
             })
             .collect();
         let list = self.source_allowlist.as_ref().map_or_else(String::new, |l| {
             let or_null = |v: Option<String>| v.unwrap_or_else(|| "null".to_owned());
             format!(
-                r#","source_allowlist":{{"status":"{}","entries":{},"age_secs":{},"consecutive_failures":{}}}"#,
+                r#","source_allowlist":{{"status":"{}","entries":{},"age_secs":{},"consecutive_failures":{},"refresh_stopped":{}}}"#,
                 l.state.as_str(),
                 or_null(l.entries.map(|e| e.to_string())),
                 or_null(l.age_secs.map(|a| a.to_string())),
-                l.consecutive_failures
+                l.consecutive_failures,
+                l.refresh_stopped
             )
         });
         let trtc = self.trtc.as_ref().map_or_else(String::new, |apps| {
             let apps: Vec<String> = apps
                 .iter()
-                .map(|(id, previous)| {
-                    format!(r#"{{"sdkappid":{id},"previous_key_accepted":{previous}}}"#)
+                .map(|app| {
+                    format!(
+                        r#"{{"sdkappid":{},"previous_key_accepted":{}}}"#,
+                        app.app_id, app.previous_key_accepted
+                    )
                 })
                 .collect();
             format!(r#","trtc":[{}]"#, apps.join(","))
@@ -315,7 +368,6 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Duration;
 
     fn ready() -> Health {
         Health {
@@ -330,25 +382,29 @@ mod tests {
     fn a_source_allowlist_makes_the_state_worse_never_better() {
         let threshold = Duration::from_secs(300);
         let fresh =
-            ready().with_source_allowlist(Some(3), Some(Duration::from_secs(30)), 0, threshold);
+            ready().with_list_figures(Some(3), Some(Duration::from_secs(30)), 0, false, threshold);
         assert_eq!(fresh.state(), HealthState::Ready);
         assert!(fresh.to_json().ends_with(
-            r#","source_allowlist":{"status":"ready","entries":3,"age_secs":30,"consecutive_failures":0}}"#
+            r#","source_allowlist":{"status":"ready","entries":3,"age_secs":30,"consecutive_failures":0,"refresh_stopped":false}}"#
         ));
         let failing_recent =
-            ready().with_source_allowlist(Some(3), Some(Duration::from_secs(30)), 2, threshold);
+            ready().with_list_figures(Some(3), Some(Duration::from_secs(30)), 2, false, threshold);
         assert_eq!(failing_recent.state(), HealthState::Ready);
         let stale =
-            ready().with_source_allowlist(Some(3), Some(Duration::from_secs(900)), 2, threshold);
+            ready().with_list_figures(Some(3), Some(Duration::from_secs(900)), 2, false, threshold);
         assert_eq!(stale.state(), HealthState::Degraded);
-        let none = ready().with_source_allowlist(None, None, 1, threshold);
+        let stopped =
+            ready().with_list_figures(Some(3), Some(Duration::from_secs(30)), 0, true, threshold);
+        assert_eq!(stopped.state(), HealthState::Degraded);
+        assert!(stopped.to_json().contains(r#""refresh_stopped":true"#));
+        let none = ready().with_list_figures(None, None, 1, false, threshold);
         assert_eq!(none.state(), HealthState::NotReady);
         assert!(none.to_json().contains(r#""entries":null"#));
         let mut not_ready = ready();
         not_ready.state = HealthState::NotReady;
         assert_eq!(
             not_ready
-                .with_source_allowlist(Some(1), None, 0, threshold)
+                .with_list_figures(Some(1), None, 0, false, threshold)
                 .state(),
             HealthState::NotReady
         );

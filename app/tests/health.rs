@@ -98,3 +98,28 @@ fn authentication_off_shows_in_the_health_of_an_app() {
         .contains(r#""authentication_enabled":true"#));
     assert!(!health.to_json().contains("a-console-token"));
 }
+
+#[tokio::test]
+async fn a_stopped_refresher_shows_as_degraded() {
+    let snapshot =
+        TokenSnapshot::enabled(CallbackToken::new("a-console-token-0123456789").unwrap());
+    let refresher = TokenRefresher::builder(snapshot)
+        .app_id(APP_A)
+        .start()
+        .await
+        .unwrap();
+    let apps = AppSet::new();
+    apps.insert(APP_A, refresher.handle());
+    let health = Health::of_apps(&apps, Duration::from_secs(300));
+    assert_eq!(health.state(), HealthState::Ready);
+    assert!(!health.apps()[0].refresh_stopped());
+    refresher.shutdown();
+    let health = Health::of_apps(&apps, Duration::from_secs(300));
+    assert_eq!(health.state(), HealthState::Degraded);
+    assert!(health.apps()[0].refresh_stopped());
+    assert!(
+        health.to_json().contains(r#""refresh_stopped":true"#),
+        "{}",
+        health.to_json()
+    );
+}

@@ -1,9 +1,9 @@
-//! The background loop: the single writer of the [`TokenHandle`].
+//! The background loop, one for every kind of value: the single writer of its cell.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,12 +11,11 @@ use pin_project_lite::pin_project;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::miss::MissSignal;
-use super::source::TokenSource;
-use super::{Config, StatusInner};
+use super::kind::{Change, Kind};
+use super::source::Source;
+use super::{Link, Settings, Stop};
+use crate::cell::Cell;
 use crate::error::{Error, ErrorKind};
-use crate::handle::TokenHandle;
-use crate::token::TokenSnapshot;
 
 /// A request to fetch now, answered when the fetch is done.
 pub(crate) type Command = oneshot::Sender<Result<(), Error>>;
@@ -48,13 +47,14 @@ pub(crate) fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-pub(crate) struct Task<S> {
-    pub(crate) source: Arc<S>,
-    pub(crate) handle: TokenHandle,
-    pub(crate) miss: Arc<MissSignal>,
-    pub(crate) config: Config,
-    pub(crate) status: Arc<Mutex<StatusInner>>,
-    pub(crate) commands: mpsc::Receiver<Command>,
+pub(crate) struct Task<S, T> {
+    pub(crate) source: S,
+    /// Never a strong reference: the task must not keep its readers' cell alive.
+    pub(crate) cell: Weak<Cell<T>>,
+    pub(crate) link: Arc<Link>,
+    pub(crate) settings: Settings,
+    /// `None` once every `Refresher` is gone (which does not stop the task).
+    pub(crate) commands: Option<mpsc::Receiver<Command>>,
     /// Sends the outcome of every fetch, for `start()` waiting on the first success.
     pub(crate) outcomes: watch::Sender<Option<Result<(), Error>>>,
     /// The jitter of the schedule, the backoff and the spacing of miss-triggered fetches.
@@ -63,7 +63,7 @@ pub(crate) struct Task<S> {
     pub(crate) fruitless_misses: u32,
     /// Miss-triggered fetches in a row that failed.
     pub(crate) refused_misses: u32,
-    /// When the last miss-triggered fetch was asked for ([`MissSignal::now_ms`]).
+    /// When the last miss-triggered fetch was asked for ([`MissSignal::now_ms`](super::miss::MissSignal::now_ms)).
     pub(crate) last_miss_ms: Option<u64>,
 }
 
@@ -73,14 +73,14 @@ enum Trigger {
     Command(Command),
 }
 
-/// Closes the refresh-on-miss channel when the task ends, however it ends (its `TokenRefresher`
-/// dropped, the runtime shut down, a panic): a layer must never wait for a fetch that no task will
-/// make.
-struct CloseOnDrop(Arc<MissSignal>);
+/// Marks the refresher stopped when the task ends, however it ends (the runtime shut down, a
+/// panic, its readers gone): a layer must never wait for a fetch that no task will make, and the
+/// handles' status must say that nothing refreshes them.
+struct StopOnDrop(Arc<Link>);
 
-impl Drop for CloseOnDrop {
+impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        self.0.close();
+        self.0.stop(Stop::TaskEnded);
     }
 }
 
@@ -94,26 +94,52 @@ pub(crate) fn deadline(delay: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(86_400))
 }
 
-impl<S: TokenSource> Task<S> {
+/// The next command, or never once every `Refresher` is gone.
+async fn next_command(commands: &mut Option<mpsc::Receiver<Command>>) -> Option<Command> {
+    match commands {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next refresh-on-miss request, or never for a kind without one.
+async fn next_miss(link: &Link) -> u64 {
+    match link.miss() {
+        Some(miss) => {
+            miss.wake.notified().await;
+            miss.pending()
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl<S: Source<T>, T: Kind> Task<S, T> {
     pub(crate) async fn run(mut self) {
-        let _close = CloseOnDrop(Arc::clone(&self.miss));
+        let link = Arc::clone(&self.link);
+        let _stop = StopOnDrop(Arc::clone(&link));
         let mut next = Instant::now();
         loop {
-            let trigger = {
-                let miss = Arc::clone(&self.miss);
-                tokio::select! {
-                    biased;
-                    command = self.commands.recv() => match command {
-                        Some(reply) => Trigger::Command(reply),
-                        // Every `TokenRefresher` is gone: stop.
-                        None => return,
-                    },
-                    () = miss.wake.notified() => Trigger::Miss(miss.pending()),
-                    () = tokio::time::sleep_until(next) => Trigger::Schedule,
-                }
+            let trigger = tokio::select! {
+                biased;
+                () = link.readers_gone.notified() => break,
+                command = next_command(&mut self.commands) => match command {
+                    Some(reply) => Trigger::Command(reply),
+                    // Every `Refresher` is gone; its handles still read: go on.
+                    None => {
+                        self.commands = None;
+                        continue;
+                    }
+                },
+                generation = next_miss(&link) => Trigger::Miss(generation),
+                () = tokio::time::sleep_until(next) => Trigger::Schedule,
             };
-            let asked_ms = self.miss.now_ms();
-            let result = self.fetch_and_apply().await;
+            if self.cell.strong_count() == 0 {
+                break;
+            }
+            let asked_ms = link.miss().map_or(0, |miss| miss.now_ms());
+            let Some(result) = self.fetch_and_apply().await else {
+                break;
+            };
             next = deadline(self.next_delay(result.is_ok()));
             if let Trigger::Miss(_) = trigger {
                 self.space_misses(asked_ms, result.as_ref().map(|c| *c).map_err(drop));
@@ -121,41 +147,52 @@ impl<S: TokenSource> Task<S> {
             let result = result.map(drop);
             match trigger {
                 Trigger::Schedule => {}
-                Trigger::Miss(generation) => self.miss.complete(generation),
+                Trigger::Miss(generation) => {
+                    if let Some(miss) = link.miss() {
+                        miss.complete(generation);
+                    }
+                }
                 Trigger::Command(reply) => {
                     let _ = reply.send(result.clone());
                 }
             }
             let _ = self.outcomes.send(Some(result));
         }
+        // Nothing reads the cell any more: end quietly.
+        link.stop(Stop::ReadersGone);
     }
 
     /// One fetch from the source, bounded by the fetch timeout, a panic caught as an error.
-    async fn fetch_once(&self) -> Result<TokenSnapshot, Error> {
+    async fn fetch_once(&self) -> Result<T, Error> {
         let fetch = CatchUnwind {
             inner: self.source.fetch(),
         };
-        match tokio::time::timeout(self.config.fetch_timeout, fetch).await {
+        match tokio::time::timeout(self.settings.fetch_timeout, fetch).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(ErrorKind::Timeout)),
         }
     }
 
-    /// A fetch, confirmed by a second one when it would switch authentication off and the
-    /// builder asked for [`confirm_disable`](super::TokenRefresherBuilder::confirm_disable).
-    /// Returns the result and how many fetches it took.
-    async fn fetch_confirmed(&self) -> (Result<TokenSnapshot, Error>, u64) {
+    /// A fetch, confirmed by a second one when the kind asks for it (a token switching
+    /// authentication off, with [`confirm_disable`](super::RefresherBuilder::confirm_disable)).
+    /// Returns the result and how many fetches it took; `None` when the cell is gone.
+    async fn fetch_confirmed(&self) -> Option<(Result<T, Error>, u64)> {
         let first = self.fetch_once().await;
-        let downgrade = matches!(&first, Ok(s) if !s.is_enabled())
-            && self.handle.load().is_some_and(|s| s.is_enabled());
-        if !(downgrade && self.config.confirm_disable) {
-            return (first, 1);
+        let confirm = match &first {
+            Ok(fetched) => {
+                let current = self.cell.upgrade()?.load_full();
+                T::needs_confirmation(&self.settings, current.as_deref(), fetched)
+            }
+            Err(_) => false,
+        };
+        if !confirm {
+            return Some((first, 1));
         }
         tracing::warn!(
-            app = self.config.app_id,
+            app = self.settings.app_id,
             "tencent reports callback authentication off; confirming with a second fetch"
         );
-        (self.fetch_once().await, 2)
+        Some((self.fetch_once().await, 2))
     }
 
     /// After a miss-triggered fetch asked at `asked_ms`, spaces the next one.
@@ -169,7 +206,7 @@ impl<S: TokenSource> Task<S> {
     /// and two intervals without a miss-triggered fetch end it. The gap itself is never shortened:
     /// at most one miss-triggered fetch per gap, as before.
     fn space_misses(&mut self, asked_ms: u64, result: Result<Change, ()>) {
-        let cap = self.config.interval.max(self.config.miss_gap);
+        let cap = self.settings.interval.max(self.settings.miss_gap);
         let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         if self
             .last_miss_ms
@@ -194,7 +231,7 @@ impl<S: TokenSource> Task<S> {
         }
         let exponent = self.refused_misses.saturating_sub(1).min(30);
         let gap = self
-            .config
+            .settings
             .miss_gap
             .saturating_mul(1 << exponent)
             .min(cap)
@@ -203,200 +240,100 @@ impl<S: TokenSource> Task<S> {
         let gap_ms = Duration::try_from_secs_f64(gap).map_or(u64::MAX, |gap| {
             u64::try_from(gap.as_millis()).unwrap_or(u64::MAX)
         });
-        self.miss.extend(asked_ms.saturating_add(gap_ms));
+        if let Some(miss) = self.link.miss() {
+            miss.extend(asked_ms.saturating_add(gap_ms));
+        }
     }
 
-    async fn fetch_and_apply(&mut self) -> Result<Change, Error> {
+    /// A fetch, applied to the cell; `None` when the cell is gone (nothing reads it any more).
+    async fn fetch_and_apply(&mut self) -> Option<Result<Change, Error>> {
         let started = std::time::Instant::now();
-        let (result, fetches) = self.fetch_confirmed().await;
+        // A fetch under way is abandoned when the last reader goes: nobody would see its result.
+        let (result, fetches) = tokio::select! {
+            biased;
+            () = self.link.readers_gone.notified() => return None,
+            fetched = self.fetch_confirmed() => fetched?,
+        };
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        // Held only for the store: a strong reference across a fetch would keep the cell alive.
+        let cell = self.cell.upgrade()?;
+        let app = self.settings.app_id;
+        let what = T::WHAT;
+        let mut status = self.link.lock();
         status.fetches += fetches;
         // Every fetch but a failed last one succeeded (a confirmation follows a good answer).
         status.successes += fetches - u64::from(result.is_err());
         let outcome = match result {
-            Ok(snapshot) => {
-                let change = apply(
-                    &self.handle,
-                    snapshot,
-                    self.config.grace,
-                    self.config.app_id,
-                );
+            Ok(fetched) => {
+                let change = T::apply(&cell, fetched, &self.settings, &mut status);
                 status.last_success = Some(SystemTime::now());
                 status.consecutive_failures = 0;
-                status.authentication_enabled = self.handle.load().map(|s| s.is_enabled());
                 if change.counts() {
-                    status.token_changes += 1;
-                }
-                if change == Change::Disabled {
-                    status.disables += 1;
+                    status.changes += 1;
                 }
                 tracing::debug!(
-                    app = self.config.app_id,
+                    app,
+                    what,
                     elapsed_ms,
                     changed = change.counts(),
-                    "callback token refreshed"
+                    "refreshed"
                 );
                 Ok(change)
             }
             Err(error) => {
                 status.consecutive_failures = status.consecutive_failures.saturating_add(1);
                 status.last_error = Some(error.clone());
-                if self.handle.load().is_some() {
+                if cell.load_full().is_some() {
                     tracing::warn!(
-                        app = self.config.app_id,
+                        app,
+                        what,
                         error = %error,
                         consecutive_failures = status.consecutive_failures,
                         elapsed_ms,
-                        "callback token refresh failed; serving the last good token"
+                        "refresh failed; serving the last good value"
                     );
                 } else {
                     tracing::warn!(
-                        app = self.config.app_id,
+                        app,
+                        what,
                         error = %error,
                         consecutive_failures = status.consecutive_failures,
                         elapsed_ms,
-                        "callback token refresh failed; no token loaded yet"
+                        "refresh failed; nothing loaded yet"
                     );
                 }
                 Err(error)
             }
         };
         #[cfg(feature = "metrics")]
-        self.emit_metrics(&status, outcome.as_ref().err().map(Error::kind));
-        outcome
-    }
-
-    /// Mirrors the status to the `metrics` facade (once per fetch; allocation here is fine).
-    #[cfg(feature = "metrics")]
-    fn emit_metrics(&self, status: &StatusInner, error: Option<ErrorKind>) {
-        use crate::stats::{app_label, names};
-        let app = app_label(self.config.app_id);
-        let outcome = error.map_or("ok", |kind| kind.label());
-        metrics::counter!(names::REFRESHES, "app" => app.clone(), "outcome" => outcome)
-            .increment(1);
-        metrics::counter!(names::TOKEN_CHANGES, "app" => app.clone())
-            .absolute(status.token_changes);
-        metrics::gauge!(names::CONSECUTIVE_FAILURES, "app" => app.clone())
-            .set(f64::from(status.consecutive_failures));
-        metrics::counter!(names::AUTHENTICATION_DISABLES, "app" => app.clone())
-            .absolute(status.disables);
-        if let Some(enabled) = status.authentication_enabled {
-            metrics::gauge!(names::AUTHENTICATION_ENABLED, "app" => app.clone()).set(if enabled {
-                1.0
-            } else {
-                0.0
-            });
-        }
-        if let Some(at) = status
-            .last_success
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        {
-            metrics::gauge!(names::LAST_SUCCESS, "app" => app).set(at.as_secs_f64());
-        }
+        T::emit_metrics(&status, app, outcome.as_ref().err().map(Error::kind));
+        drop(status);
+        drop(cell);
+        Some(outcome)
     }
 
     fn next_delay(&mut self, ok: bool) -> Duration {
-        let failures = self
-            .status
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .consecutive_failures;
+        let failures = self.link.lock().consecutive_failures;
+        let loaded = self
+            .cell
+            .upgrade()
+            .is_some_and(|cell| cell.load_full().is_some());
         if ok {
-            jittered(self.config.interval, self.config.jitter, &mut self.rng)
-        } else if self.handle.load().is_none() {
+            jittered(self.settings.interval, self.settings.jitter, &mut self.rng)
+        } else if !loaded {
             first_token_backoff(
                 failures,
-                self.config.backoff_min,
-                self.config.backoff_max,
+                self.settings.backoff_min,
+                self.settings.backoff_max,
                 &mut self.rng,
             )
         } else {
             backoff(
                 failures,
-                self.config.backoff_min,
-                self.config.backoff_max,
+                self.settings.backoff_min,
+                self.settings.backoff_max,
                 &mut self.rng,
             )
-        }
-    }
-}
-
-/// What [`apply`] did to the handle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// Nothing: the same configuration as before.
-    None,
-    /// The first snapshot was stored.
-    Loaded,
-    /// A new token replaced the current one.
-    Rotated,
-    /// Authentication was switched on.
-    Enabled,
-    /// Authentication was switched off.
-    Disabled,
-}
-
-impl Change {
-    /// Whether it counts as a change of the effective configuration after the first load.
-    pub(crate) fn counts(self) -> bool {
-        !matches!(self, Change::None | Change::Loaded)
-    }
-}
-
-/// Stores `fetched` unless it is the same as what the handle holds. A new token keeps the old one as
-/// `previous` until now + `grace`. Authentication off (on the first load, or switched off later)
-/// is logged at `WARN` once per change, with the app.
-pub(crate) fn apply(
-    handle: &TokenHandle,
-    fetched: TokenSnapshot,
-    grace: Duration,
-    app: Option<u64>,
-) -> Change {
-    let Some(old) = handle.load() else {
-        if !fetched.is_enabled() {
-            tracing::warn!(
-                app,
-                "callback authentication is off at tencent: callbacks are let through unverified"
-            );
-        }
-        handle.store(fetched);
-        return Change::Loaded;
-    };
-    match (old.current(), fetched.current()) {
-        (Some(old_current), Some(new_current)) if old_current == new_current => Change::None,
-        (Some(old_current), Some(new_current)) => {
-            let until = now_unix().saturating_add(grace.as_secs());
-            let next = TokenSnapshot::enabled(new_current.clone());
-            let next = if grace.is_zero() {
-                next
-            } else {
-                next.with_previous(old_current.clone(), until)
-            };
-            tracing::info!(
-                app,
-                new = %new_current.fingerprint(),
-                previous = %old_current.fingerprint(),
-                grace_secs = grace.as_secs(),
-                "callback token rotated"
-            );
-            handle.store(next);
-            Change::Rotated
-        }
-        (None, None) => Change::None,
-        (Some(_), None) => {
-            tracing::warn!(
-                app,
-                "callback authentication switched off at tencent: callbacks are now let through \
-                 unverified"
-            );
-            handle.store(fetched);
-            Change::Disabled
-        }
-        (None, Some(_)) => {
-            tracing::info!(app, "callback authentication switched on");
-            handle.store(fetched);
-            Change::Enabled
         }
     }
 }
@@ -404,11 +341,11 @@ pub(crate) fn apply(
 /// Where a refresher's jitter comes from.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Rng {
-    /// The process's randomness ([`crate::rand`]), seeded by the operating system: what every
+    /// The process's randomness ([`crate::random`]), seeded by the operating system: what every
     /// refresher uses unless told otherwise.
     System,
     /// A SplitMix64 sequence, for deterministic simulations
-    /// ([`jitter_seed`](super::TokenRefresherBuilder::jitter_seed)): the state is a counter.
+    /// ([`jitter_seed`](super::RefresherBuilder::jitter_seed)): the state is a counter.
     Seeded(u64),
 }
 
@@ -423,7 +360,7 @@ impl Rng {
     /// A uniform value in `[0, 1)`.
     pub(crate) fn unit(&mut self) -> f64 {
         match self {
-            Rng::System => crate::rand::random_unit(),
+            Rng::System => crate::random::random_unit(),
             Rng::Seeded(state) => {
                 *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
                 (mix(*state) >> 11) as f64 / (1u64 << 53) as f64
@@ -473,7 +410,9 @@ pub(crate) fn first_token_backoff(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::CallbackToken;
+    use crate::handle::TokenHandle;
+    use crate::refresh::kind::apply_token as apply;
+    use crate::token::{CallbackToken, TokenSnapshot};
 
     #[test]
     fn backoff_grows_and_stays_within_bounds() {

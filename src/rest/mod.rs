@@ -71,21 +71,6 @@ impl WebhookNetwork {
     }
 }
 
-/// Tencent's webhook egress addresses for one network, fetched with a [`RestClient`]: a source for
-/// an [`AllowlistRefresher`](crate::refresh::AllowlistRefresher). Made by
-/// [`RestClient::webhook_addresses`].
-#[derive(Clone, Debug)]
-pub struct WebhookAddresses {
-    client: RestClient,
-    network: WebhookNetwork,
-}
-
-impl crate::refresh::AllowlistSource for WebhookAddresses {
-    async fn fetch(&self) -> Result<IpAllowlist, Error> {
-        self.client.get_ip_list(self.network).await
-    }
-}
-
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default request timeout: longer than Tencent's own 3 s backend timeout.
@@ -245,15 +230,6 @@ impl RestClient {
         .await
     }
 
-    /// A source of the webhook egress addresses for `network`, for an
-    /// [`AllowlistRefresher`](crate::refresh::AllowlistRefresher).
-    pub fn webhook_addresses(&self, network: WebhookNetwork) -> WebhookAddresses {
-        WebhookAddresses {
-            client: self.clone(),
-            network,
-        }
-    }
-
     /// One signed call, its answer read and handed to `interpret`. API errors are scrubbed of
     /// secrets and invalidate the UserSig when it was the problem. One `tracing` span per call with
     /// the outcome, the duration and Tencent's `RequestId`.
@@ -317,7 +293,7 @@ impl RestClient {
             inner.base_url,
             inner.signer.sdk_app_id(),
             inner.signer.identifier(),
-            crate::rand::random_u64() as u32,
+            crate::random::random_u64() as u32,
         );
         let response = inner
             .http

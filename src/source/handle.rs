@@ -3,15 +3,17 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
-
 use super::IpAllowlist;
+use crate::cell::{self, Cell};
+#[cfg(feature = "refresh")]
+use crate::refresh::RefreshStatus;
 
 /// A shared, lock-free cell holding the current [`IpAllowlist`], like
 /// [`TokenHandle`](crate::TokenHandle) for tokens: cheap to clone (one reference count), every
 /// clone sees the same cell, readers load once per request, one writer (usually an
 /// [`AllowlistRefresher`](crate::refresh::AllowlistRefresher)) stores. Give the same handle to
-/// several layers to share one list.
+/// several layers to share one list. Like a token handle, a handle given by a refresher keeps
+/// it refreshing for as long as any clone is alive.
 ///
 /// # Examples
 ///
@@ -26,7 +28,7 @@ use super::IpAllowlist;
 /// ```
 #[derive(Clone)]
 pub struct AllowlistHandle {
-    cell: Arc<ArcSwapOption<IpAllowlist>>,
+    cell: Arc<Cell<IpAllowlist>>,
 }
 
 impl AllowlistHandle {
@@ -41,8 +43,21 @@ impl AllowlistHandle {
     /// let requests through until then).
     pub fn empty() -> Self {
         Self {
-            cell: Arc::new(ArcSwapOption::empty()),
+            cell: cell::shared(),
         }
+    }
+
+    /// The handle on `cell` (the refresher's).
+    #[cfg(feature = "refresh")]
+    pub(crate) fn from_cell(cell: Arc<Cell<IpAllowlist>>) -> Self {
+        Self { cell }
+    }
+
+    /// The status of the refresher that writes this handle, `None` for a static handle; see
+    /// [`TokenHandle::status`](crate::TokenHandle::status).
+    #[cfg(feature = "refresh")]
+    pub fn status(&self) -> Option<RefreshStatus> {
+        self.cell.link().map(|link| link.status())
     }
 
     /// The current list, or `None` before the first store.
@@ -53,19 +68,19 @@ impl AllowlistHandle {
     /// Runs `f` on the current list without touching its reference count (the layer's read).
     #[inline]
     pub(crate) fn with_list<T>(&self, f: impl FnOnce(Option<&IpAllowlist>) -> T) -> T {
-        f(self.cell.load().as_deref())
+        self.cell.with(f)
     }
 
     /// Replaces the current list.
     pub fn store(&self, list: IpAllowlist) {
-        self.cell.store(Some(Arc::new(list)));
+        self.cell.swap(list);
     }
 }
 
 impl fmt::Debug for AllowlistHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AllowlistHandle")
-            .field("list", &self.cell.load().as_deref())
+            .field("list", &self.cell.load_full().as_deref())
             .finish()
     }
 }

@@ -136,8 +136,14 @@ impl Harness {
     pub async fn start_with(
         token: &str,
         configure: impl FnOnce(
-            tim_callback_auth::refresh::TokenRefresherBuilder<RestClient>,
-        ) -> tim_callback_auth::refresh::TokenRefresherBuilder<RestClient>,
+            tim_callback_auth::refresh::RefresherBuilder<
+                RestClient,
+                tim_callback_auth::TokenSnapshot,
+            >,
+        ) -> tim_callback_auth::refresh::RefresherBuilder<
+            RestClient,
+            tim_callback_auth::TokenSnapshot,
+        >,
     ) -> Harness {
         let api = MockApi::start(token).await;
         let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
