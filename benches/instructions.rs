@@ -34,7 +34,7 @@ use tim_callback_auth::{
 /// The `trtc_*` cases verify a 300-byte TRTC event (`TrtcVerifier::verify`: headers, HMAC, scan,
 /// window) next to a bare HMAC-SHA256 of the same bytes, keyed on each call or with the key
 /// schedule computed once, and Tencent's sample translated (`trtc_naive`).
-const CASES: [&str; 20] = [
+const CASES: [&str; 25] = [
     "none",
     "accept",
     "accept_uncached",
@@ -55,6 +55,11 @@ const CASES: [&str; 20] = [
     "trtc_bare_hmac",
     "trtc_bare_hmac_precomputed",
     "trtc_naive",
+    "trtc_accept_serde",
+    "trtc_accept_base64_crate",
+    "trtc_layer_requests",
+    "trtc_layer_scan",
+    "trtc_layer_serde_base64_crate",
 ];
 
 /// Set in the child: which case to run.
@@ -242,10 +247,17 @@ fn run_trtc(case: &str, calls: u64) {
     headers.insert("Sign", sign.parse().expect("header value"));
     let verifier = TrtcVerifier::new();
     let keyed = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("any key length");
+    if case.starts_with("trtc_layer_") {
+        return run_trtc_layer(case, calls, KEY, TS);
+    }
+    tim_callback_auth::trtc::__measure_select(
+        case == "trtc_accept_serde",
+        case == "trtc_accept_base64_crate",
+    );
     let mut accepted = 0u64;
     for _ in 0..calls {
         let ok = match case {
-            "trtc_accept" => verifier
+            "trtc_accept" | "trtc_accept_serde" | "trtc_accept_base64_crate" => verifier
                 .verify(&keys, black_box(&headers), black_box(body.as_bytes()), TS)
                 .is_ok(),
             "trtc_reject_tampered" => verifier
@@ -286,6 +298,55 @@ fn run_trtc(case: &str, calls: u64) {
         accepted += u64::from(ok);
     }
     black_box(accepted);
+}
+
+/// The `trtc_layer_*` cases: a new signed request each call (`trtc_layer_requests` only builds
+/// them), through the layer to a handler answering at once.
+fn run_trtc_layer(case: &str, calls: u64, key: &str, ts: u64) {
+    use bytes::Bytes;
+    use http::{Request, Response};
+    use http_body_util::Full;
+    use std::convert::Infallible;
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+    use tim_callback_auth::trtc::{TrtcBody, TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
+    use tower::Layer as _;
+
+    let serde = case == "trtc_layer_serde_base64_crate";
+    tim_callback_auth::trtc::__measure_select(serde, serde);
+    let key = TrtcKey::new(key).expect("valid key");
+    let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(1_400_000_001, key.clone()))
+        .with_clock(move || ts);
+    let mut service = layer.layer(tower::service_fn(|req: Request<TrtcBody>| {
+        black_box(&req);
+        std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut accepted = 0u64;
+    for i in 0..calls {
+        let body = format!(
+            r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{},"EventInfo":{{"RoomId":"room-20261128-0001","EventTs":1700000000,"EventMsTs":1700000000000,"UserId":"user_0123456789","UniqueId":{},"Role":20,"TerminalType":3,"UserType":3,"Reason":1,"Extra":"{}"}}}}"#,
+            ts + i % 1000,
+            1_700_000_000_000 + i % 1_000_000_000,
+            "x".repeat(34)
+        );
+        let request = Request::post("/trtc")
+            .header("SdkAppId", 1_400_000_001u64)
+            .header("Sign", key.sign(body.as_bytes()))
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        if case == "trtc_layer_requests" {
+            black_box(request);
+            accepted += 1;
+            continue;
+        }
+        let _ = tower::Service::<Request<Full<Bytes>>>::poll_ready(&mut service, &mut cx);
+        let mut future = std::pin::pin!(tower::Service::call(&mut service, request));
+        if let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) {
+            accepted += u64::from(response.status().is_success());
+        }
+    }
+    assert_eq!(accepted, calls);
 }
 
 /// The child: `calls` verifications of one kind.

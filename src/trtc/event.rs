@@ -648,3 +648,26 @@ mod tests {
         }
     }
 }
+
+/// MEASUREMENT ONLY: the serde read.
+pub(crate) fn read(body: &[u8]) -> Option<Fields> {
+    #[derive(serde::Deserialize)]
+    struct Event<'a> {
+        #[serde(rename = "EventGroupId")]
+        event_group_id: u64,
+        #[serde(rename = "EventType")]
+        event_type: u64,
+        #[serde(rename = "CallbackTs")]
+        callback_ts: u64,
+        #[serde(rename = "EventInfo", borrow, default)]
+        #[allow(dead_code)]
+        event_info: Option<&'a serde_json::value::RawValue>,
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let e: Event<'_> = serde_json::from_str(text).ok()?;
+    Some(Fields {
+        event_group_id: e.event_group_id,
+        event_type: e.event_type,
+        callback_ts: e.callback_ts,
+    })
+}

@@ -115,7 +115,12 @@ impl TrtcVerifier {
             .and_then(|id| keys.app(id))
             .ok_or((Rejection::AppIdMismatch, None))?;
         let sign = single(headers, &SIGN, Rejection::MissingSign).map_err(|r| (r, Some(app)))?;
-        let sign = super::base64::decode(sign).ok_or((Rejection::MalformedSign, Some(app)))?;
+        let sign = if MEASURE_B64.load(std::sync::atomic::Ordering::Relaxed) {
+            b64_crate(sign)
+        } else {
+            super::base64::decode(sign)
+        }
+        .ok_or((Rejection::MalformedSign, Some(app)))?;
         Ok(Claim { app, sign })
     }
 
@@ -138,7 +143,12 @@ impl TrtcVerifier {
         } else {
             return Err(Rejection::SignatureMismatch);
         };
-        let fields = event::scan(body).ok_or(Rejection::MalformedEvent)?;
+        let fields = if MEASURE_SERDE.load(std::sync::atomic::Ordering::Relaxed) {
+            event::read(body)
+        } else {
+            event::scan(body)
+        }
+        .ok_or(Rejection::MalformedEvent)?;
         if now_ms.saturating_sub(fields.callback_ts) > self.window_ms {
             return Err(Rejection::Expired);
         }
@@ -219,4 +229,31 @@ impl VerifiedTrtcEvent {
     pub(crate) fn verified(&self) -> Verified {
         self.key
     }
+}
+
+static MEASURE_SERDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static MEASURE_B64: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// MEASUREMENT ONLY (this commit): which field reader and which base64 decoder the verifier uses.
+#[doc(hidden)]
+pub fn __measure_select(serde_fields: bool, base64_crate: bool) {
+    MEASURE_SERDE.store(serde_fields, std::sync::atomic::Ordering::Relaxed);
+    MEASURE_B64.store(base64_crate, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn b64_crate(text: &[u8]) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    if text.len() != super::base64::ENCODED_LEN {
+        return None;
+    }
+    let mut out = [0u8; 33];
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(text, &mut out)
+        .ok()?;
+    if n != 32 {
+        return None;
+    }
+    let mut sign = [0u8; 32];
+    sign.copy_from_slice(&out[..32]);
+    Some(sign)
 }
