@@ -66,6 +66,4 @@ pub use self::key::{InvalidTrtcKey, TrtcKey};
 pub use self::keys::{TrtcKeys, TrtcKeysBuilder, TrtcKeysError};
 pub use self::layer::TrtcCallbackAuthLayer;
 pub use self::service::TrtcCallbackAuth;
-#[doc(hidden)]
-pub use self::verify::__measure_select;
 pub use self::verify::{TrtcVerifier, VerifiedTrtcEvent};
