@@ -23,8 +23,8 @@
 //! without recursion, so their nesting has no limit but the body's size.
 //!
 //! Allocations: none for an event whose top-level keys have no escapes and whose skipped values
-//! (`EventInfo` included) nest at most one level (Tencent's room and media events); otherwise
-//! `serde_json`'s one scratch buffer (an escaped key, or the stack of a deeper nesting).
+//! (`EventInfo` included) hold no object or array inside them (Tencent's room and media events);
+//! otherwise `serde_json`'s one scratch buffer (an escaped key, or its stack of open brackets).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
