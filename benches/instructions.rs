@@ -31,10 +31,12 @@ use tim_callback_auth::{
 /// request that carries a peer address and an `X-Forwarded-For` header: the source allowlist's
 /// cost is `source_peer` or `source_forwarded` minus `source_none`.
 ///
-/// The `trtc_*` cases verify a 300-byte TRTC event (`TrtcVerifier::verify`: headers, HMAC, scan,
-/// window) next to a bare HMAC-SHA256 of the same bytes, keyed on each call or with the key
-/// schedule computed once, and Tencent's sample translated (`trtc_naive`).
-const CASES: [&str; 20] = [
+/// The `trtc_*` cases verify a 300-byte TRTC event (`TrtcVerifier::verify`: headers, HMAC, the
+/// serde read of its fields, window) next to a bare HMAC-SHA256 of the same bytes, keyed on each call or with the key
+/// schedule computed once, and Tencent's sample translated (`trtc_naive`). `trtc_layer_accept` is
+/// a new signed event each call through the TRTC layer (minus `trtc_layer_requests`, which only
+/// builds and signs them: the whole accepted request in the layer).
+const CASES: [&str; 22] = [
     "none",
     "accept",
     "accept_uncached",
@@ -55,6 +57,8 @@ const CASES: [&str; 20] = [
     "trtc_bare_hmac",
     "trtc_bare_hmac_precomputed",
     "trtc_naive",
+    "trtc_layer_requests",
+    "trtc_layer_accept",
 ];
 
 /// Set in the child: which case to run.
@@ -242,6 +246,9 @@ fn run_trtc(case: &str, calls: u64) {
     headers.insert("Sign", sign.parse().expect("header value"));
     let verifier = TrtcVerifier::new();
     let keyed = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("any key length");
+    if case.starts_with("trtc_layer_") {
+        return run_trtc_layer(case, calls, KEY, TS);
+    }
     let mut accepted = 0u64;
     for _ in 0..calls {
         let ok = match case {
@@ -286,6 +293,53 @@ fn run_trtc(case: &str, calls: u64) {
         accepted += u64::from(ok);
     }
     black_box(accepted);
+}
+
+/// The `trtc_layer_*` cases: a new signed request each call (`trtc_layer_requests` only builds
+/// them), through the layer to a handler answering at once.
+fn run_trtc_layer(case: &str, calls: u64, key: &str, ts: u64) {
+    use bytes::Bytes;
+    use http::{Request, Response};
+    use http_body_util::Full;
+    use std::convert::Infallible;
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+    use tim_callback_auth::trtc::{TrtcBody, TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
+    use tower::Layer as _;
+
+    let key = TrtcKey::new(key).expect("valid key");
+    let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(1_400_000_001, key.clone()))
+        .with_clock(move || ts);
+    let mut service = layer.layer(tower::service_fn(|req: Request<TrtcBody>| {
+        black_box(&req);
+        std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut accepted = 0u64;
+    for i in 0..calls {
+        let body = format!(
+            r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{},"EventInfo":{{"RoomId":"room-20261128-0001","EventTs":1700000000,"EventMsTs":1700000000000,"UserId":"user_0123456789","UniqueId":{},"Role":20,"TerminalType":3,"UserType":3,"Reason":1,"Extra":"{}"}}}}"#,
+            ts + i % 1000,
+            1_700_000_000_000 + i % 1_000_000_000,
+            "x".repeat(34)
+        );
+        let request = Request::post("/trtc")
+            .header("SdkAppId", 1_400_000_001u64)
+            .header("Sign", key.sign(body.as_bytes()))
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        if case == "trtc_layer_requests" {
+            black_box(request);
+            accepted += 1;
+            continue;
+        }
+        let _ = tower::Service::<Request<Full<Bytes>>>::poll_ready(&mut service, &mut cx);
+        let mut future = std::pin::pin!(tower::Service::call(&mut service, request));
+        if let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) {
+            accepted += u64::from(response.status().is_success());
+        }
+    }
+    assert_eq!(accepted, calls);
 }
 
 /// The child: `calls` verifications of one kind.

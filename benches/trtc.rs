@@ -3,8 +3,12 @@
 //! then `serde_json` to read the fields), measured in one run so the ratios hold on a noisy
 //! machine.
 //!
-//! Run: `cargo bench --bench trtc`
+//! The `trtc_layer` group is the whole accepted request through the layer (a new event each
+//! time, so none is a retry the layer answers itself).
+//!
+//! Run: `cargo bench --bench trtc` (`-- trtc_layer` for the layer alone)
 
+use std::future::Future as _;
 use std::hint::black_box;
 
 use base64::Engine as _;
@@ -93,5 +97,67 @@ fn trtc(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, trtc);
+/// A new ~300-byte event for each request (so none is a retry the layer answers itself).
+fn numbered_event(i: u64) -> String {
+    format!(
+        r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{},"EventInfo":{{"RoomId":"room-20261128-0001","EventTs":1700000000,"EventMsTs":1700000000000,"UserId":"user_0123456789","UniqueId":{},"Role":20,"TerminalType":3,"UserType":3,"Reason":1,"Extra":"{}"}}}}"#,
+        TS + i % 1000,
+        1_700_000_000_000 + i % 1_000_000_000,
+        "x".repeat(34)
+    )
+}
+
+/// The whole accepted request through the layer, as hyper hands it over (headers parsed, the body
+/// in one frame): `call`, the body read, verification, the retry memory, the extension, a
+/// handler that answers at once. The request is built (and signed) outside the timing.
+fn layer(c: &mut Criterion) {
+    use bytes::Bytes;
+    use http::{Request, Response};
+    use http_body_util::Full;
+    use std::convert::Infallible;
+    use std::task::{Context, Poll, Waker};
+    use tim_callback_auth::trtc::{TrtcBody, TrtcCallbackAuthLayer};
+    use tower::{Layer as _, Service as _};
+
+    let key = TrtcKey::new(KEY).unwrap();
+    let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key.clone())).with_clock(|| TS);
+    let mut service = layer.layer(tower::service_fn(|req: Request<TrtcBody>| {
+        black_box(&req);
+        std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut n = 0u64;
+    let mut group = c.benchmark_group("trtc_layer");
+    group.bench_function("accept", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let body = numbered_event(n);
+                Request::post("/trtc")
+                    .header("SdkAppId", APP)
+                    .header("Sign", key.sign(body.as_bytes()))
+                    .body(Full::new(Bytes::from(body)))
+                    .unwrap()
+            },
+            |request| {
+                assert!(
+                    tower::Service::<Request<Full<Bytes>>>::poll_ready(&mut service, &mut cx)
+                        .is_ready()
+                );
+                let mut future = std::pin::pin!(service.call(request));
+                match future.as_mut().poll(&mut cx) {
+                    Poll::Ready(Ok(response)) => {
+                        debug_assert!(response.status().is_success());
+                        response
+                    }
+                    _ => unreachable!("a ready body and handler"),
+                }
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, trtc, layer);
 criterion_main!(benches);

@@ -213,6 +213,54 @@ async fn a_single_frame_body_reaches_the_handler_without_a_copy() {
     assert_eq!(passed.as_ptr(), original.as_ptr(), "the same buffer");
 }
 
+/// The handler parses only `EventInfo`, from the body it got, with the range the layer read.
+#[tokio::test]
+async fn the_handler_gets_event_info_raw_from_its_body() {
+    let (svc, seen) = service(TrtcCallbackAuthLayer::new(keys()), DOCS_TS, StatusCode::OK);
+    assert_eq!(
+        call(&svc, signed(DOCS_BODY.as_bytes())).await.0,
+        StatusCode::OK
+    );
+    let event = seen.events.lock().unwrap()[0];
+    let body = seen.bodies.lock().unwrap()[0].clone();
+    let info = event.event_info(&body).unwrap();
+    assert_eq!(&body[event.event_info_range().unwrap()], info.as_bytes());
+    let info: serde_json::Value = serde_json::from_str(info).unwrap();
+    assert_eq!(
+        (info["RoomId"].as_u64(), info["UserId"].as_str()),
+        (Some(12345), Some("test"))
+    );
+    // Not the verified body: too short.
+    assert_eq!(event.event_info(&body[..10]), None);
+}
+
+/// Signed bodies a handler's parser could read as another event are refused, as malformed: a
+/// field twice (also under an escaped name), a wrong type, not JSON.
+#[tokio::test]
+async fn signed_bodies_that_two_parsers_could_read_differently_are_malformed() {
+    let (svc, seen) = service(TrtcCallbackAuthLayer::new(keys()), DOCS_TS, StatusCode::OK);
+    let ts = DOCS_TS;
+    for body in [
+        format!(r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ts},"EventType":104}}"#),
+        format!(r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ts},"Event\u0054ype":104}}"#),
+        format!(
+            r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ts},"EventInfo":{{}},"EventInfo":{{}}}}"#
+        ),
+        format!(r#"{{"EventGroupId":1,"EventType":103.0,"CallbackTs":{ts}}}"#),
+        format!(r#"{{"EventGroupId":1,"EventType":"103","CallbackTs":{ts}}}"#),
+        format!(r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ts},"EventInfo":{{"a":01}}}}"#),
+        format!(r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ts}}} {{}}"#),
+    ] {
+        let (status, rejection, _) = call(&svc, signed(body.as_bytes())).await;
+        assert_eq!(
+            (status, rejection),
+            (StatusCode::BAD_REQUEST, Some(Rejection::MalformedEvent)),
+            "{body}"
+        );
+    }
+    assert_eq!(seen.calls.load(Ordering::Relaxed), 0);
+}
+
 #[test]
 fn one_byte_changed_anywhere_in_the_body_is_refused() {
     let keys = keys();

@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let (mode, rest) = (data[0], &data[1..]);
     let body = rest;
     let sign = match mode % 3 {
-        // Correctly signed: exercises the scan on arbitrary (signed) bodies.
+        // Correctly signed: exercises the serde read of the fields on arbitrary (signed) bodies.
         0 => key.sign(body),
         // A raw header value from the input.
         1 => String::from_utf8_lossy(&rest[..rest.len().min(usize::from(data[1] % 64))]).into_owned(),
@@ -44,6 +44,12 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(parsed["EventGroupId"].as_u64(), Some(event.event_group_id()));
             assert_eq!(parsed["EventType"].as_u64(), Some(event.event_type()));
             assert_eq!(parsed["CallbackTs"].as_u64(), Some(event.callback_ts_ms()));
+            // EventInfo, raw from the body, is the value the parser finds.
+            let info = event
+                .event_info(body)
+                .map(|raw| serde_json::from_str::<serde_json::Value>(raw).unwrap());
+            let expected = parsed.get("EventInfo").filter(|v| !v.is_null()).cloned();
+            assert_eq!(info, expected);
         }
     }
 });

@@ -1,5 +1,6 @@
 //! [`TrtcVerifier`]: the pure, synchronous check of one TRTC event callback.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName};
@@ -28,9 +29,13 @@ pub(crate) static SIGN: HeaderName = HeaderName::from_static("sign");
 ///    ([`MissingSign`](Rejection::MissingSign), [`MalformedSign`](Rejection::MalformedSign));
 /// 3. `Sign` equal, in constant time, to HMAC-SHA256 of the body under the app's current key, or
 ///    its previous key during a rotation ([`SignatureMismatch`](Rejection::SignatureMismatch));
-/// 4. the verified body is a JSON object with `EventGroupId`, `EventType` and `CallbackTs`, each
-///    once, as plain integers ([`MalformedEvent`](Rejection::MalformedEvent)); only signed bytes
-///    are ever parsed;
+/// 4. the verified body is UTF-8 and one JSON object with `EventGroupId`, `EventType` and
+///    `CallbackTs`, each exactly once, as integers that fit a `u64` (no sign, fraction, exponent or
+///    string), and `EventInfo` at most once; a duplicate of any of the four (also under an
+///    escaped spelling of its name) is refused ([`MalformedEvent`](Rejection::MalformedEvent)).
+///    Read by one borrowed `serde_json` deserialize (nothing allocated for a plain event), with
+///    `EventInfo` kept raw ([`VerifiedTrtcEvent::event_info`]); other members are checked for JSON
+///    grammar, not decoded. Only signed bytes are ever parsed;
 /// 5. `CallbackTs` (milliseconds) within the window of now, in both directions
 ///    ([`Expired`](Rejection::Expired), [`FromFuture`](Rejection::FromFuture)).
 ///
@@ -138,7 +143,7 @@ impl TrtcVerifier {
         } else {
             return Err(Rejection::SignatureMismatch);
         };
-        let fields = event::scan(body).ok_or(Rejection::MalformedEvent)?;
+        let fields = event::read(body).ok_or(Rejection::MalformedEvent)?;
         if now_ms.saturating_sub(fields.callback_ts) > self.window_ms {
             return Err(Rejection::Expired);
         }
@@ -150,6 +155,7 @@ impl TrtcVerifier {
             event_group_id: fields.event_group_id,
             event_type: fields.event_type,
             callback_ts: fields.callback_ts,
+            event_info: fields.event_info,
             key,
         })
     }
@@ -180,13 +186,16 @@ pub(crate) struct Claim<'k> {
 /// body. The layer inserts it into the request's extensions (axum: `Extension<VerifiedTrtcEvent>`).
 ///
 /// The body the handler reads is the same bytes, so parsing `EventInfo` from it needs no second
-/// check.
+/// check, and no second parse of the whole body: [`event_info`](Self::event_info) gives its raw
+/// text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VerifiedTrtcEvent {
     app_id: u64,
     event_group_id: u64,
     event_type: u64,
     callback_ts: u64,
+    /// `EventInfo`'s byte range in the body.
+    event_info: Option<(usize, usize)>,
     key: Verified,
 }
 
@@ -209,6 +218,37 @@ impl VerifiedTrtcEvent {
     /// `CallbackTs`: when Tencent sent the event, in Unix milliseconds.
     pub fn callback_ts_ms(&self) -> u64 {
         self.callback_ts
+    }
+
+    /// Where `EventInfo`'s value lies in the verified body (a byte range); `None` when the event
+    /// has no `EventInfo`, or it is `null`.
+    pub fn event_info_range(&self) -> Option<Range<usize>> {
+        self.event_info.map(|(start, end)| start..end)
+    }
+
+    /// `EventInfo`'s value, raw (not decoded: parse it with your JSON parser), from the body the
+    /// layer handed on: pass that body (the handler's `String`, `Bytes` or
+    /// [`TrtcBody::as_bytes`](super::TrtcBody::as_bytes)). `None` when the event has no `EventInfo`
+    /// (or it is `null`), or when `body` is not the verified body (too short, or the range is not
+    /// UTF-8 there).
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tim_callback_auth::trtc::{TrtcKey, TrtcKeys, TrtcVerifier};
+    ///
+    /// let key = TrtcKey::new("MyTrtcCallbackKey")?;
+    /// let body = br#"{"EventGroupId":1,"EventType":103,"CallbackTs":1700000000000,"EventInfo":{"RoomId":"r1"}}"#;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("SdkAppId", "1400000001".parse()?);
+    /// headers.insert("Sign", key.sign(body).parse()?);
+    /// let keys = TrtcKeys::single(1400000001, key);
+    /// let event = TrtcVerifier::new().verify(&keys, &headers, body, 1700000000000)?;
+    /// assert_eq!(event.event_info(body), Some(r#"{"RoomId":"r1"}"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn event_info<'b>(&self, body: &'b [u8]) -> Option<&'b str> {
+        let range = self.event_info_range()?;
+        std::str::from_utf8(body.get(range)?).ok()
     }
 
     /// Whether the app's previous key (during a rotation) verified it.
