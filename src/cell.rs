@@ -14,18 +14,26 @@ use arc_swap::ArcSwapOption;
 
 pub(crate) struct Cell<T> {
     value: ArcSwapOption<T>,
+    /// The SDKAppID the value belongs to, when known (a refresher's app, or given to the handle).
+    app_id: Option<u64>,
     /// The refresher that writes this cell; unset for a static handle.
     #[cfg(feature = "refresh")]
     link: OnceLock<Arc<crate::refresh::Link>>,
 }
 
 impl<T> Cell<T> {
-    pub(crate) fn empty() -> Self {
+    pub(crate) fn empty(app_id: Option<u64>) -> Self {
         Self {
             value: ArcSwapOption::empty(),
+            app_id,
             #[cfg(feature = "refresh")]
             link: OnceLock::new(),
         }
+    }
+
+    /// The SDKAppID the value belongs to, when known.
+    pub(crate) fn app_id(&self) -> Option<u64> {
+        self.app_id
     }
 
     /// The current value as an owned `Arc` (safe across `.await`).
@@ -76,6 +84,6 @@ impl<T> Drop for Cell<T> {
 }
 
 /// A new cell behind an `Arc`, the form every handle holds.
-pub(crate) fn shared<T>() -> Arc<Cell<T>> {
-    Arc::new(Cell::empty())
+pub(crate) fn shared<T>(app_id: Option<u64>) -> Arc<Cell<T>> {
+    Arc::new(Cell::empty(app_id))
 }

@@ -46,18 +46,47 @@ pub struct TokenHandle {
 }
 
 impl TokenHandle {
-    /// A handle that already holds `snapshot`.
+    /// A handle that already holds `snapshot`, for any app: a layer over it checks no `SdkAppid`
+    /// unless its verifier names one. Prefer [`for_app`](Self::for_app).
     pub fn new(snapshot: TokenSnapshot) -> Self {
         let handle = Self::empty();
         handle.store(snapshot);
         handle
     }
 
+    /// A handle that already holds `snapshot`, the token of app `app_id`: a
+    /// [`CallbackAuthLayer`](crate::CallbackAuthLayer) over it accepts only callbacks whose
+    /// `SdkAppid` is `app_id`, as it does over a refresher's handle.
+    ///
+    /// ```
+    /// use tim_callback_auth::{CallbackToken, TokenHandle, TokenSnapshot};
+    ///
+    /// let token = CallbackToken::new("the-console-token-0123456789")?;
+    /// let handle = TokenHandle::for_app(1400000000, TokenSnapshot::enabled(token));
+    /// assert_eq!(handle.app_id(), Some(1400000000));
+    /// # Ok::<(), tim_callback_auth::Error>(())
+    /// ```
+    pub fn for_app(app_id: u64, snapshot: TokenSnapshot) -> Self {
+        let handle = Self {
+            cell: cell::shared(Some(app_id)),
+        };
+        handle.store(snapshot);
+        handle
+    }
+
+    /// The app this handle's token belongs to: [`for_app`](Self::for_app)'s, or the app of the
+    /// refresher that writes it (a [`RestClient`](crate::rest::RestClient)'s, or
+    /// [`RefresherBuilder::app_id`](crate::refresh::RefresherBuilder::app_id)); `None` for
+    /// [`new`](Self::new) and [`empty`](Self::empty).
+    pub fn app_id(&self) -> Option<u64> {
+        self.cell.app_id()
+    }
+
     /// A handle that holds nothing yet: verification answers
     /// [`Rejection::TokenUnavailable`](crate::Rejection::TokenUnavailable) until the first store.
     pub fn empty() -> Self {
         Self {
-            cell: cell::shared(),
+            cell: cell::shared(None),
         }
     }
 

@@ -651,7 +651,7 @@ async fn wait_first<T>(
 
 fn launch<S: Source<T>, T: Kind>(builder: RefresherBuilder<S, T>) -> (Refresher<T>, Outcomes) {
     let settings = builder.settings;
-    let cell = Arc::new(Cell::empty());
+    let cell = Arc::new(Cell::empty(settings.app_id));
     let link = Arc::new(Link {
         app_id: settings.app_id,
         what: T::WHAT,

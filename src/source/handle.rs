@@ -43,7 +43,7 @@ impl AllowlistHandle {
     /// let requests through until then).
     pub fn empty() -> Self {
         Self {
-            cell: cell::shared(),
+            cell: cell::shared(None),
         }
     }
 
