@@ -74,6 +74,19 @@ impl TokenHandle {
         handle
     }
 
+    /// A handle holding `token` (the IM console's callback token, which has no read API) as the
+    /// token of app `app_id`: `for_app(app_id, TokenSnapshot::enabled(CallbackToken::new(token)?))`.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`](crate::Error) of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when
+    /// the token is empty or longer than [`CallbackToken::MAX_LEN`](crate::CallbackToken::MAX_LEN)
+    /// bytes (the error never contains the token).
+    pub fn from_token(app_id: u64, token: &str) -> Result<Self, crate::Error> {
+        let token = crate::CallbackToken::new(token)?;
+        Ok(Self::for_app(app_id, TokenSnapshot::enabled(token)))
+    }
+
     /// The app this handle's token belongs to: [`for_app`](Self::for_app)'s, or the app of the
     /// refresher that writes it (a [`RestClient`](crate::rest::RestClient)'s, or
     /// [`RefresherBuilder::app_id`](crate::refresh::RefresherBuilder::app_id)); `None` for
