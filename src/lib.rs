@@ -88,6 +88,7 @@ mod rand;
 #[cfg(feature = "refresh")]
 #[cfg_attr(docsrs, doc(cfg(feature = "refresh")))]
 pub mod refresh;
+mod reject;
 mod reply;
 #[cfg(feature = "rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rest")))]

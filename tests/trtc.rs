@@ -127,7 +127,9 @@ fn service(layer: TrtcCallbackAuthLayer, now_ms: u64, status: StatusCode) -> (Sv
             Ok::<_, Infallible>(response)
         }
     });
-    let svc = layer.with_clock(move || now_ms).layer(handler);
+    let svc = layer
+        .with_clock(move || std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms))
+        .layer(handler);
     (Svc::new(svc), seen)
 }
 
@@ -192,7 +194,8 @@ async fn the_docs_example_is_verified_and_the_handler_gets_the_same_bytes() {
 
 #[tokio::test]
 async fn a_single_frame_body_reaches_the_handler_without_a_copy() {
-    let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS);
+    let layer = TrtcCallbackAuthLayer::new(keys())
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS));
     let original = Bytes::from_static(DOCS_BODY.as_bytes());
     let handler = service_fn(|req: Request<TrtcBody>| async move {
         let mut body = req.into_body();
@@ -665,8 +668,9 @@ async fn a_remembered_event_is_forgotten_once_it_leaves_the_window() {
     // The clock moves: the retry after the window is refused as expired, not answered.
     let now = Arc::new(std::sync::atomic::AtomicU64::new(DOCS_TS));
     let clock = now.clone();
-    let layer =
-        TrtcCallbackAuthLayer::new(keys()).with_clock(move || clock.load(Ordering::Relaxed));
+    let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(move || {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(clock.load(Ordering::Relaxed))
+    });
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
     let svc = layer.layer(service_fn(move |_req: Request<TrtcBody>| {
@@ -712,9 +716,10 @@ async fn in_an_axum_router() {
         assert_eq!((event.event_type(), body.as_str()), (103, DOCS_BODY));
         Reply::trtc_ok()
     }
-    let app: Router = Router::new()
-        .route("/trtc/callback", post(handler))
-        .layer(TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS));
+    let app: Router = Router::new().route("/trtc/callback", post(handler)).layer(
+        TrtcCallbackAuthLayer::new(keys())
+            .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS)),
+    );
     let sign = independent_sign(KEY, DOCS_BODY.as_bytes());
     let req = Request::post("/trtc/callback")
         .header("SdkAppId", APP)
@@ -741,7 +746,8 @@ async fn a_plain_hyper_server_reads_incoming_bodies_in_many_chunks() {
     use http_body_util::Full;
     use hyper_util::rt::TokioIo;
 
-    let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS);
+    let layer = TrtcCallbackAuthLayer::new(keys())
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS));
     let service = layer.layer(service_fn(|req: Request<TrtcBody>| async move {
         // Outside axum: the verified bytes without polling.
         let bytes = req.into_body().into_bytes();
@@ -824,7 +830,10 @@ async fn an_event_replayed_to_another_route_does_not_stand_for_the_delivery() {
             }),
         )
         .route("/status", post(|| async { "up" }))
-        .layer(TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS));
+        .layer(
+            TrtcCallbackAuthLayer::new(keys())
+                .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS)),
+        );
     let deliver = |path: &str| {
         Request::post(path)
             .header("SdkAppId", APP)

@@ -1,0 +1,97 @@
+//! The settings a TRTC layer is built with ([`Settings`], plain and cloneable), its runtime state
+//! ([`State`]: the log limiter and the memory of answered events, shared by the layer and its
+//! clones), and what every service of it shares ([`Config`]), with the one way a rejection is
+//! answered ([`Config::reject`]).
+
+use std::sync::{Arc, OnceLock};
+
+use http::Response;
+
+use super::dedupe::RecentEvents;
+use super::{TrtcKeys, TrtcVerifier};
+use crate::reject::{reject, Clock, Details, RejectionLog, RejectionResponse};
+use crate::stats::Counters;
+use crate::verify::Rejection;
+
+/// The default body limit: TRTC events are a few hundred bytes.
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// The default number of answered events remembered for retries.
+pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
+
+/// What the `with_*` methods set.
+pub(crate) struct Settings<R> {
+    pub(crate) keys: TrtcKeys,
+    pub(crate) verifier: TrtcVerifier,
+    pub(crate) body_limit: usize,
+    pub(crate) clock: Clock,
+    pub(crate) rejection: Arc<R>,
+    pub(crate) insert_verified: bool,
+    /// How many answered events to remember (0: none).
+    pub(crate) recent_events: usize,
+}
+
+impl<R> Clone for Settings<R> {
+    fn clone(&self) -> Self {
+        Self {
+            keys: self.keys.clone(),
+            verifier: self.verifier,
+            body_limit: self.body_limit,
+            clock: self.clock.clone(),
+            rejection: Arc::clone(&self.rejection),
+            insert_verified: self.insert_verified,
+            recent_events: self.recent_events,
+        }
+    }
+}
+
+/// What a layer accumulates while it runs, created once with the layer and shared by its clones,
+/// the layers its `with_*` methods return and every service it builds.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) log: Arc<RejectionLog>,
+    /// The answered events, sized by the settings at the first [`recent`](Self::recent) call.
+    recent: OnceLock<Option<Arc<RecentEvents>>>,
+}
+
+impl State {
+    pub(crate) fn recent(&self, capacity: usize) -> Option<&Arc<RecentEvents>> {
+        self.recent
+            .get_or_init(|| (capacity > 0).then(|| Arc::new(RecentEvents::new(capacity))))
+            .as_ref()
+    }
+}
+
+/// What every service of a layer shares.
+pub(crate) struct Config<R> {
+    pub(crate) settings: Settings<R>,
+    pub(crate) recent: Option<Arc<RecentEvents>>,
+    pub(crate) log: Arc<RejectionLog>,
+}
+
+impl<R> Config<R> {
+    /// Counts, logs and answers a rejection (the shared rejection path).
+    pub(crate) fn reject<ResBody>(
+        &self,
+        rejection: Rejection,
+        app_id: Option<u64>,
+        counters: &Counters,
+        now_ms: u64,
+    ) -> Response<ResBody>
+    where
+        R: RejectionResponse<ResBody>,
+    {
+        reject(
+            &*self.settings.rejection,
+            &self.log,
+            counters,
+            rejection,
+            now_ms / 1000,
+            app_id,
+            || Details {
+                command: "trtc event",
+                skew_secs: None,
+                source: None,
+            },
+        )
+    }
+}
