@@ -427,9 +427,8 @@ mod trtc {
     #[test]
     fn trtc_verification_allocates_nothing_on_any_path() {
         let key = TrtcKey::new("AllocationTestKey1").unwrap();
-        let keys = TrtcKeys::builder()
-            .app_rotating(APP, TrtcKey::new("NewerKey").unwrap(), key.clone())
-            .build()
+        let keys = TrtcKeys::new();
+        keys.insert_rotating(APP, TrtcKey::new("NewerKey").unwrap(), key.clone())
             .unwrap();
         let verifier = TrtcVerifier::new();
         let body = event(1);

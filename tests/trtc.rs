@@ -498,10 +498,9 @@ async fn unknown_apps_are_refused_before_hashing_and_counted_apart() {
 #[tokio::test]
 async fn several_apps_each_with_its_key() {
     let other = "SecondAppKey987";
-    let keys = TrtcKeys::builder()
-        .app(APP, TrtcKey::new(KEY).unwrap())
-        .app(1_400_000_002, TrtcKey::new(other).unwrap())
-        .build()
+    let keys = TrtcKeys::new();
+    keys.insert(APP, TrtcKey::new(KEY).unwrap()).unwrap();
+    keys.insert(1_400_000_002, TrtcKey::new(other).unwrap())
         .unwrap();
     let (svc, seen) = service(
         TrtcCallbackAuthLayer::new(keys.clone()),

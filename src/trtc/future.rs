@@ -232,7 +232,8 @@ where
                             continue;
                         }
                     };
-                    let counters = match config.settings.keys.app(app_id) {
+                    let table = config.settings.keys.table();
+                    let counters = match table.app(app_id) {
                         Some(app) => &app.counters,
                         None => config.settings.keys.unknown_counters(),
                     };
@@ -261,9 +262,9 @@ where
     R: RejectionResponse<ResBody>,
 {
     let now = config.settings.clock.unix_millis();
-    // The set of apps is fixed when the keys are built: an app that passed the header check is
-    // still there.
-    let Some(app) = config.settings.keys.app(app_id) else {
+    // The app may have left the set while the body was read.
+    let table = config.settings.keys.table();
+    let Some(app) = table.app(app_id) else {
         let counters = config.settings.keys.unknown_counters();
         return Err(config.reject(Rejection::AppIdMismatch, None, counters, now));
     };

@@ -64,7 +64,7 @@ mod verify;
 pub use self::body::TrtcBody;
 pub use self::future::ResponseFuture;
 pub use self::key::{InvalidTrtcKey, TrtcKey};
-pub use self::keys::{TrtcKeys, TrtcKeysBuilder, TrtcKeysError};
+pub use self::keys::{TrtcKeys, TrtcKeysError};
 pub use self::layer::TrtcCallbackAuthLayer;
 pub use self::service::TrtcCallbackAuth;
 pub use self::verify::{TrtcVerifier, VerifiedTrtcEvent};

@@ -81,10 +81,11 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let config = &self.config;
+        let table = config.settings.keys.table();
         let claim = match config
             .settings
             .verifier
-            .check_headers(&config.settings.keys, req.headers())
+            .check_headers(&table, req.headers())
         {
             Ok(claim) => claim,
             Err((rejection, app)) => {
