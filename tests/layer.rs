@@ -229,3 +229,28 @@ async fn hyper_server_on_loopback_answers_a_real_client() {
     }
     server.abort();
 }
+
+#[tokio::test]
+async fn settings_changed_on_a_clone_keep_the_layers_counters() {
+    let token = CallbackToken::new("layer-token").unwrap();
+    let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
+    let app = Router::new()
+        .route("/im/callback", post(|| async { "ok" }))
+        .layer(layer.clone());
+    assert_eq!(send(app, &signed_uri(&token, NOW)).await.0, StatusCode::OK);
+    // Every `with_*` sets its setting only: the counters are the layer's, whatever was changed.
+    let changed = layer
+        .clone()
+        .with_verified_extension(false)
+        .with_verifier(Verifier::new())
+        .with_rejection_response(|_: Rejection| Response::new(Body::empty()));
+    let app = Router::new()
+        .route("/im/callback", post(|| async { "ok" }))
+        .layer(changed.clone());
+    assert_eq!(send(app, "/im/callback?Sign=x").await.0, StatusCode::OK);
+    for stats in [&layer.stats()[0], &changed.stats()[0]] {
+        assert_eq!(stats.accepted_total(), 1);
+        assert_eq!(stats.rejected_total(), 1);
+    }
+}

@@ -862,3 +862,63 @@ async fn an_event_replayed_to_another_route_does_not_stand_for_the_delivery() {
         "the handler processed the event"
     );
 }
+
+#[tokio::test]
+async fn a_policy_without_a_retry_answer_lets_every_retry_reach_the_handler() {
+    let keys = keys();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let layer = TrtcCallbackAuthLayer::new(keys.clone())
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS))
+        .with_rejection_response(|_: Rejection| {
+            let mut response = Response::new(String::from("refused"));
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            response
+        });
+    let svc = layer.layer(service_fn(move |_req: Request<TrtcBody>| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        async { Ok::<_, Infallible>(Response::new(String::from(r#"{"code":0}"#))) }
+    }));
+    for _ in 0..2 {
+        let response = svc
+            .clone()
+            .oneshot(signed(DOCS_BODY.as_bytes()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(calls.load(Ordering::Relaxed), 2, "no answer of its own");
+    assert_eq!(keys.stats()[0].retries_answered(), 0);
+    // Rejections still go through the policy, the reason in the extensions.
+    let forged = request(
+        &[
+            ("SdkAppId", &APP.to_string()),
+            (
+                "Sign",
+                &independent_sign("AnotherKey", DOCS_BODY.as_bytes()),
+            ),
+        ],
+        Chunks::new(&[DOCS_BODY.as_bytes()]),
+    );
+    let response = svc.oneshot(forged).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.body(), "refused");
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::SignatureMismatch)
+    );
+}
+
+#[tokio::test]
+async fn a_setting_changed_on_a_clone_keeps_the_memory_of_answered_events() {
+    let layer = TrtcCallbackAuthLayer::new(keys());
+    let (first, seen) = service(layer.clone(), DOCS_TS, StatusCode::OK);
+    assert_eq!(call(&first, signed(DOCS_BODY.as_bytes())).await.1, None);
+    // Another setting, the same layer's state: the retry is answered without the handler.
+    let (second, seen_second) = service(layer.with_body_limit(1 << 20), DOCS_TS, StatusCode::OK);
+    let (status, rejection, body) = call(&second, signed(DOCS_BODY.as_bytes())).await;
+    assert_eq!((status, rejection), (StatusCode::OK, None));
+    assert_eq!(body, r#"{"code":0}"#);
+    assert_eq!(seen.calls.load(Ordering::Relaxed), 1);
+    assert_eq!(seen_second.calls.load(Ordering::Relaxed), 0);
+}
