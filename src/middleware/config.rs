@@ -46,24 +46,36 @@ impl<R> Clone for Settings<R> {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     /// The counters of a single-app layer (unused with an [`AppSet`]: each app has its own),
-    /// labelled with the verifier's app id at the first [`counters`](Self::counters) call.
-    counters: OnceLock<Arc<Counters>>,
-    pub(crate) log: Arc<RejectionLog>,
+    /// labelled with the verifier's app id when first used.
+    counters: OnceLock<Counters>,
+    pub(crate) log: RejectionLog,
 }
 
-impl State {
-    pub(crate) fn counters(&self, app_id: Option<u64>) -> &Arc<Counters> {
-        self.counters
-            .get_or_init(|| Arc::new(Counters::new(app_id)))
+/// Everything a request needs, behind one `Arc` so per-connection clones (and axum's per-request
+/// `Layer::layer` calls) stay cheap.
+pub(crate) struct Config<R> {
+    pub(crate) settings: Settings<R>,
+    pub(crate) state: Arc<State>,
+}
+
+impl<R> Clone for Config<R> {
+    /// The same settings and the same state (never a fresh one).
+    fn clone(&self) -> Self {
+        Self {
+            settings: self.settings.clone(),
+            state: Arc::clone(&self.state),
+        }
     }
 }
 
-/// Everything a request needs, behind one `Arc` so per-connection clones stay cheap.
-pub(crate) struct Config<R> {
-    pub(crate) settings: Settings<R>,
+impl<R> Config<R> {
     /// The counters of a single-app layer.
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) log: Arc<RejectionLog>,
+    #[inline]
+    pub(crate) fn counters(&self) -> &Counters {
+        self.state
+            .counters
+            .get_or_init(|| Counters::new(self.settings.verifier.app_id()))
+    }
 }
 
 /// What the layer verifies against.
@@ -148,7 +160,7 @@ impl<R> Config<R> {
                 }),
                 Checked::Single {
                     handle,
-                    counters: &self.counters,
+                    counters: self.counters(),
                 },
             ),
             Tokens::Apps(apps) => {
@@ -172,7 +184,7 @@ impl<R> Config<R> {
     {
         reject(
             &*self.settings.rejection,
-            &self.log,
+            &self.state.log,
             checked.counters(),
             rejection,
             now,
@@ -205,7 +217,7 @@ impl<R> Config<R> {
         let checked = self.route(query);
         Some(reject(
             &*self.settings.rejection,
-            &self.log,
+            &self.state.log,
             checked.counters(),
             rejection,
             now,
@@ -224,7 +236,7 @@ impl<R> Config<R> {
         match &self.settings.tokens {
             Tokens::Single(handle) => Checked::Single {
                 handle,
-                counters: &self.counters,
+                counters: self.counters(),
             },
             Tokens::Apps(apps) => Checked::Routed(apps.route(query)),
         }

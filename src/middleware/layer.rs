@@ -6,13 +6,13 @@ use std::time::SystemTime;
 
 use tower_layer::Layer;
 
-use super::config::{Config, Settings, State, Tokens};
+use super::config::{Config, Settings, Tokens};
 use super::service::CallbackAuth;
 use crate::apps::AppSet;
 use crate::handle::TokenHandle;
 use crate::reject::{Clock, DefaultRejection};
 use crate::source::SourceFilter;
-use crate::stats::{CallbackStats, Counters};
+use crate::stats::CallbackStats;
 use crate::verify::Verifier;
 
 /// A [`Layer`] that verifies Tencent callbacks before they reach the wrapped service.
@@ -49,12 +49,11 @@ use crate::verify::Verifier;
 /// The `with_*` methods set plain values. What the layer accumulates while it runs (its counters
 /// and its log limiter) is created with the layer and shared by its clones, by the layers the
 /// `with_*` methods return, and by every service it builds: changing a setting never resets a
-/// counter. The counters of a single-app layer carry the app id of its verifier at the first
-/// [`layer`](Layer::layer) or [`stats`](Self::stats) call.
+/// counter. The counters of a single-app layer carry the app id of its verifier when they first
+/// count (or are read by [`stats`](Self::stats)).
 #[must_use = "a layer does nothing until it wraps a service"]
 pub struct CallbackAuthLayer<R = DefaultRejection> {
-    settings: Settings<R>,
-    state: Arc<State>,
+    config: Arc<Config<R>>,
 }
 
 impl CallbackAuthLayer {
@@ -76,24 +75,34 @@ impl CallbackAuthLayer {
 
     fn with_tokens(tokens: Tokens) -> Self {
         Self {
-            settings: Settings {
-                tokens,
-                verifier: Verifier::new(),
-                clock: Clock::System,
-                rejection: Arc::new(DefaultRejection),
-                insert_verified: true,
-                source: None,
-            },
-            state: Arc::default(),
+            config: Arc::new(Config {
+                settings: Settings {
+                    tokens,
+                    verifier: Verifier::new(),
+                    clock: Clock::System,
+                    rejection: Arc::new(DefaultRejection),
+                    insert_verified: true,
+                    source: None,
+                },
+                state: Arc::default(),
+            }),
         }
     }
 }
 
 impl<R> CallbackAuthLayer<R> {
+    /// The same layer (the same state) with `change` applied to its settings.
+    fn set(self, change: impl FnOnce(&mut Settings<R>)) -> Self {
+        let mut config = Arc::unwrap_or_clone(self.config);
+        change(&mut config.settings);
+        Self {
+            config: Arc::new(config),
+        }
+    }
+
     /// Uses `verifier` (window, app id check, strict mode) instead of [`Verifier::new`].
-    pub fn with_verifier(mut self, verifier: Verifier) -> Self {
-        self.settings.verifier = verifier;
-        self
+    pub fn with_verifier(self, verifier: Verifier) -> Self {
+        self.set(|s| s.verifier = verifier)
     }
 
     /// Answers rejected requests with `rejection` instead of [`DefaultRejection`]: a
@@ -101,6 +110,7 @@ impl<R> CallbackAuthLayer<R> {
     /// such as Tencent's "forbid" reply for before-callbacks,
     /// `|_| Reply::forbid().into_response()`.
     pub fn with_rejection_response<R2>(self, rejection: R2) -> CallbackAuthLayer<R2> {
+        let Config { settings, state } = Arc::unwrap_or_clone(self.config);
         let Settings {
             tokens,
             verifier,
@@ -108,47 +118,46 @@ impl<R> CallbackAuthLayer<R> {
             rejection: _,
             insert_verified,
             source,
-        } = self.settings;
+        } = settings;
         CallbackAuthLayer {
-            settings: Settings {
-                tokens,
-                verifier,
-                clock,
-                rejection: Arc::new(rejection),
-                insert_verified,
-                source,
-            },
-            state: self.state,
+            config: Arc::new(Config {
+                settings: Settings {
+                    tokens,
+                    verifier,
+                    clock,
+                    rejection: Arc::new(rejection),
+                    insert_verified,
+                    source,
+                },
+                state,
+            }),
         }
     }
 
     /// Reads the current time from `clock` instead of [`SystemTime::now`] (for tests and
     /// simulations; it is called once per request). A time before 1970 reads as 1970.
-    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.settings.clock = Clock::custom(clock);
-        self
+    pub fn with_clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.set(|s| s.clock = Clock::custom(clock))
     }
 
     /// Whether accepted requests carry a [`VerifiedCallback`](crate::VerifiedCallback) in their
     /// extensions (default `true`). Inserting it costs the request's extension map its first
     /// allocations (see the README's benchmarks); turn it off to keep the layer at zero added
     /// allocations when handlers do not read it.
-    pub fn with_verified_extension(mut self, insert: bool) -> Self {
-        self.settings.insert_verified = insert;
-        self
+    pub fn with_verified_extension(self, insert: bool) -> Self {
+        self.set(|s| s.insert_verified = insert)
     }
 
     /// Accepts requests only from the addresses of `filter`'s allowlist, checked before anything
     /// else (see [`source`](crate::source)). One filter per layer; it applies to every app of an
     /// [`AppSet`] layer, and its list handle can be shared with other layers.
-    pub fn with_source_filter(mut self, filter: SourceFilter) -> Self {
-        self.settings.source = Some(filter);
-        self
+    pub fn with_source_filter(self, filter: SourceFilter) -> Self {
+        self.set(|s| s.source = Some(filter))
     }
 
     /// The handle this layer reads, for a single-app layer; `None` for [`for_apps`](Self::for_apps).
     pub fn handle(&self) -> Option<&TokenHandle> {
-        match &self.settings.tokens {
+        match &self.config.settings.tokens {
             Tokens::Single(handle) => Some(handle),
             Tokens::Apps(_) => None,
         }
@@ -159,22 +168,17 @@ impl<R> CallbackAuthLayer<R> {
     /// named no known app. Counting allocates nothing; with the `metrics` feature the same counts
     /// go to the [`metrics`](https://docs.rs/metrics) facade too.
     pub fn stats(&self) -> Vec<CallbackStats> {
-        match &self.settings.tokens {
-            Tokens::Single(handle) => vec![self.counters().snapshot(Some(handle))],
+        match &self.config.settings.tokens {
+            Tokens::Single(handle) => vec![self.config.counters().snapshot(Some(handle))],
             Tokens::Apps(apps) => apps.stats(),
         }
-    }
-
-    fn counters(&self) -> &Arc<Counters> {
-        self.state.counters(self.settings.verifier.app_id())
     }
 }
 
 impl<R> Clone for CallbackAuthLayer<R> {
     fn clone(&self) -> Self {
         Self {
-            settings: self.settings.clone(),
-            state: Arc::clone(&self.state),
+            config: Arc::clone(&self.config),
         }
     }
 }
@@ -182,9 +186,9 @@ impl<R> Clone for CallbackAuthLayer<R> {
 impl<R: fmt::Debug> fmt::Debug for CallbackAuthLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackAuthLayer")
-            .field("tokens", &self.settings.tokens)
-            .field("verifier", &self.settings.verifier)
-            .field("rejection", &self.settings.rejection)
+            .field("tokens", &self.config.settings.tokens)
+            .field("verifier", &self.config.settings.verifier)
+            .field("rejection", &self.config.settings.rejection)
             .finish()
     }
 }
@@ -193,11 +197,6 @@ impl<S, R> Layer<S> for CallbackAuthLayer<R> {
     type Service = CallbackAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let config = Config {
-            settings: self.settings.clone(),
-            counters: Arc::clone(self.counters()),
-            log: Arc::clone(&self.state.log),
-        };
-        CallbackAuth::from_config(inner, Arc::new(config))
+        CallbackAuth::from_config(inner, Arc::clone(&self.config))
     }
 }

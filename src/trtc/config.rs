@@ -48,27 +48,38 @@ impl<R> Clone for Settings<R> {
 /// the layers its `with_*` methods return and every service it builds.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) log: Arc<RejectionLog>,
-    /// The answered events, sized by the settings at the first [`recent`](Self::recent) call.
-    recent: OnceLock<Option<Arc<RecentEvents>>>,
+    pub(crate) log: RejectionLog,
+    /// The answered events, sized by the settings when first used.
+    recent: OnceLock<Option<RecentEvents>>,
 }
 
-impl State {
-    pub(crate) fn recent(&self, capacity: usize) -> Option<&Arc<RecentEvents>> {
-        self.recent
-            .get_or_init(|| (capacity > 0).then(|| Arc::new(RecentEvents::new(capacity))))
-            .as_ref()
+/// What every service of a layer shares, behind one `Arc`.
+pub(crate) struct Config<R> {
+    pub(crate) settings: Settings<R>,
+    pub(crate) state: Arc<State>,
+}
+
+impl<R> Clone for Config<R> {
+    /// The same settings and the same state (never a fresh one).
+    fn clone(&self) -> Self {
+        Self {
+            settings: self.settings.clone(),
+            state: Arc::clone(&self.state),
+        }
     }
 }
 
-/// What every service of a layer shares.
-pub(crate) struct Config<R> {
-    pub(crate) settings: Settings<R>,
-    pub(crate) recent: Option<Arc<RecentEvents>>,
-    pub(crate) log: Arc<RejectionLog>,
-}
-
 impl<R> Config<R> {
+    /// The memory of answered events, unless turned off.
+    #[inline]
+    pub(crate) fn recent(&self) -> Option<&RecentEvents> {
+        let capacity = self.settings.recent_events;
+        self.state
+            .recent
+            .get_or_init(|| (capacity > 0).then(|| RecentEvents::new(capacity)))
+            .as_ref()
+    }
+
     /// Counts, logs and answers a rejection (the shared rejection path).
     pub(crate) fn reject<ResBody>(
         &self,
@@ -82,7 +93,7 @@ impl<R> Config<R> {
     {
         reject(
             &*self.settings.rejection,
-            &self.log,
+            &self.state.log,
             counters,
             rejection,
             now_ms / 1000,

@@ -167,7 +167,7 @@ where
                 } => {
                     let result = ready!(future.poll(cx));
                     if let (Ok(response), Some((key, until)), Some(recent)) =
-                        (&result, remember.take(), &config.recent)
+                        (&result, remember.take(), config.recent())
                     {
                         if response.status().is_success() {
                             recent.insert(key, until, config.settings.clock.unix_millis());
@@ -273,7 +273,7 @@ where
         .verifier
         .check_body(&Claim { app, sign }, &bytes, now)
         .map_err(|rejection| config.reject(rejection, Some(app_id), &app.counters, now))?;
-    let remember = match &config.recent {
+    let remember = match config.recent() {
         Some(recent) => {
             let mut prefix = [0u8; 8];
             prefix.copy_from_slice(&sign[..8]);

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use tower_layer::Layer;
 
-use super::config::{Config, Settings, State, DEFAULT_BODY_LIMIT, DEFAULT_RECENT_EVENTS};
+use super::config::{Config, Settings, DEFAULT_BODY_LIMIT, DEFAULT_RECENT_EVENTS};
 use super::service::TrtcCallbackAuth;
 use super::{TrtcKeys, TrtcVerifier};
 use crate::reject::{Clock, DefaultRejection};
@@ -78,19 +78,17 @@ use crate::stats::CallbackStats;
 /// The `with_*` methods set plain values. What the layer accumulates while it runs (the memory of
 /// answered events and the log limiter) is created with the layer and shared by its clones, by the
 /// layers the `with_*` methods return, and by every service it builds; the memory is sized by
-/// [`with_recent_events`](Self::with_recent_events) as set at the first [`layer`](Layer::layer)
-/// call. The counters live in the [`TrtcKeys`].
+/// [`with_recent_events`](Self::with_recent_events) as set when it is first used. The counters
+/// live in the [`TrtcKeys`].
 #[must_use = "a layer does nothing until it wraps a service"]
 pub struct TrtcCallbackAuthLayer<R = DefaultRejection> {
-    settings: Settings<R>,
-    state: Arc<State>,
+    config: Arc<Config<R>>,
 }
 
 impl<R> Clone for TrtcCallbackAuthLayer<R> {
     fn clone(&self) -> Self {
         Self {
-            settings: self.settings.clone(),
-            state: Arc::clone(&self.state),
+            config: Arc::clone(&self.config),
         }
     }
 }
@@ -101,33 +99,42 @@ impl TrtcCallbackAuthLayer {
     /// [`DefaultRejection`].
     pub fn new(keys: TrtcKeys) -> Self {
         Self {
-            settings: Settings {
-                keys,
-                verifier: TrtcVerifier::new(),
-                body_limit: DEFAULT_BODY_LIMIT,
-                clock: Clock::System,
-                rejection: Arc::new(DefaultRejection::new()),
-                insert_verified: true,
-                recent_events: DEFAULT_RECENT_EVENTS,
-            },
-            state: Arc::default(),
+            config: Arc::new(Config {
+                settings: Settings {
+                    keys,
+                    verifier: TrtcVerifier::new(),
+                    body_limit: DEFAULT_BODY_LIMIT,
+                    clock: Clock::System,
+                    rejection: Arc::new(DefaultRejection::new()),
+                    insert_verified: true,
+                    recent_events: DEFAULT_RECENT_EVENTS,
+                },
+                state: Arc::default(),
+            }),
         }
     }
 }
 
 impl<R> TrtcCallbackAuthLayer<R> {
+    /// The same layer (the same state) with `change` applied to its settings.
+    fn set(self, change: impl FnOnce(&mut Settings<R>)) -> Self {
+        let mut config = Arc::unwrap_or_clone(self.config);
+        change(&mut config.settings);
+        Self {
+            config: Arc::new(config),
+        }
+    }
+
     /// Uses `verifier` (its window).
-    pub fn with_verifier(mut self, verifier: TrtcVerifier) -> Self {
-        self.settings.verifier = verifier;
-        self
+    pub fn with_verifier(self, verifier: TrtcVerifier) -> Self {
+        self.set(|s| s.verifier = verifier)
     }
 
     /// The largest body read, in bytes (default 64 KiB). A larger body is refused with
     /// [`Rejection::BodyTooLarge`](crate::Rejection::BodyTooLarge) without reading the rest: at
     /// once when its `Content-Length` says so, otherwise as soon as the limit is passed.
-    pub fn with_body_limit(mut self, limit: usize) -> Self {
-        self.settings.body_limit = limit;
-        self
+    pub fn with_body_limit(self, limit: usize) -> Self {
+        self.set(|s| s.body_limit = limit)
     }
 
     /// How many answered events to remember so that their retries are answered without the
@@ -135,27 +142,25 @@ impl<R> TrtcCallbackAuthLayer<R> {
     /// `0` turns this off and every retry reaches the handler. The answer is the rejection
     /// policy's [`retry_answered`](crate::middleware::RejectionResponse::retry_answered); a policy
     /// without one (a closure) lets every retry reach the handler too.
-    pub fn with_recent_events(mut self, capacity: usize) -> Self {
-        self.settings.recent_events = capacity;
-        self
+    pub fn with_recent_events(self, capacity: usize) -> Self {
+        self.set(|s| s.recent_events = capacity)
     }
 
     /// Reads the current time from `clock` instead of [`SystemTime::now`] (for tests and
     /// simulations). A time before 1970 reads as 1970.
-    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.settings.clock = Clock::custom(clock);
-        self
+    pub fn with_clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.set(|s| s.clock = Clock::custom(clock))
     }
 
     /// Whether to insert the [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent) into the request's
     /// extensions (default `true`).
-    pub fn with_verified_extension(mut self, insert: bool) -> Self {
-        self.settings.insert_verified = insert;
-        self
+    pub fn with_verified_extension(self, insert: bool) -> Self {
+        self.set(|s| s.insert_verified = insert)
     }
 
     /// Answers rejections with `rejection` instead of the [`DefaultRejection`].
     pub fn with_rejection_response<R2>(self, rejection: R2) -> TrtcCallbackAuthLayer<R2> {
+        let Config { settings, state } = Arc::unwrap_or_clone(self.config);
         let Settings {
             keys,
             verifier,
@@ -164,18 +169,20 @@ impl<R> TrtcCallbackAuthLayer<R> {
             rejection: _,
             insert_verified,
             recent_events,
-        } = self.settings;
+        } = settings;
         TrtcCallbackAuthLayer {
-            settings: Settings {
-                keys,
-                verifier,
-                body_limit,
-                clock,
-                rejection: Arc::new(rejection),
-                insert_verified,
-                recent_events,
-            },
-            state: self.state,
+            config: Arc::new(Config {
+                settings: Settings {
+                    keys,
+                    verifier,
+                    body_limit,
+                    clock,
+                    rejection: Arc::new(rejection),
+                    insert_verified,
+                    recent_events,
+                },
+                state,
+            }),
         }
     }
 }
@@ -183,12 +190,12 @@ impl<R> TrtcCallbackAuthLayer<R> {
 impl<R> TrtcCallbackAuthLayer<R> {
     /// The keys (to rotate them).
     pub fn keys(&self) -> &TrtcKeys {
-        &self.settings.keys
+        &self.config.settings.keys
     }
 
     /// The counters of every app, then of events naming no known app: [`TrtcKeys::stats`].
     pub fn stats(&self) -> Vec<CallbackStats> {
-        self.settings.keys.stats()
+        self.config.settings.keys.stats()
     }
 }
 
@@ -196,22 +203,17 @@ impl<S, R> Layer<S> for TrtcCallbackAuthLayer<R> {
     type Service = TrtcCallbackAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let config = Config {
-            settings: self.settings.clone(),
-            recent: self.state.recent(self.settings.recent_events).cloned(),
-            log: Arc::clone(&self.state.log),
-        };
-        TrtcCallbackAuth::from_config(inner, Arc::new(config))
+        TrtcCallbackAuth::from_config(inner, Arc::clone(&self.config))
     }
 }
 
 impl<R> fmt::Debug for TrtcCallbackAuthLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrtcCallbackAuthLayer")
-            .field("keys", &self.settings.keys)
-            .field("window", &self.settings.verifier.window())
-            .field("body_limit", &self.settings.body_limit)
-            .field("recent_events", &self.settings.recent_events)
+            .field("keys", &self.config.settings.keys)
+            .field("window", &self.config.settings.verifier.window())
+            .field("body_limit", &self.config.settings.body_limit)
+            .field("recent_events", &self.config.settings.recent_events)
             .finish_non_exhaustive()
     }
 }
