@@ -146,7 +146,7 @@ fn run_router(case: &str, calls: u64) {
     // The README's single-app setup: the app id checked.
     let layer = CallbackAuthLayer::new(handle())
         .with_verifier(Verifier::new().with_app_id(1_400_000_000))
-        .with_clock(|| NOW);
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
     let app = match case {
         "router_pass_through" => route().layer(PassThrough),
         "router_layer" => route().layer(layer),
@@ -156,7 +156,10 @@ fn run_router(case: &str, calls: u64) {
             for id in 1_400_000_000..1_400_000_010 {
                 apps.insert(id, handle());
             }
-            route().layer(CallbackAuthLayer::for_apps(apps).with_clock(|| NOW))
+            route().layer(
+                CallbackAuthLayer::for_apps(apps)
+                    .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)),
+            )
         }
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -186,7 +189,7 @@ fn run_source(case: &str, calls: u64) {
     let v6 = (0..4).map(|i| format!("2402:4e{i:02x}::/32"));
     let list = IpAllowlist::new(v4.chain(v6).chain(["10.0.0.0/8".to_string()])).expect("list");
     let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .with_rejection_response(|_r| http::Response::new(()))
         .with_verified_extension(false);
     let layer = match case {

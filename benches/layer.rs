@@ -94,7 +94,8 @@ fn router_cases(c: &mut Criterion) {
         .unwrap();
     let token = CallbackToken::new(TOKEN).unwrap();
     let uri = uri(&token);
-    let layer = CallbackAuthLayer::new(handle(&token)).with_clock(|| NOW);
+    let layer = CallbackAuthLayer::new(handle(&token))
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
     let cases: [(&str, Router); 4] = [
         ("pass_through", route().layer(PassThrough)),
         ("layer", route().layer(layer.clone())),
@@ -104,7 +105,10 @@ fn router_cases(c: &mut Criterion) {
         ),
         (
             "layer_apps",
-            route().layer(CallbackAuthLayer::for_apps(apps(&token)).with_clock(|| NOW)),
+            route().layer(
+                CallbackAuthLayer::for_apps(apps(&token))
+                    .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)),
+            ),
         ),
     ];
     let mut group = c.benchmark_group("router");
@@ -172,16 +176,16 @@ fn thread_cases(c: &mut Criterion) {
         tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
     let no_response = |_r| Response::new(());
     let single = CallbackAuthLayer::new(handle(&token))
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .with_rejection_response(no_response)
         .layer(inner);
     let bare = CallbackAuthLayer::new(handle(&token))
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .with_rejection_response(no_response)
         .with_verified_extension(false)
         .layer(inner);
     let multi = CallbackAuthLayer::for_apps(apps(&token))
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .with_rejection_response(no_response)
         .layer(inner);
     let pass = PassThrough.layer(inner);
@@ -236,7 +240,7 @@ fn source_cases(c: &mut Criterion) {
     let inner =
         tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
     let layer = CallbackAuthLayer::new(handle(&token))
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .with_rejection_response(|_r| Response::new(()))
         .with_verified_extension(false);
     let mut cases = [

@@ -174,7 +174,7 @@ fn main() {
         tower::service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(())) });
     let answer = |_r| Response::new(());
     let single = CallbackAuthLayer::new(handle())
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .with_rejection_response(answer);
     type Measure<'a> = Box<dyn Fn(usize) -> f64 + 'a>;
     let uri = uri.as_str();
@@ -193,7 +193,7 @@ fn main() {
         }),
         ("multi-app layer", {
             let s = CallbackAuthLayer::for_apps(apps.clone())
-                .with_clock(|| NOW)
+                .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
                 .with_rejection_response(answer)
                 .layer(inner);
             Box::new(move |t| throughput(&s, uri, t, span))
@@ -207,7 +207,7 @@ fn main() {
     // The README's single-app setup: the app id checked.
     let routed = CallbackAuthLayer::new(handle())
         .with_verifier(Verifier::new().with_app_id(APP))
-        .with_clock(|| NOW);
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
     let routers: Vec<(&str, Router)> = vec![
         ("pass-through", route().layer(PassThrough)),
         ("layer", route().layer(routed.clone())),
@@ -217,7 +217,10 @@ fn main() {
         ),
         (
             "multi-app layer",
-            route().layer(CallbackAuthLayer::for_apps(apps.clone()).with_clock(|| NOW)),
+            route().layer(
+                CallbackAuthLayer::for_apps(apps.clone())
+                    .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)),
+            ),
         ),
     ];
     let message = format!("bench-callback-token-0123456789{NOW}");

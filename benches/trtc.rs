@@ -120,7 +120,8 @@ fn layer(c: &mut Criterion) {
     use tower::{Layer as _, Service as _};
 
     let key = TrtcKey::new(KEY).unwrap();
-    let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key.clone())).with_clock(|| TS);
+    let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key.clone()))
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(TS));
     let mut service = layer.layer(tower::service_fn(|req: Request<TrtcBody>| {
         black_box(&req);
         std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))

@@ -258,7 +258,7 @@ fn layer_adds_only_the_extension_allocations_on_the_accept_path() {
     let handle = TokenHandle::new(TokenSnapshot::enabled(token.clone()));
     let layer = CallbackAuthLayer::new(handle)
         .with_rejection_response(|_r: Rejection| Response::new(()))
-        .with_clock(|| NOW);
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
     let uris = [format!(
         "/cb?SdkAppid=1&Sign={}&RequestTime={NOW}",
         token.sign(NOW)
@@ -284,7 +284,7 @@ fn multi_app_layer_adds_only_the_extension_allocations_on_the_accept_path() {
     }
     let layer = CallbackAuthLayer::for_apps(apps)
         .with_rejection_response(|_r: Rejection| Response::new(()))
-        .with_clock(|| NOW);
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
     let uris: Vec<String> = tokens
         .iter()
         .map(|(id, t)| format!("/cb?SdkAppid={id}&Sign={}&RequestTime={NOW}", t.sign(NOW)))
@@ -312,7 +312,7 @@ fn the_source_filter_adds_no_allocation_on_the_accept_path() {
     )];
     let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
         .with_rejection_response(|_r: Rejection| Response::new(()))
-        .with_clock(|| NOW);
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
     for extension in [true, false] {
         let unfiltered = layer.clone().with_verified_extension(extension);
         let baseline = accept_path_allocations(
@@ -428,9 +428,8 @@ mod trtc {
     #[test]
     fn trtc_verification_allocates_nothing_on_any_path() {
         let key = TrtcKey::new("AllocationTestKey1").unwrap();
-        let keys = TrtcKeys::builder()
-            .app_rotating(APP, TrtcKey::new("NewerKey").unwrap(), key.clone())
-            .build()
+        let keys = TrtcKeys::new();
+        keys.insert_rotating(APP, TrtcKey::new("NewerKey").unwrap(), key.clone())
             .unwrap();
         let verifier = TrtcVerifier::new();
         let body = event(1);
@@ -459,7 +458,7 @@ mod trtc {
     fn layer_allocations(frames: usize, extension: bool) -> Vec<u64> {
         let key = TrtcKey::new("AllocationTestKey1").unwrap();
         let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key.clone()))
-            .with_clock(|| TS)
+            .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(TS))
             .with_verified_extension(extension);
         let mut service = layer.layer(tower::service_fn(|_req: Request<TrtcBody>| {
             std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))

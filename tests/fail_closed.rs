@@ -409,8 +409,12 @@ async fn a_forged_flood_logs_one_warning_per_reason_per_second_and_counts_every_
     let clock = Arc::new(AtomicUsize::new(1_700_000_000));
     let read = Arc::clone(&clock);
     let good = token("the-real-token-0001");
-    let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(good)))
-        .with_clock(move || read.load(Ordering::SeqCst) as u64);
+    let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(good))).with_clock(
+        move || {
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(read.load(Ordering::SeqCst) as u64)
+        },
+    );
     let app = router(layer.clone());
     let forged = token("the-forged-token-01");
     for second in 0..3u64 {

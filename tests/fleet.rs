@@ -311,7 +311,10 @@ impl Fleet {
             .spawn();
             let start = self.tencent.start;
             let service = CallbackAuthLayer::new(refresher.handle())
-                .with_clock(move || EPOCH + start.elapsed().as_secs())
+                .with_clock(move || {
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::from_secs(EPOCH + start.elapsed().as_secs())
+                })
                 .layer(Handler);
             self.instances.push(Instance {
                 _refresher: refresher,
@@ -829,7 +832,10 @@ impl One {
             .unwrap();
         let start = Instant::now();
         let service = CallbackAuthLayer::new(refresher.handle())
-            .with_clock(move || EPOCH + start.elapsed().as_secs())
+            .with_clock(move || {
+                std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(EPOCH + start.elapsed().as_secs())
+            })
             .layer(Handler);
         Self {
             source,

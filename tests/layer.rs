@@ -25,7 +25,10 @@ fn router(handle: TokenHandle) -> Router {
             "/im/callback",
             post(|body: String| async move { format!("{OK}{}", body.len()) }),
         )
-        .layer(CallbackAuthLayer::new(handle).with_clock(|| NOW))
+        .layer(
+            CallbackAuthLayer::new(handle)
+                .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)),
+        )
 }
 
 fn signed_uri(token: &CallbackToken, time: u64) -> String {
@@ -128,7 +131,7 @@ async fn clock_is_read_once_per_request() {
             CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
                 .with_clock(move || {
                     counter.fetch_add(1, Ordering::SeqCst);
-                    NOW
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)
                 }),
         );
     send(app.clone(), &signed_uri(&token, NOW)).await;
@@ -140,7 +143,7 @@ async fn clock_is_read_once_per_request() {
 async fn custom_rejection_response_and_app_id_check() {
     let token = CallbackToken::new("layer-token").unwrap();
     let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .with_verifier(Verifier::new().with_app_id(1400000001))
         .with_rejection_response(|r: Rejection| {
             let mut response = Response::new(Body::from(
@@ -162,8 +165,10 @@ async fn custom_rejection_response_and_app_id_check() {
 
 #[tokio::test]
 async fn forbid_callback_answers_200_with_error_code_1() {
-    let layer = CallbackAuthLayer::new(TokenHandle::empty())
-        .with_rejection_response(tim_callback_auth::middleware::ForbidCallback::new());
+    let layer =
+        CallbackAuthLayer::new(TokenHandle::empty()).with_rejection_response(|_: Rejection| {
+            tim_callback_auth::Reply::forbid().into_response::<Body>()
+        });
     let app = Router::new()
         .route("/im/callback", post(|| async { "ok" }))
         .layer(layer);
@@ -223,4 +228,29 @@ async fn hyper_server_on_loopback_answers_a_real_client() {
         }
     }
     server.abort();
+}
+
+#[tokio::test]
+async fn settings_changed_on_a_clone_keep_the_layers_counters() {
+    let token = CallbackToken::new("layer-token").unwrap();
+    let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
+    let app = Router::new()
+        .route("/im/callback", post(|| async { "ok" }))
+        .layer(layer.clone());
+    assert_eq!(send(app, &signed_uri(&token, NOW)).await.0, StatusCode::OK);
+    // Every `with_*` sets its setting only: the counters are the layer's, whatever was changed.
+    let changed = layer
+        .clone()
+        .with_verified_extension(false)
+        .with_verifier(Verifier::new())
+        .with_rejection_response(|_: Rejection| Response::new(Body::empty()));
+    let app = Router::new()
+        .route("/im/callback", post(|| async { "ok" }))
+        .layer(changed.clone());
+    assert_eq!(send(app, "/im/callback?Sign=x").await.0, StatusCode::OK);
+    for stats in [&layer.stats()[0], &changed.stats()[0]] {
+        assert_eq!(stats.accepted_total(), 1);
+        assert_eq!(stats.rejected_total(), 1);
+    }
 }

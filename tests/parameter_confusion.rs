@@ -44,9 +44,10 @@ fn multi_app() -> Router {
     apps.insert(A, TokenHandle::new(TokenSnapshot::enabled(a)));
     apps.insert(B, TokenHandle::new(TokenSnapshot::enabled(b)));
     apps.insert(C, TokenHandle::new(TokenSnapshot::disabled()));
-    Router::new()
-        .route("/im/callback", post(handler))
-        .layer(CallbackAuthLayer::for_apps(apps).with_clock(|| NOW))
+    Router::new().route("/im/callback", post(handler)).layer(
+        CallbackAuthLayer::for_apps(apps)
+            .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)),
+    )
 }
 
 fn single_app() -> Router {
@@ -54,7 +55,7 @@ fn single_app() -> Router {
     Router::new().route("/im/callback", post(handler)).layer(
         CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(a)))
             .with_verifier(Verifier::new().with_app_id(A))
-            .with_clock(|| NOW),
+            .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW)),
     )
 }
 
@@ -194,7 +195,7 @@ async fn the_extension_can_be_turned_off() {
         )
         .layer(
             CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(a.clone())))
-                .with_clock(|| NOW)
+                .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
                 .with_verified_extension(false),
         );
     let query = format!("SdkAppid={A}&Sign={}&RequestTime={NOW}", a.sign(NOW));

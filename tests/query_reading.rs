@@ -267,7 +267,7 @@ fn the_multi_app_layer_hands_the_handler_what_a_decoding_parser_reads() {
     });
     let mut service = CallbackAuthLayer::for_apps(apps)
         .with_rejection_response(|_r: Rejection| Response::new(()))
-        .with_clock(|| NOW)
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW))
         .layer(inner);
     let cases = 3000;
     let counts = run(cases, |query| {

@@ -206,9 +206,8 @@ async fn trtc_tour() -> TrtcShown {
     use tower::ServiceExt;
 
     let key = TrtcKey::new(TRTC_KEY).unwrap();
-    let keys = TrtcKeys::builder()
-        .app_rotating(SDK_APP_ID, key.clone(), TrtcKey::new("OldTrtcKey").unwrap())
-        .build()
+    let keys = TrtcKeys::new();
+    keys.insert_rotating(SDK_APP_ID, key.clone(), TrtcKey::new("OldTrtcKey").unwrap())
         .unwrap();
     let layer = TrtcCallbackAuthLayer::new(keys.clone());
     let service = layer.clone().layer(tower::service_fn(

@@ -127,7 +127,9 @@ fn service(layer: TrtcCallbackAuthLayer, now_ms: u64, status: StatusCode) -> (Sv
             Ok::<_, Infallible>(response)
         }
     });
-    let svc = layer.with_clock(move || now_ms).layer(handler);
+    let svc = layer
+        .with_clock(move || std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms))
+        .layer(handler);
     (Svc::new(svc), seen)
 }
 
@@ -192,7 +194,8 @@ async fn the_docs_example_is_verified_and_the_handler_gets_the_same_bytes() {
 
 #[tokio::test]
 async fn a_single_frame_body_reaches_the_handler_without_a_copy() {
-    let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS);
+    let layer = TrtcCallbackAuthLayer::new(keys())
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS));
     let original = Bytes::from_static(DOCS_BODY.as_bytes());
     let handler = service_fn(|req: Request<TrtcBody>| async move {
         let mut body = req.into_body();
@@ -543,10 +546,9 @@ async fn unknown_apps_are_refused_before_hashing_and_counted_apart() {
 #[tokio::test]
 async fn several_apps_each_with_its_key() {
     let other = "SecondAppKey987";
-    let keys = TrtcKeys::builder()
-        .app(APP, TrtcKey::new(KEY).unwrap())
-        .app(1_400_000_002, TrtcKey::new(other).unwrap())
-        .build()
+    let keys = TrtcKeys::new();
+    keys.insert(APP, TrtcKey::new(KEY).unwrap()).unwrap();
+    keys.insert(1_400_000_002, TrtcKey::new(other).unwrap())
         .unwrap();
     let (svc, seen) = service(
         TrtcCallbackAuthLayer::new(keys.clone()),
@@ -713,8 +715,9 @@ async fn a_remembered_event_is_forgotten_once_it_leaves_the_window() {
     // The clock moves: the retry after the window is refused as expired, not answered.
     let now = Arc::new(std::sync::atomic::AtomicU64::new(DOCS_TS));
     let clock = now.clone();
-    let layer =
-        TrtcCallbackAuthLayer::new(keys()).with_clock(move || clock.load(Ordering::Relaxed));
+    let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(move || {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(clock.load(Ordering::Relaxed))
+    });
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
     let svc = layer.layer(service_fn(move |_req: Request<TrtcBody>| {
@@ -760,9 +763,10 @@ async fn in_an_axum_router() {
         assert_eq!((event.event_type(), body.as_str()), (103, DOCS_BODY));
         Reply::trtc_ok()
     }
-    let app: Router = Router::new()
-        .route("/trtc/callback", post(handler))
-        .layer(TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS));
+    let app: Router = Router::new().route("/trtc/callback", post(handler)).layer(
+        TrtcCallbackAuthLayer::new(keys())
+            .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS)),
+    );
     let sign = independent_sign(KEY, DOCS_BODY.as_bytes());
     let req = Request::post("/trtc/callback")
         .header("SdkAppId", APP)
@@ -789,7 +793,8 @@ async fn a_plain_hyper_server_reads_incoming_bodies_in_many_chunks() {
     use http_body_util::Full;
     use hyper_util::rt::TokioIo;
 
-    let layer = TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS);
+    let layer = TrtcCallbackAuthLayer::new(keys())
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS));
     let service = layer.layer(service_fn(|req: Request<TrtcBody>| async move {
         // Outside axum: the verified bytes without polling.
         let bytes = req.into_body().into_bytes();
@@ -872,7 +877,10 @@ async fn an_event_replayed_to_another_route_does_not_stand_for_the_delivery() {
             }),
         )
         .route("/status", post(|| async { "up" }))
-        .layer(TrtcCallbackAuthLayer::new(keys()).with_clock(|| DOCS_TS));
+        .layer(
+            TrtcCallbackAuthLayer::new(keys())
+                .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS)),
+        );
     let deliver = |path: &str| {
         Request::post(path)
             .header("SdkAppId", APP)
@@ -901,4 +909,64 @@ async fn an_event_replayed_to_another_route_does_not_stand_for_the_delivery() {
         2,
         "the handler processed the event"
     );
+}
+
+#[tokio::test]
+async fn a_policy_without_a_retry_answer_lets_every_retry_reach_the_handler() {
+    let keys = keys();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let layer = TrtcCallbackAuthLayer::new(keys.clone())
+        .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(DOCS_TS))
+        .with_rejection_response(|_: Rejection| {
+            let mut response = Response::new(String::from("refused"));
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            response
+        });
+    let svc = layer.layer(service_fn(move |_req: Request<TrtcBody>| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        async { Ok::<_, Infallible>(Response::new(String::from(r#"{"code":0}"#))) }
+    }));
+    for _ in 0..2 {
+        let response = svc
+            .clone()
+            .oneshot(signed(DOCS_BODY.as_bytes()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(calls.load(Ordering::Relaxed), 2, "no answer of its own");
+    assert_eq!(keys.stats()[0].retries_answered(), 0);
+    // Rejections still go through the policy, the reason in the extensions.
+    let forged = request(
+        &[
+            ("SdkAppId", &APP.to_string()),
+            (
+                "Sign",
+                &independent_sign("AnotherKey", DOCS_BODY.as_bytes()),
+            ),
+        ],
+        Chunks::new(&[DOCS_BODY.as_bytes()]),
+    );
+    let response = svc.oneshot(forged).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.body(), "refused");
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::SignatureMismatch)
+    );
+}
+
+#[tokio::test]
+async fn a_setting_changed_on_a_clone_keeps_the_memory_of_answered_events() {
+    let layer = TrtcCallbackAuthLayer::new(keys());
+    let (first, seen) = service(layer.clone(), DOCS_TS, StatusCode::OK);
+    assert_eq!(call(&first, signed(DOCS_BODY.as_bytes())).await.1, None);
+    // Another setting, the same layer's state: the retry is answered without the handler.
+    let (second, seen_second) = service(layer.with_body_limit(1 << 20), DOCS_TS, StatusCode::OK);
+    let (status, rejection, body) = call(&second, signed(DOCS_BODY.as_bytes())).await;
+    assert_eq!((status, rejection), (StatusCode::OK, None));
+    assert_eq!(body, r#"{"code":0}"#);
+    assert_eq!(seen.calls.load(Ordering::Relaxed), 1);
+    assert_eq!(seen_second.calls.load(Ordering::Relaxed), 0);
 }

@@ -223,20 +223,26 @@ impl Config {
             None => vec![single_app(var, allow_insecure_http)?],
         };
         let trtc = if apps.iter().any(|a| a.trtc.is_some()) {
-            let mut keys = TrtcKeys::builder();
+            let keys = TrtcKeys::new();
             for app in &apps {
                 if let (Some(id), Some((current, previous))) = (app.sdk_app_id, &app.trtc) {
-                    keys = match previous {
-                        Some(previous) => keys.app_rotating(id, current.clone(), previous.clone()),
-                        None => keys.app(id, current.clone()),
-                    };
+                    match previous {
+                        Some(previous) => {
+                            keys.insert_rotating(id, current.clone(), previous.clone())
+                        }
+                        None => keys.insert(id, current.clone()),
+                    }
+                    // Only `TIM_APPS` can give two apps keys: two entries with the same key.
+                    .map_err(|e| ConfigError::new("TIM_APPS", e.to_string()))?;
                 }
             }
-            // Only `TIM_APPS` can give two apps keys: two entries with the same key.
-            Some(
-                keys.build()
-                    .map_err(|e| ConfigError::new("TIM_APPS", e.to_string()))?,
-            )
+            if keys.app_ids().is_empty() {
+                return Err(ConfigError::new(
+                    "TIM_APPS",
+                    "no app has a TRTC callback key",
+                ));
+            }
+            Some(keys)
         } else {
             None
         };

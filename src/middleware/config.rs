@@ -1,36 +1,81 @@
-//! The configuration a layer shares with every service it builds, and what a request does with it:
-//! [`Config::check`] (route, load, verify), [`Config::accept`] and [`Config::reject`]. Data flows
-//! one way: layer → service → config.
+//! The settings a layer is built with ([`Settings`], plain and cloneable), its runtime state
+//! ([`State`]: counters and log limiter, shared by the layer and its clones), and what every service
+//! of it shares ([`Config`]) and does with a request: [`Config::check`] (route, load, verify),
+//! [`Config::accept`] and [`Config::reject`]. Data flows one way: layer → service → config.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
 
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::log::{Details, RejectionLog};
-use super::response::RejectionResponse;
 use crate::apps::{AppSet, Routed};
 use crate::handle::TokenHandle;
+use crate::reject::{reject, Clock, Details, RejectionLog, RejectionResponse};
 use crate::source::SourceFilter;
 use crate::stats::Counters;
 use crate::verify::{Rejection, VerifiedCallback, Verifier};
 
-/// Everything a request needs, behind one `Arc` so per-connection clones stay cheap.
-#[derive(Clone)]
-pub(crate) struct Config<R> {
+/// What the `with_*` methods set: plain values, cloned into every service the layer builds.
+pub(crate) struct Settings<R> {
     pub(crate) tokens: Tokens,
-    /// The counters of a single-app layer (unused with an [`AppSet`]: each app has its own).
-    pub(crate) counters: Arc<Counters>,
     pub(crate) verifier: Verifier,
     pub(crate) clock: Clock,
-    pub(crate) rejection: R,
+    pub(crate) rejection: Arc<R>,
     /// Whether accepted requests get a [`VerifiedCallback`](crate::VerifiedCallback) extension.
     pub(crate) insert_verified: bool,
     /// The source allowlist, checked before anything else.
     pub(crate) source: Option<SourceFilter>,
-    pub(crate) log: Arc<RejectionLog>,
+}
+
+impl<R> Clone for Settings<R> {
+    fn clone(&self) -> Self {
+        Self {
+            tokens: self.tokens.clone(),
+            verifier: self.verifier,
+            clock: self.clock.clone(),
+            rejection: Arc::clone(&self.rejection),
+            insert_verified: self.insert_verified,
+            source: self.source.clone(),
+        }
+    }
+}
+
+/// What a layer accumulates while it runs, created once with the layer and shared by its clones,
+/// by the layers its `with_*` methods return, and by every service it builds.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// The counters of a single-app layer (unused with an [`AppSet`]: each app has its own),
+    /// labelled with the verifier's app id when first used.
+    counters: OnceLock<Counters>,
+    pub(crate) log: RejectionLog,
+}
+
+/// Everything a request needs, behind one `Arc` so per-connection clones (and axum's per-request
+/// `Layer::layer` calls) stay cheap.
+pub(crate) struct Config<R> {
+    pub(crate) settings: Settings<R>,
+    pub(crate) state: Arc<State>,
+}
+
+impl<R> Clone for Config<R> {
+    /// The same settings and the same state (never a fresh one).
+    fn clone(&self) -> Self {
+        Self {
+            settings: self.settings.clone(),
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<R> Config<R> {
+    /// The counters of a single-app layer.
+    #[inline]
+    pub(crate) fn counters(&self) -> &Counters {
+        self.state
+            .counters
+            .get_or_init(|| Counters::new(self.settings.verifier.app_id()))
+    }
 }
 
 /// What the layer verifies against.
@@ -51,31 +96,10 @@ impl fmt::Debug for Tokens {
     }
 }
 
-/// Where the current Unix time comes from. Read once per request.
-#[derive(Clone)]
-pub(crate) enum Clock {
-    System,
-    Custom(Arc<dyn Fn() -> u64 + Send + Sync>),
-}
-
-impl Clock {
-    #[inline]
-    pub(crate) fn now_unix(&self) -> u64 {
-        match self {
-            // A clock before 1970 reads as 0: every request is then "from the future" and rejected.
-            Clock::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            Clock::Custom(f) => f(),
-        }
-    }
-}
-
 /// The app a request was checked against: its counters, and its handle for refresh-on-miss.
 pub(crate) enum Checked<'a> {
     Single {
-        /// For refresh-on-miss; nothing else needs the handle after the check.
-        #[cfg(feature = "refresh")]
+        #[cfg_attr(not(feature = "refresh"), allow(dead_code))]
         handle: &'a TokenHandle,
         counters: &'a Counters,
     },
@@ -83,11 +107,12 @@ pub(crate) enum Checked<'a> {
 }
 
 impl Checked<'_> {
-    pub(crate) fn record(&self, outcome: Result<VerifiedCallback, Rejection>) {
-        let outcome = outcome.map(|v| v.verified());
+    /// The counters of the app (or of callbacks that named no known app).
+    #[inline]
+    pub(crate) fn counters(&self) -> &Counters {
         match self {
-            Checked::Single { counters, .. } => counters.record(outcome),
-            Checked::Routed(routed) => routed.counters().record(outcome),
+            Checked::Single { counters, .. } => counters,
+            Checked::Routed(routed) => routed.counters(),
         }
     }
 
@@ -99,12 +124,21 @@ impl Checked<'_> {
         }
     }
 
-    /// The handle to ask for a refresh on a signature miss.
-    #[cfg(feature = "refresh")]
-    pub(crate) fn miss_handle(&self) -> Option<&TokenHandle> {
-        match self {
-            Checked::Single { handle, .. } => Some(handle),
-            Checked::Routed(routed) => routed.handle(),
+    /// After a signature miss: a wait for the app's refresher, if it has one that is worth waiting
+    /// for. Without the `refresh` feature nothing refreshes a handle, and there is none.
+    pub(crate) fn refresh_on_miss(&self) -> Option<super::future::Wait> {
+        #[cfg(feature = "refresh")]
+        {
+            let handle = match self {
+                Checked::Single { handle, .. } => Some(*handle),
+                Checked::Routed(routed) => routed.handle(),
+            };
+            handle?.refresh_on_miss()
+        }
+        #[cfg(not(feature = "refresh"))]
+        {
+            let _ = self;
+            None
         }
     }
 }
@@ -118,27 +152,26 @@ impl<R> Config<R> {
         query: &str,
         now: u64,
     ) -> (Result<VerifiedCallback, Rejection>, Checked<'_>) {
-        match &self.tokens {
+        match &self.settings.tokens {
             Tokens::Single(handle) => (
                 handle.with_snapshot(|snapshot| match snapshot {
-                    Some(snapshot) => self.verifier.verify(snapshot, query, now),
+                    Some(snapshot) => self.settings.verifier.verify(snapshot, query, now),
                     None => Err(Rejection::TokenUnavailable),
                 }),
                 Checked::Single {
-                    #[cfg(feature = "refresh")]
                     handle,
-                    counters: &self.counters,
+                    counters: self.counters(),
                 },
             ),
             Tokens::Apps(apps) => {
-                let (result, routed) = apps.verify(&self.verifier, query, now);
+                let (result, routed) = apps.verify(&self.settings.verifier, query, now);
                 (result, Checked::Routed(routed))
             }
         }
     }
 
-    /// The rejection response, with the reason in its extensions, and a log line that carries the
-    /// reason, the app and the callback command only (rate-limited: see [`RejectionLog`]).
+    /// Counts the rejection, logs it with the reason, the app and the callback command only
+    /// (rate-limited: see [`RejectionLog`]) and answers it, the reason in the response's extensions.
     pub(crate) fn reject<B>(
         &self,
         rejection: Rejection,
@@ -149,18 +182,22 @@ impl<R> Config<R> {
     where
         R: RejectionResponse<B>,
     {
-        self.log
-            .record(rejection, now, checked.app_id(), || Details {
+        reject(
+            &*self.settings.rejection,
+            &self.state.log,
+            checked.counters(),
+            rejection,
+            now,
+            checked.app_id(),
+            || Details {
                 command: callback_command(query),
                 skew_secs: match rejection {
                     Rejection::Expired | Rejection::FromFuture => request_skew(query, now),
                     _ => None,
                 },
                 source: None,
-            });
-        let mut response = self.rejection.response(rejection);
-        response.extensions_mut().insert(rejection);
-        response
+            },
+        )
     }
 
     /// The source check, before anything else: `None` to go on, or the rejection response (the
@@ -174,52 +211,52 @@ impl<R> Config<R> {
     where
         R: RejectionResponse<B>,
     {
-        let filter = self.source.as_ref()?;
+        let filter = self.settings.source.as_ref()?;
         let rejection = filter.check(req).err()?;
         let query = req.uri().query().unwrap_or("");
         let checked = self.route(query);
-        checked.record(Err(rejection));
-        self.log
-            .record(rejection, now, checked.app_id(), || Details {
+        Some(reject(
+            &*self.settings.rejection,
+            &self.state.log,
+            checked.counters(),
+            rejection,
+            now,
+            checked.app_id(),
+            || Details {
                 command: callback_command(query),
                 skew_secs: None,
                 source: filter.address_of(req),
-            });
-        let mut response = self.rejection.response(rejection);
-        response.extensions_mut().insert(rejection);
-        Some(response)
+            },
+        ))
     }
 
     /// The app a request claims, for one refused before verification: its counters (with an
     /// [`AppSet`], those of the app the query names, or of no known app).
     fn route(&self, query: &str) -> Checked<'_> {
-        match &self.tokens {
-            #[cfg(feature = "refresh")]
+        match &self.settings.tokens {
             Tokens::Single(handle) => Checked::Single {
                 handle,
-                counters: &self.counters,
-            },
-            #[cfg(not(feature = "refresh"))]
-            Tokens::Single(_) => Checked::Single {
-                counters: &self.counters,
+                counters: self.counters(),
             },
             Tokens::Apps(apps) => Checked::Routed(apps.route(query)),
         }
     }
 
-    /// Hands the request to the inner service: with the [`VerifiedCallback`] in its extensions,
-    /// unless the layer was told not to insert it.
+    /// Counts the acceptance and hands the request to the inner service: with the
+    /// [`VerifiedCallback`] in its extensions, unless the layer was told not to insert it.
     #[inline]
     pub(crate) fn accept<S, B>(
         &self,
         inner: &mut S,
         mut req: Request<B>,
         verified: VerifiedCallback,
+        checked: &Checked<'_>,
     ) -> S::Future
     where
         S: Service<Request<B>>,
     {
-        if self.insert_verified {
+        checked.counters().record(Ok(verified.verified()));
+        if self.settings.insert_verified {
             req.extensions_mut().insert(verified);
         }
         inner.call(req)

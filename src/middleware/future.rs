@@ -3,57 +3,80 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-#[cfg(feature = "refresh")]
-use std::task::ready;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
-/// After a signature miss: wait for the refresher, verify again, then either the inner future or
-/// the rejection. Boxed because it only exists on that rare path (and only with a refresher).
+use super::config::Config;
+use crate::reject::{DefaultRejection, RejectionResponse};
+
+/// A wait for the refresher after a signature miss (boxed: it only exists on that rare path).
 #[cfg(feature = "refresh")]
-pub(crate) type Retry<F, B> = Pin<Box<dyn Future<Output = Result<F, Response<B>>> + Send>>;
+pub(crate) type Wait = crate::refresh::miss::RefreshWait;
+
+/// Without the `refresh` feature nothing refreshes a handle: there is no wait, and the waiting
+/// state cannot be built.
+#[cfg(not(feature = "refresh"))]
+pub(crate) enum Wait {}
+
+#[cfg(not(feature = "refresh"))]
+impl Future for Wait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        match *self {}
+    }
+}
 
 pin_project! {
     /// Response future of [`CallbackAuth`](super::CallbackAuth).
     ///
     /// On the accept path it is the inner service's future, unboxed. A rejection is ready at once.
-    pub struct ResponseFuture<F, B> {
+    /// After a signature miss that the app's refresher may answer, it waits for the refresh (the
+    /// inner service that `poll_ready` reserved and the request held in it), verifies once more
+    /// with the same clock reading, then becomes the inner future or the rejection.
+    pub struct ResponseFuture<S, ReqBody, R = DefaultRejection>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        kind: Kind<F, B>,
+        kind: Kind<S, ReqBody, R>,
     }
 }
 
-// `pin_project!` carries no `cfg` onto its projections, so the state enum is declared twice:
-// with the retry state (`refresh` feature) and without it.
-#[cfg(feature = "refresh")]
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, B> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<B>> },
-        Retrying { retry: Retry<F, B> },
+    #[project_replace = KindReplace]
+    enum Kind<S, ReqBody, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Inner { #[pin] future: S::Future },
+        Rejected { response: Option<S::Response> },
+        Waiting {
+            wait: Wait,
+            inner: S,
+            req: Request<ReqBody>,
+            config: Arc<Config<R>>,
+            now: u64,
+        },
     }
 }
 
-#[cfg(not(feature = "refresh"))]
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, B> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<B>> },
-    }
-}
-
-impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F) -> Self {
+impl<S, ReqBody, R> ResponseFuture<S, ReqBody, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
         Self {
             kind: Kind::Inner { future },
         }
     }
 
-    pub(crate) fn rejected(response: Response<B>) -> Self {
+    pub(crate) fn rejected(response: S::Response) -> Self {
         Self {
             kind: Kind::Rejected {
                 response: Some(response),
@@ -61,52 +84,85 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    #[cfg(feature = "refresh")]
-    pub(crate) fn waiting(retry: Retry<F, B>) -> Self {
+    pub(crate) fn waiting(
+        wait: Wait,
+        inner: S,
+        req: Request<ReqBody>,
+        config: Arc<Config<R>>,
+        now: u64,
+    ) -> Self {
         Self {
-            kind: Kind::Retrying { retry },
+            kind: Kind::Waiting {
+                wait,
+                inner,
+                req,
+                config,
+                now,
+            },
         }
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<S, ReqBody, R, ResBody> Future for ResponseFuture<S, ReqBody, R>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: RejectionResponse<ResBody>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut kind = self.project().kind;
-        // After a miss: once the refresher has answered, become the inner future or the rejection.
-        #[cfg(feature = "refresh")]
-        if let KindProj::Retrying { retry } = kind.as_mut().project() {
-            let next = match ready!(retry.as_mut().poll(cx)) {
-                Ok(future) => Kind::Inner { future },
-                Err(response) => Kind::Rejected {
-                    response: Some(response),
-                },
-            };
-            kind.set(next);
-        }
-        match kind.as_mut().project() {
-            KindProj::Inner { future } => future.poll(cx),
-            KindProj::Rejected { response } => {
-                let response = response.take().expect("future polled after completion");
-                Poll::Ready(Ok(response))
+        loop {
+            match kind.as_mut().project() {
+                KindProj::Inner { future } => return future.poll(cx),
+                KindProj::Rejected { response } => {
+                    let response = response.take().expect("future polled after completion");
+                    return Poll::Ready(Ok(response));
+                }
+                KindProj::Waiting { wait, .. } => {
+                    ready!(Pin::new(wait).poll(cx));
+                    // Take the request and the service out; the state left behind is the one
+                    // of a finished future until the next state is set.
+                    let taken = kind
+                        .as_mut()
+                        .project_replace(Kind::Rejected { response: None });
+                    if let KindReplace::Waiting {
+                        mut inner,
+                        req,
+                        config,
+                        now,
+                        ..
+                    } = taken
+                    {
+                        // Verified once more, with the request's own clock reading.
+                        let query = req.uri().query().unwrap_or("");
+                        let (result, checked) = config.check(query, now);
+                        let next = match result {
+                            Ok(verified) => Kind::Inner {
+                                future: config.accept(&mut inner, req, verified, &checked),
+                            },
+                            Err(rejection) => Kind::Rejected {
+                                response: Some(config.reject(rejection, query, now, &checked)),
+                            },
+                        };
+                        drop(checked);
+                        kind.set(next);
+                    }
+                }
             }
-            #[cfg(feature = "refresh")]
-            KindProj::Retrying { .. } => unreachable!("the retry state was left just above"),
         }
     }
 }
 
-impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+impl<S, ReqBody, R> fmt::Debug for ResponseFuture<S, ReqBody, R>
+where
+    S: Service<Request<ReqBody>>,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.kind {
             Kind::Inner { .. } => "inner",
             Kind::Rejected { .. } => "rejected",
-            #[cfg(feature = "refresh")]
-            Kind::Retrying { .. } => "retrying",
+            Kind::Waiting { .. } => "waiting for a refresh",
         };
         f.debug_struct("ResponseFuture")
             .field("state", &state)

@@ -2,17 +2,17 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tower_layer::Layer;
 
-use super::config::{Clock, Config, Tokens};
-use super::log::RejectionLog;
-use super::response::DefaultRejection;
+use super::config::{Config, Settings, Tokens};
 use super::service::CallbackAuth;
 use crate::apps::AppSet;
 use crate::handle::TokenHandle;
+use crate::reject::{Clock, DefaultRejection};
 use crate::source::SourceFilter;
-use crate::stats::{CallbackStats, Counters};
+use crate::stats::CallbackStats;
 use crate::verify::Verifier;
 
 /// A [`Layer`] that verifies Tencent callbacks before they reach the wrapped service.
@@ -43,6 +43,15 @@ use crate::verify::Verifier;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Settings and state
+///
+/// The `with_*` methods set plain values. What the layer accumulates while it runs (its counters
+/// and its log limiter) is created with the layer and shared by its clones, by the layers the
+/// `with_*` methods return, and by every service it builds: changing a setting never resets a
+/// counter. The counters of a single-app layer carry the app id of its verifier when they first
+/// count (or are read by [`stats`](Self::stats)).
+#[must_use = "a layer does nothing until it wraps a service"]
 pub struct CallbackAuthLayer<R = DefaultRejection> {
     config: Arc<Config<R>>,
 }
@@ -67,112 +76,88 @@ impl CallbackAuthLayer {
     fn with_tokens(tokens: Tokens) -> Self {
         Self {
             config: Arc::new(Config {
-                counters: Arc::new(Counters::new(None)),
-                tokens,
-                verifier: Verifier::new(),
-                clock: Clock::System,
-                rejection: DefaultRejection,
-                insert_verified: true,
-                source: None,
-                log: Arc::new(RejectionLog::new()),
+                settings: Settings {
+                    tokens,
+                    verifier: Verifier::new(),
+                    clock: Clock::System,
+                    rejection: Arc::new(DefaultRejection),
+                    insert_verified: true,
+                    source: None,
+                },
+                state: Arc::default(),
             }),
         }
     }
 }
 
 impl<R> CallbackAuthLayer<R> {
-    /// A copy of the configuration changed by `f`; counters are shared, not re-created.
-    fn map_config<R2>(self, f: impl FnOnce(Config<R>) -> Config<R2>) -> CallbackAuthLayer<R2>
-    where
-        R: Clone,
-    {
-        CallbackAuthLayer {
-            config: Arc::new(f(Arc::unwrap_or_clone(self.config))),
+    /// The same layer (the same state) with `change` applied to its settings.
+    fn set(self, change: impl FnOnce(&mut Settings<R>)) -> Self {
+        let mut config = Arc::unwrap_or_clone(self.config);
+        change(&mut config.settings);
+        Self {
+            config: Arc::new(config),
         }
     }
 
     /// Uses `verifier` (window, app id check, strict mode) instead of [`Verifier::new`].
-    #[must_use]
-    pub fn with_verifier(self, verifier: Verifier) -> Self
-    where
-        R: Clone,
-    {
-        self.map_config(|mut c| {
-            // The counters are labelled with the app id: new counters only for a new label.
-            if c.verifier.app_id() != verifier.app_id() {
-                c.counters = Arc::new(Counters::new(verifier.app_id()));
-            }
-            c.verifier = verifier;
-            c
-        })
+    pub fn with_verifier(self, verifier: Verifier) -> Self {
+        self.set(|s| s.verifier = verifier)
     }
 
     /// Answers rejected requests with `rejection` instead of [`DefaultRejection`]: a
-    /// [`RejectionResponse`](super::RejectionResponse) such as [`ForbidCallback`](super::ForbidCallback)
-    /// or a closure `Fn(Rejection) -> Response<B>`.
-    #[must_use]
-    pub fn with_rejection_response<R2>(self, rejection: R2) -> CallbackAuthLayer<R2>
-    where
-        R: Clone,
-    {
-        self.map_config(|c| Config {
-            tokens: c.tokens,
-            counters: c.counters,
-            verifier: c.verifier,
-            clock: c.clock,
-            rejection,
-            insert_verified: c.insert_verified,
-            source: c.source,
-            log: c.log,
-        })
+    /// [`RejectionResponse`](super::RejectionResponse), or a closure `Fn(Rejection) -> Response<B>`
+    /// such as Tencent's "forbid" reply for before-callbacks,
+    /// `|_| Reply::forbid().into_response()`.
+    pub fn with_rejection_response<R2>(self, rejection: R2) -> CallbackAuthLayer<R2> {
+        let Config { settings, state } = Arc::unwrap_or_clone(self.config);
+        let Settings {
+            tokens,
+            verifier,
+            clock,
+            rejection: _,
+            insert_verified,
+            source,
+        } = settings;
+        CallbackAuthLayer {
+            config: Arc::new(Config {
+                settings: Settings {
+                    tokens,
+                    verifier,
+                    clock,
+                    rejection: Arc::new(rejection),
+                    insert_verified,
+                    source,
+                },
+                state,
+            }),
+        }
     }
 
-    /// Reads the current Unix time (seconds) from `clock` instead of the system clock. For tests
-    /// and simulations; it is called once per request.
-    #[must_use]
-    pub fn with_clock<C>(self, clock: C) -> Self
-    where
-        C: Fn() -> u64 + Send + Sync + 'static,
-        R: Clone,
-    {
-        self.map_config(|mut c| {
-            c.clock = Clock::Custom(Arc::new(clock));
-            c
-        })
+    /// Reads the current time from `clock` instead of [`SystemTime::now`] (for tests and
+    /// simulations; it is called once per request). A time before 1970 reads as 1970.
+    pub fn with_clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.set(|s| s.clock = Clock::custom(clock))
     }
 
     /// Whether accepted requests carry a [`VerifiedCallback`](crate::VerifiedCallback) in their
     /// extensions (default `true`). Inserting it costs the request's extension map its first
     /// allocations (see the README's benchmarks); turn it off to keep the layer at zero added
     /// allocations when handlers do not read it.
-    #[must_use]
-    pub fn with_verified_extension(self, insert: bool) -> Self
-    where
-        R: Clone,
-    {
-        self.map_config(|mut c| {
-            c.insert_verified = insert;
-            c
-        })
+    pub fn with_verified_extension(self, insert: bool) -> Self {
+        self.set(|s| s.insert_verified = insert)
     }
 
     /// Accepts requests only from the addresses of `filter`'s allowlist, checked before anything
     /// else (see [`source`](crate::source)). One filter per layer; it applies to every app of an
     /// [`AppSet`] layer, and its list handle can be shared with other layers.
-    #[must_use]
-    pub fn with_source_filter(self, filter: SourceFilter) -> Self
-    where
-        R: Clone,
-    {
-        self.map_config(|mut c| {
-            c.source = Some(filter);
-            c
-        })
+    pub fn with_source_filter(self, filter: SourceFilter) -> Self {
+        self.set(|s| s.source = Some(filter))
     }
 
     /// The handle this layer reads, for a single-app layer; `None` for [`for_apps`](Self::for_apps).
     pub fn handle(&self) -> Option<&TokenHandle> {
-        match &self.config.tokens {
+        match &self.config.settings.tokens {
             Tokens::Single(handle) => Some(handle),
             Tokens::Apps(_) => None,
         }
@@ -183,8 +168,8 @@ impl<R> CallbackAuthLayer<R> {
     /// named no known app. Counting allocates nothing; with the `metrics` feature the same counts
     /// go to the [`metrics`](https://docs.rs/metrics) facade too.
     pub fn stats(&self) -> Vec<CallbackStats> {
-        match &self.config.tokens {
-            Tokens::Single(handle) => vec![self.config.counters.snapshot(Some(handle))],
+        match &self.config.settings.tokens {
+            Tokens::Single(handle) => vec![self.config.counters().snapshot(Some(handle))],
             Tokens::Apps(apps) => apps.stats(),
         }
     }
@@ -201,9 +186,9 @@ impl<R> Clone for CallbackAuthLayer<R> {
 impl<R: fmt::Debug> fmt::Debug for CallbackAuthLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackAuthLayer")
-            .field("tokens", &self.config.tokens)
-            .field("verifier", &self.config.verifier)
-            .field("rejection", &self.config.rejection)
+            .field("tokens", &self.config.settings.tokens)
+            .field("verifier", &self.config.settings.verifier)
+            .field("rejection", &self.config.settings.rejection)
             .finish()
     }
 }

@@ -53,8 +53,7 @@
 //! ```
 //! use std::time::Duration;
 //! use axum::{routing::post, Router};
-//! use tim_callback_auth::middleware::ForbidCallback;
-//! use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verifier};
+//! use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Rejection, Reply, TokenHandle, TokenSnapshot, Verifier};
 //! use tower::ServiceExt;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -63,7 +62,7 @@
 //! let handle = TokenHandle::new(TokenSnapshot::enabled(token.clone()));
 //! let layer = CallbackAuthLayer::new(handle)
 //!     .with_verifier(Verifier::new().with_window(Duration::from_secs(30)).with_app_id(1400000000))
-//!     .with_rejection_response(ForbidCallback::new());
+//!     .with_rejection_response(|_: Rejection| Reply::forbid().into_response::<axum::body::Body>());
 //! let app = Router::new().route("/im/callback", post(|| async { "ok" })).layer(layer);
 //!
 //! // Correctly signed, but for another app that shares the token.
@@ -89,11 +88,9 @@
 mod config;
 mod future;
 mod layer;
-pub(crate) mod log;
-pub(crate) mod response;
 mod service;
 
 pub use self::future::ResponseFuture;
 pub use self::layer::CallbackAuthLayer;
-pub use self::response::{DefaultRejection, ForbidCallback, RejectionResponse};
 pub use self::service::CallbackAuth;
+pub use crate::reject::{DefaultRejection, RejectionResponse};

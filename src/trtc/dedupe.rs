@@ -46,7 +46,8 @@ impl RecentEvents {
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
         self.capacity
     }
 

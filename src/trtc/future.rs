@@ -1,4 +1,4 @@
-//! [`TrtcResponseFuture`]: reads the body, verifies it, then runs the inner service.
+//! [`ResponseFuture`]: reads the body, verifies it, then runs the inner service.
 
 use std::fmt;
 use std::future::Future;
@@ -8,25 +8,23 @@ use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::request::Parts;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::TrtcBody;
+use super::config::Config;
 use super::dedupe::EventKey;
-use super::layer::Config;
 use super::verify::Claim;
-use crate::middleware::response::json_response;
-use crate::middleware::RejectionResponse;
-use crate::reply::TRTC_OK;
+use crate::reject::{DefaultRejection, RejectionResponse};
 use crate::verify::Rejection;
 
 pin_project! {
     /// Response future of [`TrtcCallbackAuth`](super::TrtcCallbackAuth): reads the body into one
     /// buffer, verifies it, then is the inner service's future (unboxed). A rejection, or a retry
     /// answered by the layer, is ready without calling the inner service.
-    pub struct TrtcResponseFuture<S, B, R>
+    pub struct ResponseFuture<S, B, R = DefaultRejection>
     where
         S: Service<Request<TrtcBody>>,
     {
@@ -37,6 +35,7 @@ pin_project! {
 
 pin_project! {
     #[project = KindProj]
+    #[project_replace = KindReplace]
     enum Kind<S, B, R>
     where
         S: Service<Request<TrtcBody>>,
@@ -45,8 +44,8 @@ pin_project! {
         Reading {
             #[pin]
             body: B,
-            parts: Option<Parts>,
-            inner: Option<S>,
+            parts: Parts,
+            inner: S,
             buffer: Buffer,
             config: Arc<Config<R>>,
             app_id: u64,
@@ -62,7 +61,7 @@ pin_project! {
     }
 }
 
-impl<S, B, R> TrtcResponseFuture<S, B, R>
+impl<S, B, R> ResponseFuture<S, B, R>
 where
     S: Service<Request<TrtcBody>>,
 {
@@ -85,8 +84,8 @@ where
         Self {
             kind: Kind::Reading {
                 body,
-                parts: Some(parts),
-                inner: Some(inner),
+                parts,
+                inner,
                 buffer: Buffer::Empty,
                 config,
                 app_id,
@@ -144,11 +143,10 @@ impl Buffer {
 /// bodies grow the buffer as they arrive).
 const ANNOUNCED_RESERVE: usize = 16 * 1024;
 
-impl<S, B, R, ResBody> Future for TrtcResponseFuture<S, B, R>
+impl<S, B, R, ResBody> Future for ResponseFuture<S, B, R>
 where
     S: Service<Request<TrtcBody>, Response = Response<ResBody>>,
     B: Body,
-    ResBody: From<&'static str>,
     R: RejectionResponse<ResBody>,
 {
     type Output = Result<Response<ResBody>, S::Error>;
@@ -160,7 +158,7 @@ where
                 KindProj::Done { response } => {
                     return Poll::Ready(Ok(response
                         .take()
-                        .expect("TrtcResponseFuture polled after completion")));
+                        .expect("ResponseFuture polled after completion")));
                 }
                 KindProj::Calling {
                     future,
@@ -169,28 +167,29 @@ where
                 } => {
                     let result = ready!(future.poll(cx));
                     if let (Ok(response), Some((key, until)), Some(recent)) =
-                        (&result, remember.take(), &config.recent)
+                        (&result, remember.take(), config.recent())
                     {
                         if response.status().is_success() {
-                            recent.insert(key, until, config.clock.now_ms());
+                            recent.insert(key, until, config.settings.clock.unix_millis());
                         }
                     }
                     return Poll::Ready(result);
                 }
                 KindProj::Reading {
                     mut body,
-                    parts,
-                    inner,
                     buffer,
                     config,
                     app_id,
                     sign,
+                    ..
                 } => {
                     let config = Arc::clone(config);
                     let (app_id, sign) = (*app_id, *sign);
                     let rejection = match ready!(body.as_mut().poll_frame(cx)) {
                         Some(Ok(frame)) => match frame.into_data() {
-                            Ok(data) if buffer.len() + data.remaining() > config.body_limit => {
+                            Ok(data)
+                                if buffer.len() + data.remaining() > config.settings.body_limit =>
+                            {
                                 Rejection::BodyTooLarge
                             }
                             Ok(data) => {
@@ -198,7 +197,8 @@ where
                                 // rest of the Content-Length).
                                 let hint = body.size_hint();
                                 let announced = hint.upper().unwrap_or(hint.lower());
-                                let room = config.body_limit - buffer.len() - data.remaining();
+                                let room =
+                                    config.settings.body_limit - buffer.len() - data.remaining();
                                 let announced =
                                     usize::try_from(announced).unwrap_or(usize::MAX).min(room);
                                 buffer.push(data, announced);
@@ -210,32 +210,34 @@ where
                         Some(Err(_)) => Rejection::UnreadableBody,
                         None => {
                             let bytes = buffer.take();
-                            let (Some(parts), Some(mut inner)) = (parts.take(), inner.take())
-                            else {
-                                unreachable!("the body ends once");
-                            };
-                            match verified(&config, app_id, sign, bytes, parts) {
-                                Ok((req, remember)) => {
-                                    let future = inner.call(req);
-                                    kind.set(Kind::Calling {
-                                        future,
-                                        config,
-                                        remember,
-                                    });
-                                    continue;
-                                }
-                                Err(response) => {
-                                    kind.set(Kind::Done { response: None });
-                                    return Poll::Ready(Ok(response));
+                            // The body is read: take the request's head and the service out.
+                            let taken =
+                                kind.as_mut().project_replace(Kind::Done { response: None });
+                            if let KindReplace::Reading {
+                                parts, mut inner, ..
+                            } = taken
+                            {
+                                match verified(&config, app_id, sign, bytes, parts) {
+                                    Ok((req, remember)) => {
+                                        let future = inner.call(req);
+                                        kind.set(Kind::Calling {
+                                            future,
+                                            config,
+                                            remember,
+                                        });
+                                    }
+                                    Err(response) => return Poll::Ready(Ok(response)),
                                 }
                             }
+                            continue;
                         }
                     };
-                    let counters = match config.keys.app(app_id) {
+                    let table = config.settings.keys.table();
+                    let counters = match table.app(app_id) {
                         Some(app) => &app.counters,
-                        None => config.keys.unknown_counters(),
+                        None => config.settings.keys.unknown_counters(),
                     };
-                    let now = config.clock.now_ms();
+                    let now = config.settings.clock.unix_millis();
                     let response = config.reject(rejection, Some(app_id), counters, now);
                     kind.set(Kind::Done { response: None });
                     return Poll::Ready(Ok(response));
@@ -257,32 +259,36 @@ fn verified<R, ResBody>(
     parts: Parts,
 ) -> Result<(Request<TrtcBody>, Option<(EventKey, u64)>), Response<ResBody>>
 where
-    ResBody: From<&'static str>,
     R: RejectionResponse<ResBody>,
 {
-    let now = config.clock.now_ms();
-    // The set of apps is fixed when the keys are built: an app that passed the header check is
-    // still there.
-    let Some(app) = config.keys.app(app_id) else {
-        let counters = config.keys.unknown_counters();
+    let now = config.settings.clock.unix_millis();
+    // The app may have left the set while the body was read.
+    let table = config.settings.keys.table();
+    let Some(app) = table.app(app_id) else {
+        let counters = config.settings.keys.unknown_counters();
         return Err(config.reject(Rejection::AppIdMismatch, None, counters, now));
     };
     let event = config
+        .settings
         .verifier
         .check_body(&Claim { app, sign }, &bytes, now)
         .map_err(|rejection| config.reject(rejection, Some(app_id), &app.counters, now))?;
-    let remember = match &config.recent {
+    let remember = match config.recent() {
         Some(recent) => {
             let mut prefix = [0u8; 8];
             prefix.copy_from_slice(&sign[..8]);
             let key = (app_id, u64::from_ne_bytes(prefix), route(&parts));
             if recent.contains(key, now) {
-                app.counters.record_retry_answered();
-                // `200 {"code":0}`, as the handler answered the first delivery.
-                return Err(json_response(StatusCode::OK, TRTC_OK));
+                // The policy's answer (by default `200 {"code":0}`, as the handler answered the
+                // first delivery); without one, the retry reaches the handler.
+                if let Some(answer) = config.settings.rejection.retry_answered() {
+                    app.counters.record_retry_answered();
+                    return Err(answer);
+                }
             }
             // Until the event leaves the window: `CallbackTs + window` is still accepted.
-            let window = u64::try_from(config.verifier.window().as_millis()).unwrap_or(u64::MAX);
+            let window =
+                u64::try_from(config.settings.verifier.window().as_millis()).unwrap_or(u64::MAX);
             let until = event
                 .callback_ts_ms()
                 .saturating_add(window)
@@ -293,7 +299,7 @@ where
     };
     app.counters.record(Ok(event.verified()));
     let mut req = Request::from_parts(parts, TrtcBody::new(bytes));
-    if config.insert_verified {
+    if config.settings.insert_verified {
         req.extensions_mut().insert(event);
     }
     Ok((req, remember))
@@ -310,7 +316,7 @@ fn route(parts: &Parts) -> u64 {
     hasher.finish()
 }
 
-impl<S, B, R> fmt::Debug for TrtcResponseFuture<S, B, R>
+impl<S, B, R> fmt::Debug for ResponseFuture<S, B, R>
 where
     S: Service<Request<TrtcBody>>,
 {
@@ -320,7 +326,7 @@ where
             Kind::Reading { .. } => "reading the body",
             Kind::Calling { .. } => "calling the inner service",
         };
-        f.debug_struct("TrtcResponseFuture")
+        f.debug_struct("ResponseFuture")
             .field("state", &state)
             .finish()
     }

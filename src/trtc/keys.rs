@@ -6,19 +6,20 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::TrtcKey;
+use crate::error::Error;
 use crate::stats::{CallbackStats, Counters, Scheme};
 
-/// The callback keys of one or more TRTC apps, and their counters: a cheap cloneable handle that
-/// the layer reads and your code rotates.
+/// The callback keys of the TRTC apps one endpoint serves, and their counters: a cheap cloneable
+/// handle that the layer reads and your code changes, like an [`AppSet`](crate::AppSet).
 ///
 /// **Each app needs its own key.** The `SdkAppId` header is not signed: only the key binds an
 /// event to its app. Were two apps to share a key, an event of one could be resent as the other's,
 /// and it would verify; so a key used by one app (as its current or previous key) is refused for
-/// any other, when the set is built and at every rotation ([`TrtcKeysError`]).
+/// any other, at every insert and rotation (an [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput)).
 ///
-/// The set of apps is fixed when it is built; each app's key can be rotated while the server runs.
-/// A rotation keeps the old key as the *previous* one, accepted alongside the new key until
-/// [`retire_previous`](Self::retire_previous): change the key here first, then in the TRTC
+/// Apps can be added and removed while the server runs; an event naming no app of the set is
+/// rejected. A rotation keeps the old key as the *previous* one, accepted alongside the new key
+/// until [`retire_previous`](Self::retire_previous): change the key here first, then in the TRTC
 /// console, and retire the old one once Tencent's retries signed with it are over (Tencent
 /// retries for about a minute; events are fresh for the verifier's window, 10 minutes by default).
 ///
@@ -27,10 +28,9 @@ use crate::stats::{CallbackStats, Counters, Scheme};
 /// ```
 /// use tim_callback_auth::trtc::{TrtcKey, TrtcKeys};
 ///
-/// let keys = TrtcKeys::builder()
-///     .app(1400000001, TrtcKey::new("FirstAppKey123")?)
-///     .app(1400000002, TrtcKey::new("SecondAppKey456")?)
-///     .build()?;
+/// let keys = TrtcKeys::new();
+/// keys.insert(1400000001, TrtcKey::new("FirstAppKey123")?)?;
+/// keys.insert(1400000002, TrtcKey::new("SecondAppKey456")?)?;
 /// assert_eq!(keys.app_ids(), [1400000001, 1400000002]);
 ///
 /// // Rotation: both keys verify until the old one is retired.
@@ -38,7 +38,9 @@ use crate::stats::{CallbackStats, Counters, Scheme};
 /// keys.retire_previous(1400000001)?;
 /// // Another app's key, or an app that is not in the set, is refused.
 /// assert!(keys.rotate(1400000001, TrtcKey::new("SecondAppKey456")?).is_err());
+/// assert!(keys.insert(1400000003, TrtcKey::new("SecondAppKey456")?).is_err());
 /// assert!(keys.rotate(42, TrtcKey::new("x")?).is_err());
+/// assert!(keys.remove(1400000002));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -47,18 +49,45 @@ pub struct TrtcKeys {
 }
 
 struct Inner {
-    /// Sorted by app id.
-    apps: Box<[App]>,
+    table: ArcSwap<Table>,
     /// Counters of events that named no app of the set.
     unknown: Counters,
-    /// Serialises rotations, so that two rotating apps cannot both take the same new key.
-    rotating: std::sync::Mutex<()>,
+    /// Serialises changes of the set and rotations, so that two apps cannot both take the same
+    /// new key.
+    writer: std::sync::Mutex<()>,
+}
+
+/// The apps of the set at one moment, sorted by app id.
+#[derive(Default)]
+pub(crate) struct Table {
+    apps: Vec<Arc<App>>,
+}
+
+impl Table {
+    /// The app with this id.
+    #[inline]
+    pub(crate) fn app(&self, app_id: u64) -> Option<&App> {
+        self.apps
+            .binary_search_by_key(&app_id, |a| a.id)
+            .ok()
+            .map(|i| &*self.apps[i])
+    }
 }
 
 pub(crate) struct App {
     pub(crate) id: u64,
     pub(crate) keys: ArcSwap<KeyPair>,
     pub(crate) counters: Counters,
+}
+
+impl App {
+    fn new(id: u64, current: TrtcKey, previous: Option<TrtcKey>) -> Self {
+        Self {
+            id,
+            keys: ArcSwap::from_pointee(KeyPair { current, previous }),
+            counters: Counters::for_scheme(Some(id), Scheme::Trtc),
+        }
+    }
 }
 
 /// The keys an app's events may be signed with.
@@ -74,42 +103,100 @@ impl KeyPair {
 }
 
 impl TrtcKeys {
-    /// Keys for a single app.
-    pub fn single(app_id: u64, key: TrtcKey) -> Self {
-        Self::from_apps(vec![(app_id, key, None)])
-    }
-
-    /// Starts a set of apps.
-    pub fn builder() -> TrtcKeysBuilder {
-        TrtcKeysBuilder { apps: Vec::new() }
-    }
-
-    fn from_apps(mut apps: Vec<(u64, TrtcKey, Option<TrtcKey>)>) -> Self {
-        apps.sort_by_key(|(id, ..)| *id);
-        let apps = apps
-            .into_iter()
-            .map(|(id, current, previous)| App {
-                id,
-                keys: ArcSwap::from_pointee(KeyPair { current, previous }),
-                counters: Counters::for_scheme(Some(id), Scheme::Trtc),
-            })
-            .collect();
+    /// An empty set.
+    pub fn new() -> Self {
         TrtcKeys {
             inner: Arc::new(Inner {
-                apps,
+                table: ArcSwap::from_pointee(Table::default()),
                 unknown: Counters::for_scheme(None, Scheme::Trtc),
-                rotating: std::sync::Mutex::new(()),
+                writer: std::sync::Mutex::new(()),
             }),
         }
     }
 
-    /// The app with this id.
+    /// Keys for a single app.
+    pub fn single(app_id: u64, key: TrtcKey) -> Self {
+        let keys = Self::new();
+        // Alone in the set: no other app can hold its key.
+        keys.inner.table.store(Arc::new(Table {
+            apps: vec![Arc::new(App::new(app_id, key, None))],
+        }));
+        keys
+    }
+
+    /// Adds `app_id` with its key. Replaces the app's keys if it is already in the set (its
+    /// counters go on).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when another app of the set uses `key` (as its current or
+    /// previous key); nothing changes then.
+    pub fn insert(&self, app_id: u64, key: TrtcKey) -> Result<(), Error> {
+        self.put(app_id, key, None)
+    }
+
+    /// Adds `app_id` in the middle of a rotation: events signed with `current` or `previous` are
+    /// accepted until [`retire_previous`](Self::retire_previous). Replaces the app's keys if it is
+    /// already in the set.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when another app of the set uses either key; nothing changes
+    /// then.
+    pub fn insert_rotating(
+        &self,
+        app_id: u64,
+        current: TrtcKey,
+        previous: TrtcKey,
+    ) -> Result<(), Error> {
+        self.put(app_id, current, Some(previous))
+    }
+
+    fn put(&self, app_id: u64, current: TrtcKey, previous: Option<TrtcKey>) -> Result<(), Error> {
+        let _writer = self.lock();
+        let table = self.inner.table.load();
+        let slots: Vec<&TrtcKey> = std::iter::once(&current).chain(&previous).collect();
+        refuse_shared(&table, app_id, &slots)?;
+        let pair = KeyPair { current, previous };
+        match table.app(app_id) {
+            // Already in the set: new keys, same counters.
+            Some(app) => app.keys.store(Arc::new(pair)),
+            None => {
+                let mut apps = table.apps.clone();
+                apps.push(Arc::new(App::new(app_id, pair.current, pair.previous)));
+                apps.sort_by_key(|a| a.id);
+                self.inner.table.store(Arc::new(Table { apps }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes `app_id`; its events are rejected from the next request on. Returns whether it was
+    /// in the set.
+    pub fn remove(&self, app_id: u64) -> bool {
+        let _writer = self.lock();
+        let table = self.inner.table.load();
+        if table.app(app_id).is_none() {
+            return false;
+        }
+        let apps = table
+            .apps
+            .iter()
+            .filter(|a| a.id != app_id)
+            .cloned()
+            .collect();
+        self.inner.table.store(Arc::new(Table { apps }));
+        true
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The apps of the set now (one `arc-swap` load; no reference count written).
     #[inline]
-    pub(crate) fn app(&self, app_id: u64) -> Option<&App> {
-        let apps = &self.inner.apps;
-        apps.binary_search_by_key(&app_id, |a| a.id)
-            .ok()
-            .map(|i| &apps[i])
+    pub(crate) fn table(&self) -> arc_swap::Guard<Arc<Table>> {
+        self.inner.table.load()
     }
 
     /// Counters of events naming no app of the set (or none at all).
@@ -122,26 +209,13 @@ impl TrtcKeys {
     ///
     /// # Errors
     ///
-    /// [`TrtcKeysError`] when the app is not in the set, or when another app of the set uses
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when the app is not in the set, or when another app of the set uses
     /// `key` (as its current or previous key); nothing changes then.
-    pub fn rotate(&self, app_id: u64, key: TrtcKey) -> Result<(), TrtcKeysError> {
-        let app = self.app(app_id).ok_or(TrtcKeysError::UnknownApp(app_id))?;
-        let _rotating = self
-            .inner
-            .rotating
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(other) = self
-            .inner
-            .apps
-            .iter()
-            .find(|a| a.id != app_id && a.keys.load().holds(&key))
-        {
-            return Err(TrtcKeysError::SharedKey(
-                app_id.min(other.id),
-                app_id.max(other.id),
-            ));
-        }
+    pub fn rotate(&self, app_id: u64, key: TrtcKey) -> Result<(), Error> {
+        let _writer = self.lock();
+        let table = self.inner.table.load();
+        let app = table.app(app_id).ok_or(unknown_app(app_id))?;
+        refuse_shared(&table, app_id, &[&key])?;
         let old = app.keys.load_full();
         app.keys.store(Arc::new(KeyPair {
             current: key,
@@ -154,14 +228,11 @@ impl TrtcKeys {
     ///
     /// # Errors
     ///
-    /// [`TrtcKeysError::UnknownApp`] when the app is not in the set.
-    pub fn retire_previous(&self, app_id: u64) -> Result<(), TrtcKeysError> {
-        let app = self.app(app_id).ok_or(TrtcKeysError::UnknownApp(app_id))?;
-        let _rotating = self
-            .inner
-            .rotating
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) when the app is not in the set.
+    pub fn retire_previous(&self, app_id: u64) -> Result<(), Error> {
+        let _writer = self.lock();
+        let table = self.inner.table.load();
+        let app = table.app(app_id).ok_or(unknown_app(app_id))?;
         let old = app.keys.load_full();
         app.keys.store(Arc::new(KeyPair {
             current: old.current.clone(),
@@ -172,25 +243,46 @@ impl TrtcKeys {
 
     /// Whether the app currently has a previous key (a rotation not yet retired).
     pub fn has_previous(&self, app_id: u64) -> bool {
-        self.app(app_id)
+        self.table()
+            .app(app_id)
             .is_some_and(|a| a.keys.load().previous.is_some())
     }
 
     /// The apps of the set, in increasing order.
     pub fn app_ids(&self) -> Vec<u64> {
-        self.inner.apps.iter().map(|a| a.id).collect()
+        self.table().apps.iter().map(|a| a.id).collect()
     }
 
     /// Counters of every app, then one entry (app id `None`) for events that named no app of the
     /// set. Accepted events count as [`accepted_current`](CallbackStats::accepted_current) or
     /// [`accepted_previous`](CallbackStats::accepted_previous) by the key that verified them.
     pub fn stats(&self) -> Vec<CallbackStats> {
-        self.inner
+        self.table()
             .apps
             .iter()
             .map(|a| a.counters.snapshot(None))
             .chain(std::iter::once(self.inner.unknown.snapshot(None)))
             .collect()
+    }
+}
+
+/// [`shared_key`] when an app other than `app_id` holds one of `keys`.
+fn refuse_shared(table: &Table, app_id: u64, keys: &[&TrtcKey]) -> Result<(), Error> {
+    let shared = table.apps.iter().find(|a| {
+        a.id != app_id && {
+            let held = a.keys.load();
+            keys.iter().any(|k| held.holds(k))
+        }
+    });
+    match shared {
+        Some(other) => Err(shared_key(app_id.min(other.id), app_id.max(other.id))),
+        None => Ok(()),
+    }
+}
+
+impl Default for TrtcKeys {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -202,81 +294,19 @@ impl fmt::Debug for TrtcKeys {
     }
 }
 
-/// Builds a [`TrtcKeys`]: [`TrtcKeys::builder`].
-#[derive(Debug)]
-pub struct TrtcKeysBuilder {
-    apps: Vec<(u64, TrtcKey, Option<TrtcKey>)>,
+/// The app is not in the set.
+fn unknown_app(app_id: u64) -> Error {
+    Error::invalid_input(format!("app {app_id} has no TRTC key configured"))
 }
 
-impl TrtcKeysBuilder {
-    /// Adds an app with its key (a second call for the same app replaces its keys).
-    pub fn app(mut self, app_id: u64, key: TrtcKey) -> Self {
-        self.apps.retain(|(id, ..)| *id != app_id);
-        self.apps.push((app_id, key, None));
-        self
-    }
-
-    /// Adds an app in the middle of a rotation: events signed with `current` or `previous` are
-    /// accepted until [`TrtcKeys::retire_previous`].
-    pub fn app_rotating(mut self, app_id: u64, current: TrtcKey, previous: TrtcKey) -> Self {
-        self.apps.retain(|(id, ..)| *id != app_id);
-        self.apps.push((app_id, current, Some(previous)));
-        self
-    }
-
-    /// The set.
-    ///
-    /// # Errors
-    ///
-    /// [`TrtcKeysError::NoApp`] for an empty set (it would refuse every event), and
-    /// [`TrtcKeysError::SharedKey`] when two apps share a key.
-    pub fn build(self) -> Result<TrtcKeys, TrtcKeysError> {
-        if self.apps.is_empty() {
-            return Err(TrtcKeysError::NoApp);
-        }
-        fn slots(app: &(u64, TrtcKey, Option<TrtcKey>)) -> impl Iterator<Item = &TrtcKey> {
-            std::iter::once(&app.1).chain(&app.2)
-        }
-        for (i, a) in self.apps.iter().enumerate() {
-            for b in &self.apps[i + 1..] {
-                if slots(a).any(|k| slots(b).any(|l| k.same_as(l))) {
-                    return Err(TrtcKeysError::SharedKey(a.0.min(b.0), a.0.max(b.0)));
-                }
-            }
-        }
-        Ok(TrtcKeys::from_apps(self.apps))
-    }
+/// These two apps would share a key: the unsigned `SdkAppId` header could then move an event of
+/// one to the other. Names apps, never keys.
+fn shared_key(a: u64, b: u64) -> Error {
+    Error::invalid_input(format!(
+        "apps {a} and {b} would share a TRTC callback key: each app needs its own (the SdkAppId \
+         header is not signed, so a shared key lets one app's events pass as the other's)"
+    ))
 }
-
-/// Why a [`TrtcKeys`] could not be built or changed. Names apps, never keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TrtcKeysError {
-    /// The app is not in the set (the set of apps is fixed when it is built).
-    UnknownApp(u64),
-    /// These two apps would share a key: the unsigned `SdkAppId` header could then move an event
-    /// of one to the other.
-    SharedKey(u64, u64),
-    /// The builder has no app.
-    NoApp,
-}
-
-impl fmt::Display for TrtcKeysError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrtcKeysError::UnknownApp(id) => write!(f, "app {id} has no TRTC key configured"),
-            TrtcKeysError::SharedKey(a, b) => write!(
-                f,
-                "apps {a} and {b} would share a TRTC callback key: each app needs its own (the \
-                 SdkAppId header is not signed, so a shared key lets one app's events pass as the \
-                 other's)"
-            ),
-            TrtcKeysError::NoApp => f.pad("no app has a TRTC callback key"),
-        }
-    }
-}
-
-impl std::error::Error for TrtcKeysError {}
 
 #[cfg(test)]
 mod tests {
@@ -288,37 +318,37 @@ mod tests {
 
     #[test]
     fn no_two_apps_share_a_key_in_any_slot() {
-        let shared = TrtcKeys::builder()
-            .app(2, key("SameKey"))
-            .app(1, key("SameKey"))
-            .build();
-        assert_eq!(shared.err(), Some(TrtcKeysError::SharedKey(1, 2)));
-        let previous = TrtcKeys::builder()
-            .app(1, key("KeyA"))
-            .app_rotating(2, key("KeyB"), key("KeyA"))
-            .build();
-        assert_eq!(previous.err(), Some(TrtcKeysError::SharedKey(1, 2)));
+        let shared = TrtcKeys::new();
+        shared.insert(2, key("SameKey")).unwrap();
         assert_eq!(
-            TrtcKeys::builder().build().err(),
-            Some(TrtcKeysError::NoApp)
+            shared.insert(1, key("SameKey")).map_err(|e| e.to_string()),
+            Err(shared_key(1, 2).to_string())
         );
+        assert_eq!(shared.app_ids(), [2], "a refused insert changes nothing");
+        let previous = TrtcKeys::new();
+        previous.insert(1, key("KeyA")).unwrap();
+        assert_eq!(
+            previous
+                .insert_rotating(2, key("KeyB"), key("KeyA"))
+                .map_err(|e| e.to_string()),
+            Err(shared_key(1, 2).to_string())
+        );
+        assert_eq!(TrtcKeys::new().app_ids(), Vec::<u64>::new());
 
-        let keys = TrtcKeys::builder()
-            .app(1, key("KeyA"))
-            .app_rotating(2, key("KeyB"), key("OldB"))
-            .build()
-            .unwrap();
+        let keys = TrtcKeys::new();
+        keys.insert(1, key("KeyA")).unwrap();
+        keys.insert_rotating(2, key("KeyB"), key("OldB")).unwrap();
         assert_eq!(
-            keys.rotate(1, key("KeyB")),
-            Err(TrtcKeysError::SharedKey(1, 2))
+            keys.rotate(1, key("KeyB")).map_err(|e| e.to_string()),
+            Err(shared_key(1, 2).to_string())
         );
         assert_eq!(
-            keys.rotate(1, key("OldB")),
-            Err(TrtcKeysError::SharedKey(1, 2))
+            keys.rotate(1, key("OldB")).map_err(|e| e.to_string()),
+            Err(shared_key(1, 2).to_string())
         );
         assert_eq!(
-            keys.rotate(3, key("KeyC")),
-            Err(TrtcKeysError::UnknownApp(3))
+            keys.rotate(3, key("KeyC")).map_err(|e| e.to_string()),
+            Err(unknown_app(3).to_string())
         );
         assert!(!keys.has_previous(1), "a refused rotation changes nothing");
         // An app may take back its own previous key (a rotation undone).
@@ -326,9 +356,35 @@ mod tests {
         // Once retired, a key is free for another app.
         keys.retire_previous(2).unwrap();
         keys.rotate(1, key("KeyB")).unwrap();
-        let shown = format!("{} {:?}", TrtcKeysError::SharedKey(1, 2), keys);
+        let shown = format!("{} {:?}", shared_key(1, 2), keys);
         for secret in ["KeyA", "KeyB", "OldB"] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    #[test]
+    fn apps_come_and_go_and_an_app_inserted_again_keeps_its_counters() {
+        let keys = TrtcKeys::single(5, key("KeyFive"));
+        keys.insert(3, key("KeyThree")).unwrap();
+        assert_eq!(keys.app_ids(), [3, 5]);
+        keys.table()
+            .app(5)
+            .unwrap()
+            .counters
+            .record_retry_answered();
+        // New keys for an app in the set: its counters go on, and its own old key may stay.
+        keys.insert_rotating(5, key("KeyFiveNew"), key("KeyFive"))
+            .unwrap();
+        assert!(keys.has_previous(5));
+        assert_eq!(keys.stats()[1].retries_answered(), 1);
+        assert!(keys.remove(3));
+        assert!(!keys.remove(3));
+        assert_eq!(keys.app_ids(), [5]);
+        // A removed app's key is free again.
+        keys.insert(4, key("KeyThree")).unwrap();
+        assert_eq!(
+            keys.retire_previous(3).map_err(|e| e.to_string()),
+            Err(unknown_app(3).to_string())
+        );
     }
 }

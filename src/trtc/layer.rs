@@ -2,21 +2,15 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tower_layer::Layer;
 
-use super::dedupe::RecentEvents;
+use super::config::{Config, Settings, DEFAULT_BODY_LIMIT, DEFAULT_RECENT_EVENTS};
 use super::service::TrtcCallbackAuth;
 use super::{TrtcKeys, TrtcVerifier};
-use crate::middleware::log::RejectionLog;
-use crate::middleware::DefaultRejection;
+use crate::reject::{Clock, DefaultRejection};
 use crate::stats::CallbackStats;
-
-/// The default body limit: TRTC events are a few hundred bytes.
-pub(crate) const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-/// The default number of answered events remembered for retries.
-pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
 
 /// A `tower` layer that verifies TRTC event callbacks (`Sign` header = base64 HMAC-SHA256 of the
 /// body) before they reach your handler.
@@ -57,8 +51,7 @@ pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
 ///
 /// **Rejections** are answered `401` (`413`, `400`) so that Tencent retries a genuine event that
 /// was refused (a clock skew, a key changed in the console before here); a `200` rejection
-/// response such as [`ForbidCallback`](crate::middleware::ForbidCallback) would make Tencent drop
-/// it.
+/// response (such as chat's "forbid" reply) would make Tencent drop it.
 ///
 /// # Examples
 ///
@@ -79,6 +72,15 @@ pub(crate) const DEFAULT_RECENT_EVENTS: usize = 4096;
 /// # let _ = app;
 /// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
+///
+/// # Settings and state
+///
+/// The `with_*` methods set plain values. What the layer accumulates while it runs (the memory of
+/// answered events and the log limiter) is created with the layer and shared by its clones, by the
+/// layers the `with_*` methods return, and by every service it builds; the memory is sized by
+/// [`with_recent_events`](Self::with_recent_events) as set when it is first used. The counters
+/// live in the [`TrtcKeys`].
+#[must_use = "a layer does nothing until it wraps a service"]
 pub struct TrtcCallbackAuthLayer<R = DefaultRejection> {
     config: Arc<Config<R>>,
 }
@@ -91,37 +93,6 @@ impl<R> Clone for TrtcCallbackAuthLayer<R> {
     }
 }
 
-/// What every service of a layer shares.
-pub(crate) struct Config<R> {
-    pub(crate) keys: TrtcKeys,
-    pub(crate) verifier: TrtcVerifier,
-    pub(crate) body_limit: usize,
-    pub(crate) clock: Clock,
-    pub(crate) rejection: R,
-    pub(crate) insert_verified: bool,
-    pub(crate) recent: Option<RecentEvents>,
-    pub(crate) log: RejectionLog,
-}
-
-/// Where the layer reads the time: the system clock, or yours (Unix milliseconds).
-#[derive(Clone)]
-pub(crate) enum Clock {
-    System,
-    Custom(Arc<dyn Fn() -> u64 + Send + Sync>),
-}
-
-impl Clock {
-    pub(crate) fn now_ms(&self) -> u64 {
-        match self {
-            // A clock before 1970 reads as 0: every event is then "from the future".
-            Clock::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            Clock::Custom(f) => f(),
-        }
-    }
-}
-
 impl TrtcCallbackAuthLayer {
     /// Verifies events for the apps of `keys`, with the default settings: a 10-minute window,
     /// a 64 KiB body limit, retries of answered events answered by the layer, and the
@@ -129,108 +100,102 @@ impl TrtcCallbackAuthLayer {
     pub fn new(keys: TrtcKeys) -> Self {
         Self {
             config: Arc::new(Config {
-                keys,
-                verifier: TrtcVerifier::new(),
-                body_limit: DEFAULT_BODY_LIMIT,
-                clock: Clock::System,
-                rejection: DefaultRejection::new(),
-                insert_verified: true,
-                recent: Some(RecentEvents::new(DEFAULT_RECENT_EVENTS)),
-                log: RejectionLog::new(),
+                settings: Settings {
+                    keys,
+                    verifier: TrtcVerifier::new(),
+                    body_limit: DEFAULT_BODY_LIMIT,
+                    clock: Clock::System,
+                    rejection: Arc::new(DefaultRejection::new()),
+                    insert_verified: true,
+                    recent_events: DEFAULT_RECENT_EVENTS,
+                },
+                state: Arc::default(),
             }),
         }
     }
 }
 
-impl<R: Clone> TrtcCallbackAuthLayer<R> {
-    /// Rebuilds the configuration with `change` applied (builders run before any request, so the
-    /// set of answered events and the log limiter start empty).
-    fn with<R2>(self, change: impl FnOnce(Config<R>) -> Config<R2>) -> TrtcCallbackAuthLayer<R2> {
-        let c = &*self.config;
-        let copy = Config {
-            keys: c.keys.clone(),
-            verifier: c.verifier,
-            body_limit: c.body_limit,
-            clock: c.clock.clone(),
-            rejection: c.rejection.clone(),
-            insert_verified: c.insert_verified,
-            recent: c.recent.as_ref().map(|r| RecentEvents::new(r.capacity())),
-            log: RejectionLog::new(),
-        };
-        TrtcCallbackAuthLayer {
-            config: Arc::new(change(copy)),
+impl<R> TrtcCallbackAuthLayer<R> {
+    /// The same layer (the same state) with `change` applied to its settings.
+    fn set(self, change: impl FnOnce(&mut Settings<R>)) -> Self {
+        let mut config = Arc::unwrap_or_clone(self.config);
+        change(&mut config.settings);
+        Self {
+            config: Arc::new(config),
         }
     }
 
     /// Uses `verifier` (its window).
     pub fn with_verifier(self, verifier: TrtcVerifier) -> Self {
-        self.with(|c| Config { verifier, ..c })
+        self.set(|s| s.verifier = verifier)
     }
 
     /// The largest body read, in bytes (default 64 KiB). A larger body is refused with
     /// [`Rejection::BodyTooLarge`](crate::Rejection::BodyTooLarge) without reading the rest: at
     /// once when its `Content-Length` says so, otherwise as soon as the limit is passed.
     pub fn with_body_limit(self, limit: usize) -> Self {
-        self.with(|c| Config {
-            body_limit: limit,
-            ..c
-        })
+        self.set(|s| s.body_limit = limit)
     }
 
     /// How many answered events to remember so that their retries are answered without the
     /// handler (default 4,096, about 400 KB once the first event is answered; at most 2²⁰);
-    /// `0` turns this off and every retry reaches the handler.
+    /// `0` turns this off and every retry reaches the handler. The answer is the rejection
+    /// policy's [`retry_answered`](crate::middleware::RejectionResponse::retry_answered); a policy
+    /// without one (a closure) lets every retry reach the handler too.
     pub fn with_recent_events(self, capacity: usize) -> Self {
-        self.with(|c| Config {
-            recent: (capacity > 0).then(|| RecentEvents::new(capacity)),
-            ..c
-        })
+        self.set(|s| s.recent_events = capacity)
     }
 
-    /// Reads the current Unix time **in milliseconds** from `clock` instead of the system clock.
-    pub fn with_clock<C>(self, clock: C) -> Self
-    where
-        C: Fn() -> u64 + Send + Sync + 'static,
-    {
-        self.with(|c| Config {
-            clock: Clock::Custom(Arc::new(clock)),
-            ..c
-        })
+    /// Reads the current time from `clock` instead of [`SystemTime::now`] (for tests and
+    /// simulations). A time before 1970 reads as 1970.
+    pub fn with_clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.set(|s| s.clock = Clock::custom(clock))
     }
 
     /// Whether to insert the [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent) into the request's
     /// extensions (default `true`).
     pub fn with_verified_extension(self, insert: bool) -> Self {
-        self.with(|c| Config {
-            insert_verified: insert,
-            ..c
-        })
+        self.set(|s| s.insert_verified = insert)
     }
 
     /// Answers rejections with `rejection` instead of the [`DefaultRejection`].
-    pub fn with_rejection_response<R2: Clone>(self, rejection: R2) -> TrtcCallbackAuthLayer<R2> {
-        self.with(|c| Config {
-            keys: c.keys,
-            verifier: c.verifier,
-            body_limit: c.body_limit,
-            clock: c.clock,
-            rejection,
-            insert_verified: c.insert_verified,
-            recent: c.recent,
-            log: c.log,
-        })
+    pub fn with_rejection_response<R2>(self, rejection: R2) -> TrtcCallbackAuthLayer<R2> {
+        let Config { settings, state } = Arc::unwrap_or_clone(self.config);
+        let Settings {
+            keys,
+            verifier,
+            body_limit,
+            clock,
+            rejection: _,
+            insert_verified,
+            recent_events,
+        } = settings;
+        TrtcCallbackAuthLayer {
+            config: Arc::new(Config {
+                settings: Settings {
+                    keys,
+                    verifier,
+                    body_limit,
+                    clock,
+                    rejection: Arc::new(rejection),
+                    insert_verified,
+                    recent_events,
+                },
+                state,
+            }),
+        }
     }
 }
 
 impl<R> TrtcCallbackAuthLayer<R> {
     /// The keys (to rotate them).
     pub fn keys(&self) -> &TrtcKeys {
-        &self.config.keys
+        &self.config.settings.keys
     }
 
     /// The counters of every app, then of events naming no known app: [`TrtcKeys::stats`].
     pub fn stats(&self) -> Vec<CallbackStats> {
-        self.config.keys.stats()
+        self.config.settings.keys.stats()
     }
 }
 
@@ -238,20 +203,17 @@ impl<S, R> Layer<S> for TrtcCallbackAuthLayer<R> {
     type Service = TrtcCallbackAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        TrtcCallbackAuth::from_config(inner, self.config.clone())
+        TrtcCallbackAuth::from_config(inner, Arc::clone(&self.config))
     }
 }
 
 impl<R> fmt::Debug for TrtcCallbackAuthLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrtcCallbackAuthLayer")
-            .field("keys", &self.config.keys)
-            .field("window", &self.config.verifier.window())
-            .field("body_limit", &self.config.body_limit)
-            .field(
-                "recent_events",
-                &self.config.recent.as_ref().map(RecentEvents::capacity),
-            )
+            .field("keys", &self.config.settings.keys)
+            .field("window", &self.config.settings.verifier.window())
+            .field("body_limit", &self.config.settings.body_limit)
+            .field("recent_events", &self.config.settings.recent_events)
             .finish_non_exhaustive()
     }
 }

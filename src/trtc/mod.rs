@@ -51,6 +51,7 @@
 
 mod base64;
 mod body;
+mod config;
 mod dedupe;
 mod event;
 mod future;
@@ -61,9 +62,9 @@ mod service;
 mod verify;
 
 pub use self::body::TrtcBody;
-pub use self::future::TrtcResponseFuture;
+pub use self::future::ResponseFuture;
 pub use self::key::TrtcKey;
-pub use self::keys::{TrtcKeys, TrtcKeysBuilder, TrtcKeysError};
+pub use self::keys::TrtcKeys;
 pub use self::layer::TrtcCallbackAuthLayer;
 pub use self::service::TrtcCallbackAuth;
 pub use self::verify::{TrtcVerifier, VerifiedTrtcEvent};

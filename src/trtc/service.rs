@@ -9,11 +9,9 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::body::TrtcBody;
-use super::future::TrtcResponseFuture;
-use super::layer::Config;
-use crate::middleware::log::Details;
-use crate::middleware::{DefaultRejection, RejectionResponse};
-use crate::stats::Counters;
+use super::config::Config;
+use super::future::ResponseFuture;
+use crate::reject::{DefaultRejection, RejectionResponse};
 use crate::verify::Rejection;
 
 /// The service built by [`TrtcCallbackAuthLayer`](super::TrtcCallbackAuthLayer): checks the
@@ -62,7 +60,7 @@ impl<S: fmt::Debug, R> fmt::Debug for TrtcCallbackAuth<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrtcCallbackAuth")
             .field("inner", &self.inner)
-            .field("keys", &self.config.keys)
+            .field("keys", &self.config.settings.keys)
             .finish_non_exhaustive()
     }
 }
@@ -71,12 +69,11 @@ impl<S, R, B, ResBody> Service<Request<B>> for TrtcCallbackAuth<S, R>
 where
     S: Service<Request<TrtcBody>, Response = Response<ResBody>> + Clone,
     B: Body,
-    ResBody: From<&'static str>,
     R: RejectionResponse<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = TrtcResponseFuture<S, B, R>;
+    type Future = ResponseFuture<S, B, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -84,56 +81,37 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let config = &self.config;
-        let claim = match config.verifier.check_headers(&config.keys, req.headers()) {
+        let table = config.settings.keys.table();
+        let claim = match config
+            .settings
+            .verifier
+            .check_headers(&table, req.headers())
+        {
             Ok(claim) => claim,
             Err((rejection, app)) => {
                 let (id, counters) = match app {
                     Some(app) => (Some(app.id), &app.counters),
-                    None => (None, config.keys.unknown_counters()),
+                    None => (None, config.settings.keys.unknown_counters()),
                 };
-                let response = config.reject(rejection, id, counters, config.clock.now_ms());
-                return TrtcResponseFuture::rejected(response);
+                let response =
+                    config.reject(rejection, id, counters, config.settings.clock.unix_millis());
+                return ResponseFuture::rejected(response);
             }
         };
         let (app_id, sign) = (claim.app.id, claim.sign);
-        if req.body().size_hint().lower() > config.body_limit as u64 {
-            let now = config.clock.now_ms();
+        if req.body().size_hint().lower() > config.settings.body_limit as u64 {
+            let now = config.settings.clock.unix_millis();
             let response = config.reject(
                 Rejection::BodyTooLarge,
                 Some(app_id),
                 &claim.app.counters,
                 now,
             );
-            return TrtcResponseFuture::rejected(response);
+            return ResponseFuture::rejected(response);
         }
         // The inner service that `poll_ready` reserved goes with the request; a clone stays.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        TrtcResponseFuture::reading(self.config.clone(), inner, req, app_id, sign)
-    }
-}
-
-impl<R> Config<R> {
-    /// Counts, logs and answers a rejection.
-    pub(crate) fn reject<ResBody>(
-        &self,
-        rejection: Rejection,
-        app_id: Option<u64>,
-        counters: &Counters,
-        now_ms: u64,
-    ) -> Response<ResBody>
-    where
-        R: RejectionResponse<ResBody>,
-    {
-        counters.record(Err(rejection));
-        self.log
-            .record(rejection, now_ms / 1000, app_id, || Details {
-                command: "trtc event",
-                skew_secs: None,
-                source: None,
-            });
-        let mut response = self.rejection.response(rejection);
-        response.extensions_mut().insert(rejection);
-        response
+        ResponseFuture::reading(self.config.clone(), inner, req, app_id, sign)
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName};
 
 use super::event;
-use super::keys::App;
+use super::keys::{App, Table};
 use super::TrtcKeys;
 use crate::verify::ct::ct_eq;
 use crate::verify::{digits, Rejection, Verified};
@@ -103,7 +103,8 @@ impl TrtcVerifier {
         body: &[u8],
         now_ms: u64,
     ) -> Result<VerifiedTrtcEvent, Rejection> {
-        let claim = self.check_headers(keys, headers).map_err(|(r, _)| r)?;
+        let table = keys.table();
+        let claim = self.check_headers(&table, headers).map_err(|(r, _)| r)?;
         self.check_body(&claim, body, now_ms)
     }
 
@@ -111,7 +112,7 @@ impl TrtcVerifier {
     /// request named, if it is in the set (for its counters).
     pub(crate) fn check_headers<'k>(
         &self,
-        keys: &'k TrtcKeys,
+        keys: &'k Table,
         headers: &HeaderMap,
     ) -> Result<Claim<'k>, (Rejection, Option<&'k App>)> {
         let app_id =
