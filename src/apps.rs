@@ -181,15 +181,7 @@ impl AppSet {
         let table = self.shared.table.load();
         let scan = scan(query.as_bytes());
         let index = match scan.parsed_app_id() {
-            Ok(Some(id)) => table.binary_search_by_key(&id, |a| a.id).ok(),
-            Ok(None) => {
-                let routed = Routed {
-                    set: self,
-                    table,
-                    index: None,
-                };
-                return (Err(Rejection::MissingAppId), routed);
-            }
+            Ok(id) => table.binary_search_by_key(&id, |a| a.id).ok(),
             Err(rejection) => {
                 let routed = Routed {
                     set: self,
@@ -244,7 +236,7 @@ impl AppSet {
     pub(crate) fn route(&self, query: &str) -> Routed<'_> {
         let table = self.shared.table.load();
         let index = match scan(query.as_bytes()).parsed_app_id() {
-            Ok(Some(id)) => table.binary_search_by_key(&id, |a| a.id).ok(),
+            Ok(id) => table.binary_search_by_key(&id, |a| a.id).ok(),
             _ => None,
         };
         Routed {

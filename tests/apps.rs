@@ -233,8 +233,8 @@ async fn single_app_layer_counts_too() {
         .route("/cb", post(|| async { "ok" }))
         .layer(layer.clone());
     let t = now();
-    send(&app, None, Some(&a), t).await;
-    send(&app, None, Some(&token("forged")), t).await;
+    send(&app, Some(APP_A), Some(&a), t).await;
+    send(&app, Some(APP_A), Some(&token("forged")), t).await;
     let stats = layer.stats();
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].accepted_current(), 1);

@@ -223,7 +223,9 @@ fn verification_racing_with_stores_always_sees_a_consistent_pair() {
                     // and its previous token is exactly its current one's predecessor.
                     assert!(index(current) >= floor, "went back in time");
                     assert_eq!(index(previous), index(current) - 1, "torn pair");
-                    let q = |tok: &CallbackToken| format!("Sign={}&RequestTime={t}", tok.sign(t));
+                    let q = |tok: &CallbackToken| {
+                        format!("SdkAppid={SDK_APP_ID}&Sign={}&RequestTime={t}", tok.sign(t))
+                    };
                     assert_eq!(
                         Verifier::new().verify(&s, &q(current), t).map(how),
                         Ok(How::CurrentToken)
@@ -300,7 +302,10 @@ async fn after_the_refresher_is_dropped_misses_do_not_wait() {
         .layer(CallbackAuthLayer::new(handle));
     drop(h.refresher);
     let t = now();
-    let forged = format!("/cb?Sign={}&RequestTime={t}", "ab".repeat(32));
+    let forged = format!(
+        "/cb?SdkAppid={SDK_APP_ID}&Sign={}&RequestTime={t}",
+        "ab".repeat(32)
+    );
     let started = Instant::now();
     let response = app
         .oneshot(Request::post(forged).body(Body::empty()).unwrap())

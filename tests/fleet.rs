@@ -854,9 +854,11 @@ impl One {
             let forged = "0".repeat(64);
             let signed = token.map(|t| t.sign(time).to_string());
             for sign in std::iter::once(&forged).chain(signed.as_ref()) {
-                let request = Request::post(format!("/cb?Sign={sign}&RequestTime={time}"))
-                    .body(())
-                    .unwrap();
+                let request = Request::post(format!(
+                    "/cb?SdkAppid=1400000000&Sign={sign}&RequestTime={time}"
+                ))
+                .body(())
+                .unwrap();
                 let response = self.service.clone().oneshot(request).await.unwrap();
                 let ok = response.status().is_success();
                 assert!(!(ok && *sign == forged), "a forged request was accepted");

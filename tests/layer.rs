@@ -254,3 +254,38 @@ async fn settings_changed_on_a_clone_keep_the_layers_counters() {
         assert_eq!(stats.rejected_total(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_handle_that_knows_its_app_refuses_callbacks_of_another() {
+    let token = CallbackToken::new("layer-token-of-one-app").unwrap();
+    let other = signed_uri(&token, NOW).replace("SdkAppid=1400000000", "SdkAppid=1400000009");
+    for handle in [
+        TokenHandle::for_app(1400000000, TokenSnapshot::enabled(token.clone())),
+        TokenHandle::from_token(1400000000, "layer-token-of-one-app").unwrap(),
+    ] {
+        assert_eq!(handle.app_id(), Some(1400000000));
+        let (status, rejection, _) = send(router(handle.clone()), &signed_uri(&token, NOW)).await;
+        assert_eq!((status, rejection), (StatusCode::OK, None));
+        let (status, rejection, _) = send(router(handle.clone()), &other).await;
+        assert_eq!(
+            (status, rejection),
+            (StatusCode::UNAUTHORIZED, Some(Rejection::AppIdMismatch))
+        );
+        // A verifier of its own (a window, strict mode) keeps the handle's app check.
+        let layer = CallbackAuthLayer::new(handle)
+            .with_verifier(Verifier::new().with_window(std::time::Duration::from_secs(30)))
+            .with_clock(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW));
+        let app = Router::new()
+            .route("/im/callback", post(|| async { OK }))
+            .layer(layer);
+        let (_, rejection, _) = send(app, &other).await;
+        assert_eq!(rejection, Some(Rejection::AppIdMismatch));
+    }
+    // A handle for any app reports the query's app, and refuses a callback naming none.
+    let any = router(TokenHandle::new(TokenSnapshot::enabled(token.clone())));
+    let (status, _, _) = send(any.clone(), &other).await;
+    assert_eq!(status, StatusCode::OK);
+    let unnamed = format!("/im/callback?Sign={}&RequestTime={NOW}", token.sign(NOW));
+    let (_, rejection, _) = send(any, &unnamed).await;
+    assert_eq!(rejection, Some(Rejection::MissingAppId));
+}

@@ -59,7 +59,10 @@ async fn a_local_service_behind_the_chat_layer_accepts_a_signed_request() {
             assert_eq!(response.status(), StatusCode::OK);
             assert_eq!(response.body(), "ok");
 
-            let forged = format!("/cb?Sign={}&RequestTime={NOW}", "0".repeat(64));
+            let forged = format!(
+                "/cb?SdkAppid=1400000000&Sign={}&RequestTime={NOW}",
+                "0".repeat(64)
+            );
             let request = Request::post(forged).body(String::new()).unwrap();
             let response = service.oneshot(request).await.unwrap();
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED);

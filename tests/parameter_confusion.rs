@@ -163,7 +163,7 @@ async fn tencents_own_queries_pass_and_the_handler_gets_the_verified_facts() {
             token.sign(NOW)
         )
     };
-    let expected = |app: u64| format!("Some({app}) Some({NOW}) CurrentToken");
+    let expected = |app: u64| format!("{app} Some({NOW}) CurrentToken");
     for name in ["SdkAppid", "SdkAppId"] {
         let (status, _, body) = send(single_app(), &tencent(A, name, &a)).await;
         assert_eq!((status, body), (StatusCode::OK, expected(A)), "{name}");
@@ -178,7 +178,7 @@ async fn tencents_own_queries_pass_and_the_handler_gets_the_verified_facts() {
         (status, body),
         (
             StatusCode::OK,
-            format!("Some({C}) None {:?}", How::AuthenticationDisabled)
+            format!("{C} None {:?}", How::AuthenticationDisabled)
         )
     );
 }

@@ -176,7 +176,7 @@ fn agrees(query: &str, verified: &VerifiedCallback, token: &CallbackToken) -> Re
     if o.signs.len() != 1 || !o.signs[0].eq_ignore_ascii_case(&token.sign(time)) {
         return Err(format!("Sign: oracle read {} values", o.signs.len()));
     }
-    let expected: Vec<String> = verified.app_id().iter().map(u64::to_string).collect();
+    let expected: Vec<String> = vec![verified.app_id().to_string()];
     if o.apps != expected {
         return Err(format!(
             "SdkAppid: oracle {:?}, verifier {expected:?}",

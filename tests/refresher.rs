@@ -294,7 +294,10 @@ async fn spawn_serves_503_until_the_first_token() {
         .route("/cb", post(|| async { "ok" }))
         .layer(CallbackAuthLayer::new(refresher.handle()));
     let t = now();
-    let uri = format!("/cb?Sign={}&RequestTime={t}", token(TOKEN).sign(t));
+    let uri = format!(
+        "/cb?SdkAppid={SDK_APP_ID}&Sign={}&RequestTime={t}",
+        token(TOKEN).sign(t)
+    );
     let first = app
         .clone()
         .oneshot(Request::post(&uri).body(Body::empty()).unwrap())
@@ -334,7 +337,12 @@ async fn rotation_keeps_the_old_token_for_the_grace_period() {
 
     let old = token("token-one");
     let v = Verifier::new();
-    let at = |time: u64| format!("Sign={}&RequestTime={time}", old.sign(time));
+    let at = |time: u64| {
+        format!(
+            "SdkAppid={SDK_APP_ID}&Sign={}&RequestTime={time}",
+            old.sign(time)
+        )
+    };
     assert_eq!(
         v.verify(&snapshot, &at(until), until).map(how),
         Ok(How::PreviousToken)

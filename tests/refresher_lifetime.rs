@@ -70,7 +70,7 @@ fn router(layer: CallbackAuthLayer) -> Router {
 
 async fn callback(app: &Router, token: &CallbackToken) -> u16 {
     let t = now();
-    let uri = format!("/cb?Sign={}&RequestTime={t}", token.sign(t));
+    let uri = format!("/cb?SdkAppid={APP}&Sign={}&RequestTime={t}", token.sign(t));
     let request = Request::post(uri).body(Body::empty()).unwrap();
     app.clone()
         .oneshot(request)

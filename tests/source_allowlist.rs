@@ -137,7 +137,10 @@ async fn send(url: &str, forwarded: Option<&str>) -> u16 {
     let token = CallbackToken::new(TOKEN).unwrap();
     let t = now();
     let mut request = reqwest::Client::new()
-        .post(format!("{url}?Sign={}&RequestTime={t}", token.sign(t)))
+        .post(format!(
+            "{url}?SdkAppid=1400000000&Sign={}&RequestTime={t}",
+            token.sign(t)
+        ))
         .body("{}");
     if let Some(value) = forwarded {
         request = request.header("x-forwarded-for", value);
@@ -196,9 +199,12 @@ async fn a_layer_without_a_peer_address_refuses_rather_than_allows() {
                 .with_source_filter(SourceFilter::new(list, ClientAddress::peer())),
         );
     let t = now();
-    let request = http::Request::post(format!("/cb?Sign={}&RequestTime={t}", token.sign(t)))
-        .body(axum::body::Body::empty())
-        .unwrap();
+    let request = http::Request::post(format!(
+        "/cb?SdkAppid=1400000000&Sign={}&RequestTime={t}",
+        token.sign(t)
+    ))
+    .body(axum::body::Body::empty())
+    .unwrap();
     let response = tower::ServiceExt::oneshot(app, request).await.unwrap();
     assert_eq!(response.status(), 403);
     assert_eq!(

@@ -29,7 +29,7 @@ fn signed(t: &CallbackToken, time: u64) -> String {
 
 #[test]
 fn official_vector_verifies() {
-    let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
+    let q = format!("SdkAppid=888888&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
@@ -77,13 +77,21 @@ fn missing_parameters_are_named() {
     let v = Verifier::new();
     let s = enabled(VECTOR_TOKEN);
     assert_eq!(
-        v.verify(&s, &format!("RequestTime={VECTOR_TIME}"), VECTOR_TIME)
-            .map(how),
+        v.verify(
+            &s,
+            &format!("SdkAppid=888888&RequestTime={VECTOR_TIME}"),
+            VECTOR_TIME
+        )
+        .map(how),
         Err(Rejection::MissingSign)
     );
     assert_eq!(
-        v.verify(&s, &format!("Sign={VECTOR_SIGN}"), VECTOR_TIME)
-            .map(how),
+        v.verify(
+            &s,
+            &format!("SdkAppid=888888&Sign={VECTOR_SIGN}"),
+            VECTOR_TIME
+        )
+        .map(how),
         Err(Rejection::MissingRequestTime)
     );
     assert_eq!(
@@ -106,7 +114,7 @@ fn malformed_request_times_are_rejected() {
         "1669872112x",
         "123456789012345678901",
     ] {
-        let q = format!("Sign={VECTOR_SIGN}&RequestTime={bad}");
+        let q = format!("SdkAppid=888888&Sign={VECTOR_SIGN}&RequestTime={bad}");
         assert_eq!(
             v.verify(&s, &q, VECTOR_TIME).map(how),
             Err(Rejection::MalformedRequestTime),
@@ -127,7 +135,7 @@ fn malformed_signs_are_rejected() {
         format!("%31{}", &VECTOR_SIGN[..61]),
         "é".repeat(32),
     ] {
-        let q = format!("Sign={bad}&RequestTime={VECTOR_TIME}");
+        let q = format!("SdkAppid=888888&Sign={bad}&RequestTime={VECTOR_TIME}");
         assert_eq!(
             v.verify(&s, &q, VECTOR_TIME).map(how),
             Err(Rejection::MalformedSign),
@@ -139,7 +147,7 @@ fn malformed_signs_are_rejected() {
 #[test]
 fn uppercase_sign_is_accepted() {
     let q = format!(
-        "Sign={}&RequestTime={VECTOR_TIME}",
+        "SdkAppid=888888&Sign={}&RequestTime={VECTOR_TIME}",
         VECTOR_SIGN.to_ascii_uppercase()
     );
     assert_eq!(
@@ -175,7 +183,7 @@ fn duplicates_are_rejected() {
 fn window_edges_in_both_directions() {
     let v = Verifier::new().with_window(Duration::from_secs(10));
     let s = enabled(VECTOR_TOKEN);
-    let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
+    let q = format!("SdkAppid=888888&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert_eq!(
         v.verify(&s, &q, VECTOR_TIME + 10).map(how),
         Ok(How::CurrentToken)
@@ -198,7 +206,7 @@ fn window_edges_in_both_directions() {
 fn default_window_is_sixty_seconds() {
     assert_eq!(Verifier::new().window(), Duration::from_secs(60));
     let s = enabled(VECTOR_TOKEN);
-    let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
+    let q = format!("SdkAppid=888888&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
     assert!(Verifier::new()
         .verify(&s, &q, VECTOR_TIME + 60)
         .map(how)
@@ -212,7 +220,10 @@ fn default_window_is_sixty_seconds() {
 #[test]
 fn stale_requests_fail_on_time_even_with_a_wrong_sign() {
     // The time check comes before the hash, so a stale forged request reports Expired.
-    let q = format!("Sign={}&RequestTime={VECTOR_TIME}", "0".repeat(64));
+    let q = format!(
+        "SdkAppid=888888&Sign={}&RequestTime={VECTOR_TIME}",
+        "0".repeat(64)
+    );
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME + 3600)
@@ -226,9 +237,9 @@ fn parameters_in_any_order_among_others() {
     let v = Verifier::new();
     let s = enabled(VECTOR_TOKEN);
     for q in [
-        format!("RequestTime={VECTOR_TIME}&Sign={VECTOR_SIGN}"),
-        format!("a=1&RequestTime={VECTOR_TIME}&b&&c=%20&Sign={VECTOR_SIGN}&d=e=f"),
-        format!("sign=x&requesttime=1&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}&SIGN=y"),
+        format!("SdkAppid=888888&RequestTime={VECTOR_TIME}&Sign={VECTOR_SIGN}"),
+        format!("a=1&RequestTime={VECTOR_TIME}&b&&c=%20&Sign={VECTOR_SIGN}&d=e=f&SdkAppid=888888"),
+        format!("sign=x&requesttime=1&SdkAppid=888888&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}&SIGN=y"),
     ] {
         assert_eq!(
             v.verify(&s, &q, VECTOR_TIME).map(how),
@@ -241,7 +252,9 @@ fn parameters_in_any_order_among_others() {
 #[test]
 fn a_64_kib_query_is_handled() {
     let mut q = "x=".to_string() + &"a".repeat(64 * 1024);
-    q.push_str(&format!("&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"));
+    q.push_str(&format!(
+        "&SdkAppid=888888&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"
+    ));
     assert_eq!(
         Verifier::new()
             .verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME)
@@ -284,13 +297,19 @@ fn previous_token_is_accepted_until_its_deadline() {
 fn disabled_lets_requests_through_and_strict_mode_refuses() {
     let s = TokenSnapshot::disabled();
     assert_eq!(
-        Verifier::new().verify(&s, "", VECTOR_TIME).map(how),
+        Verifier::new()
+            .verify(&s, "SdkAppid=888888", VECTOR_TIME)
+            .map(how),
         Ok(How::AuthenticationDisabled)
     );
     // Even garbage Sign/RequestTime is not inspected when authentication is off.
     assert_eq!(
         Verifier::new()
-            .verify(&s, "Sign=zz&Sign=yy&RequestTime=no", VECTOR_TIME)
+            .verify(
+                &s,
+                "SdkAppid=888888&Sign=zz&Sign=yy&RequestTime=no",
+                VECTOR_TIME
+            )
             .map(how),
         Ok(How::AuthenticationDisabled)
     );
@@ -299,7 +318,7 @@ fn disabled_lets_requests_through_and_strict_mode_refuses() {
             .require_signature(true)
             .verify(
                 &s,
-                &format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"),
+                &format!("SdkAppid=888888&Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}"),
                 VECTOR_TIME
             )
             .map(how),
@@ -393,7 +412,7 @@ proptest! {
         let s = enabled(VECTOR_TOKEN);
         let time = VECTOR_TIME.checked_add_signed(delta).unwrap();
         prop_assume!(!sign.eq_ignore_ascii_case(&token(VECTOR_TOKEN).sign(time)));
-        let q = format!("{extra}&Sign={sign}&RequestTime={time}");
+        let q = format!("{extra}&SdkAppid=888888&Sign={sign}&RequestTime={time}");
         prop_assert_eq!(Verifier::new().verify(&s, &q, VECTOR_TIME).map(how), Err(Rejection::SignatureMismatch));
     }
 
@@ -405,10 +424,33 @@ proptest! {
     ) {
         let tok = token(VECTOR_TOKEN);
         let time = VECTOR_TIME.checked_add_signed(delta).unwrap();
-        let q = format!("{before}&RequestTime={time}&{after}&Sign={}", tok.sign(time));
+        let q = format!("{before}&RequestTime={time}&SdkAppid=888888&{after}&Sign={}", tok.sign(time));
         prop_assert_eq!(
             Verifier::new().verify(&TokenSnapshot::enabled(tok), &q, VECTOR_TIME).map(how),
             Ok(How::CurrentToken)
         );
     }
+}
+
+#[test]
+fn every_callback_names_its_app_even_without_an_app_check() {
+    let v = Verifier::new();
+    let q = format!("Sign={VECTOR_SIGN}&RequestTime={VECTOR_TIME}");
+    assert_eq!(
+        v.verify(&enabled(VECTOR_TOKEN), &q, VECTOR_TIME).map(how),
+        Err(Rejection::MissingAppId)
+    );
+    assert_eq!(
+        v.verify(&TokenSnapshot::disabled(), "", VECTOR_TIME)
+            .map(how),
+        Err(Rejection::MissingAppId)
+    );
+    let named = v
+        .verify(
+            &enabled(VECTOR_TOKEN),
+            &format!("SdkAppid=42&{q}"),
+            VECTOR_TIME,
+        )
+        .unwrap();
+    assert_eq!(named.app_id(), 42);
 }

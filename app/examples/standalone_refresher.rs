@@ -61,6 +61,7 @@ async fn main() {
 
     let refresher = TokenRefresher::builder(client).interval(interval).spawn();
     let handle = refresher.handle();
+    let app = refresher.app_id().expect("a REST client names its app");
     let mut last = String::new();
     for tick in 0u32.. {
         let snapshot = handle.load();
@@ -82,7 +83,7 @@ async fn main() {
             let t = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            let query = format!("Sign={}&RequestTime={t}", token.sign(t));
+            let query = format!("SdkAppid={app}&Sign={}&RequestTime={t}", token.sign(t));
             assert!(Verifier::new().verify(snapshot, &query, t).is_ok());
         }
         if let Some(api) = &api {

@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         let result = verifier.verify(snapshot, query, now);
         if let Ok(callback) = result {
             if app {
-                assert_eq!(callback.app_id(), Some(888888));
+                assert_eq!(callback.app_id(), 888888);
             }
             if callback.authentication_disabled() {
                 assert_eq!(callback.request_time(), None);

@@ -58,9 +58,18 @@ pub struct CallbackAuthLayer<R = DefaultRejection> {
 
 impl CallbackAuthLayer {
     /// A layer that verifies against whatever `handle` holds, with [`Verifier::new`] and the
-    /// [`DefaultRejection`] response.
+    /// [`DefaultRejection`] response. When the handle knows its app ([`TokenHandle::app_id`]: a
+    /// refresher's handle, or [`TokenHandle::for_app`]), only callbacks whose `SdkAppid` names
+    /// that app are accepted; a handle made with [`TokenHandle::new`] accepts any app (and the
+    /// [`VerifiedCallback`](crate::VerifiedCallback) reports the query's, which the `Sign` does
+    /// not cover).
     pub fn new(handle: TokenHandle) -> Self {
-        Self::with_tokens(Tokens::Single(handle))
+        let app_id = handle.app_id();
+        let layer = Self::with_tokens(Tokens::Single(handle));
+        match app_id {
+            Some(app_id) => layer.set(|s| s.verifier = s.verifier.with_app_id(app_id)),
+            None => layer,
+        }
     }
 
     /// A layer for several apps behind one endpoint: each callback is verified against the app its
@@ -100,9 +109,19 @@ impl<R> CallbackAuthLayer<R> {
         }
     }
 
-    /// Uses `verifier` (window, app id check, strict mode) instead of [`Verifier::new`].
+    /// Uses `verifier` (window, app id check, strict mode) instead of [`Verifier::new`]. A
+    /// verifier without an app id keeps the handle's app check (see [`new`](CallbackAuthLayer::new)).
     pub fn with_verifier(self, verifier: Verifier) -> Self {
-        self.set(|s| s.verifier = verifier)
+        self.set(|s| {
+            let handle_app = match &s.tokens {
+                Tokens::Single(handle) => handle.app_id(),
+                Tokens::Apps(_) => None,
+            };
+            s.verifier = match (verifier.app_id(), handle_app) {
+                (None, Some(app_id)) => verifier.with_app_id(app_id),
+                _ => verifier,
+            };
+        })
     }
 
     /// Answers rejected requests with `rejection` instead of [`DefaultRejection`]: a

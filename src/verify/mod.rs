@@ -43,10 +43,11 @@ const SIGN_HEX_LEN: usize = 64;
 ///    ASCII case (`SdkAppid`, `SdkAppId`, …). Tencent never encodes these names, so a key that
 ///    names one of them without spelling it literally (`Sig%6E`, `%53dkAppid`) is refused
 ///    ([`Rejection::DisguisedParameter`]), even when it is the only one.
-/// 2. The app id may appear at most once, and `Sign` and `RequestTime` at most once while
-///    authentication is enabled ([`Rejection::DuplicateParameter`]). The app id's value, when
-///    present, must be canonical decimal (no sign, no leading zero, at most `u64::MAX`): a handler
-///    comparing text must see the app the verifier saw, so `0888888` is not `888888`.
+/// 2. The app id must appear exactly once (Tencent always sends it: [`Rejection::MissingAppId`]
+///    without it), and `Sign` and `RequestTime` at most once while authentication is enabled
+///    ([`Rejection::DuplicateParameter`]). The app id's value must be canonical decimal (no sign, no
+///    leading zero, at most `u64::MAX`): a handler comparing text must see the app the verifier
+///    saw, so `0888888` is not `888888`.
 /// 3. `RequestTime` is 1 to 20 ASCII digits; `Sign` is exactly 64 hex digits, either case. (Both
 ///    rules refuse any `%` or `+` in these values, so decoded and raw values are the same.)
 /// 4. The time check comes before any hashing; `|now − RequestTime| ≤ window` is accepted. When
@@ -54,9 +55,9 @@ const SIGN_HEX_LEN: usize = 64;
 ///    query is scanned, so a stale request that also breaks rule 1, 2 or 3 reads
 ///    [`Expired`](Rejection::Expired) / [`FromFuture`](Rejection::FromFuture). Which requests are
 ///    accepted does not depend on this order.
-/// 5. With [`with_app_id`](Verifier::with_app_id), the app id must be present and equal (checked
-///    after the time, before the hash). This check also applies when authentication is disabled: it
-///    is the app's own configuration, not Tencent's.
+/// 5. With [`with_app_id`](Verifier::with_app_id) (which the layer sets from a handle that knows
+///    its app), the app id must equal it (checked after the time, before the hash). This check also
+///    applies when authentication is disabled: it is the app's own configuration, not Tencent's.
 /// 6. SHA-256(token ‖ RequestTime as received) is compared in constant time with the decoded `Sign`:
 ///    first the current token, then the previous one while its deadline has not passed.
 /// 7. A disabled snapshot lets the request through unverified (rules 1 and 2 still apply to the app
@@ -101,7 +102,7 @@ const SIGN_HEX_LEN: usize = 64;
 ///
 /// let verified = verifier.verify(&snapshot, query, 1669872112 + 30)?;
 /// assert!(!verified.previous_token());
-/// assert_eq!(verified.app_id(), Some(888888));
+/// assert_eq!(verified.app_id(), 888888);
 /// assert_eq!(verified.request_time(), Some(1669872112));
 /// assert_eq!(verifier.verify(&snapshot, query, 1669872112 + 61), Err(Rejection::Expired));
 ///
@@ -167,7 +168,7 @@ impl Verifier {
         }
         let app_id = match app {
             // The caller has already read the app id from this query under the same rules.
-            AppCheck::Known(id) => Some(id),
+            AppCheck::Known(id) => id,
             app => {
                 let scan = scan();
                 if scan.disguised {
@@ -340,7 +341,7 @@ pub(crate) enum AppCheck<'a> {
     Required(&'a AppId),
     /// The caller has already read it from this query under the same rules: this app.
     Known(u64),
-    /// Nothing is required: it is reported when present, and must be canonical decimal then.
+    /// Any app: it must be present and canonical decimal, and is reported.
     Read,
 }
 
@@ -354,28 +355,26 @@ impl<'a> From<&'a Option<AppId>> for AppCheck<'a> {
 impl AppCheck<'_> {
     /// The app id to report for a scan without disguised names or duplicates.
     #[inline(always)]
-    fn read(self, scan: &Scan<'_>) -> Result<Option<u64>, Rejection> {
+    fn read(self, scan: &Scan<'_>) -> Result<u64, Rejection> {
         match self {
             AppCheck::Required(expected) => match scan.app_id {
-                Some(digits) if expected.matches(digits) => Ok(Some(expected.value)),
+                Some(digits) if expected.matches(digits) => Ok(expected.value),
                 Some(_) => Err(Rejection::AppIdMismatch),
                 None => Err(Rejection::MissingAppId),
             },
-            AppCheck::Known(id) => Ok(Some(id)),
+            AppCheck::Known(id) => Ok(id),
             AppCheck::Read => match scan.app_id {
-                None => Ok(None),
-                Some(digits) => digits::parse_canonical(digits)
-                    .map(Some)
-                    .ok_or(Rejection::AppIdMismatch),
+                None => Err(Rejection::MissingAppId),
+                Some(digits) => digits::parse_canonical(digits).ok_or(Rejection::AppIdMismatch),
             },
         }
     }
 }
 
 impl Scan<'_> {
-    /// The app id parameter, read under rules 1 and 2: `Ok(None)` when absent, an error when a
-    /// name is disguised or duplicated or the value is not canonical decimal.
-    pub(crate) fn parsed_app_id(&self) -> Result<Option<u64>, Rejection> {
+    /// The app id parameter, read under rules 1 and 2: an error when it is absent, a name is
+    /// disguised or duplicated, or the value is not canonical decimal.
+    pub(crate) fn parsed_app_id(&self) -> Result<u64, Rejection> {
         if self.disguised {
             return Err(Rejection::DisguisedParameter);
         }

@@ -29,7 +29,7 @@ pub(crate) enum Verified {
 /// let query = format!("SdkAppid=888888&Sign={}&RequestTime=1669872112", token.sign(1669872112));
 /// let verified = Verifier::new().verify(&TokenSnapshot::enabled(token), &query, 1669872112)?;
 /// assert!(!verified.previous_token() && !verified.authentication_disabled());
-/// assert_eq!(verified.app_id(), Some(888888));
+/// assert_eq!(verified.app_id(), 888888);
 /// assert_eq!(verified.request_time(), Some(1669872112));
 ///
 /// // Authentication disabled: nothing was verified, so there is no RequestTime to report.
@@ -40,18 +40,21 @@ pub(crate) enum Verified {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VerifiedCallback {
-    pub(super) app_id: Option<u64>,
+    pub(super) app_id: u64,
     pub(super) request_time: Option<u64>,
     pub(super) verified: Verified,
 }
 
 impl VerifiedCallback {
-    /// The app the callback was checked for: the configured app
-    /// ([`Verifier::with_app_id`](crate::Verifier::with_app_id), or the app an [`AppSet`](crate::AppSet) routed it to); without
-    /// an app check, the query's `SdkAppid` read under the verifier's rules (unique, literal name,
-    /// canonical decimal), which the `Sign` does not cover. `None` when the query has no app id and
-    /// none was required.
-    pub const fn app_id(&self) -> Option<u64> {
+    /// The app the callback was checked for: the configured app (the handle's, see
+    /// [`TokenHandle::for_app`](crate::TokenHandle::for_app), or
+    /// [`Verifier::with_app_id`](crate::Verifier::with_app_id), or the app an
+    /// [`AppSet`](crate::AppSet) routed it to). Every accepted callback names its app (Tencent
+    /// always sends `SdkAppid`; a callback without one is refused with
+    /// [`MissingAppId`](crate::Rejection::MissingAppId)); without an app check, this is the
+    /// query's `SdkAppid` read under the verifier's rules (unique, literal name, canonical
+    /// decimal), which the `Sign` does not cover.
+    pub const fn app_id(&self) -> u64 {
         self.app_id
     }
 
