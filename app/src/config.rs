@@ -44,8 +44,9 @@
 //!   `"secret_key_env": "TIM_SECRET_KEY"`).
 //! - A setting that does nothing where it is, is logged at `WARN` naming it, once per load:
 //!   `TIM_REGION`, `TIM_ADMIN` or `TIM_REFRESH_SECS` with a static token (in an entry, `region`,
-//!   `admin` or `refresh_secs` with a callback token), and `TIM_TRUSTED_PROXY_HOPS` while
-//!   `TIM_SOURCE_IPS` is off.
+//!   `admin` or `refresh_secs` with a callback token), `TIM_REGION` with `TIM_API_BASE_URL` (in
+//!   an entry, `region` with `api_base_url`), and `TIM_TRUSTED_PROXY_HOPS` while `TIM_SOURCE_IPS`
+//!   is off.
 //! - A token or a key (`TIM_CALLBACK_TOKEN`, `TIM_SECRET_KEY`, the TRTC keys, the variables the
 //!   entries name and their inline values) with white space before or after it is refused, not
 //!   trimmed: Tencent's have none, and a trailing newline (`echo` into a Kubernetes secret) would
@@ -707,6 +708,12 @@ fn api_client(
         .map_err(|e| ConfigError::new("TIM_ADMIN", e.to_string()))?;
     let region = match vars.get("TIM_API_BASE_URL")? {
         Some(url) => {
+            if vars.is_set("TIM_REGION")? {
+                warn_unused(
+                    "TIM_REGION",
+                    "TIM_API_BASE_URL is set, and the API is called there",
+                );
+            }
             Region::custom(&url).map_err(|e| ConfigError::new("TIM_API_BASE_URL", e.to_string()))?
         }
         None => vars
@@ -996,7 +1003,15 @@ fn entry(
             tim_callback_auth::usersig::validate_identifier(&admin)
                 .map_err(|e| format!("admin: {e}"))?;
             let region = match (string("api_base_url")?, string("region")?) {
-                (Some(url), _) => Region::custom(&url).map_err(|e| format!("api_base_url: {e}"))?,
+                (Some(url), region) => {
+                    if region.is_some() {
+                        warn_unused(
+                            &format!("TIM_APPS entry {n}: field `region`"),
+                            "api_base_url is set, and the API is called there",
+                        );
+                    }
+                    Region::custom(&url).map_err(|e| format!("api_base_url: {e}"))?
+                }
                 (None, Some(name)) => name
                     .parse()
                     .map_err(|e: tim_callback_auth::Error| format!("region: {e}"))?,

@@ -260,6 +260,37 @@ fn settings_that_do_nothing_are_named_in_a_warning() {
         warned[0].contains("TIM_APPS entry 1: field `region` does nothing"),
         "{lines:?}"
     );
+    // The region beside a base URL that replaces it.
+    let (config, lines) = logs_of(|| {
+        Config::from_vars(vars(&[
+            ("TIM_SDKAPPID", "1400000000"),
+            ("TIM_SECRET_KEY", KEY),
+            ("TIM_API_BASE_URL", "https://proxy.example"),
+            ("TIM_REGION", "korea"),
+        ]))
+    });
+    config.unwrap();
+    let warned = warnings(&lines);
+    assert_eq!(warned.len(), 1, "{lines:?}");
+    assert!(
+        warned[0].contains("TIM_REGION does nothing") && warned[0].contains("TIM_API_BASE_URL"),
+        "{lines:?}"
+    );
+    let file = AppsFile::new(
+        "warn-api",
+        r#"[{"sdkappid": 1400000000, "secret_key_env": "KEY_A", "region": "korea", "api_base_url": "https://proxy.example"}]"#,
+    );
+    let path = file.path();
+    let (config, lines) =
+        logs_of(|| Config::from_vars(vars(&[("TIM_APPS", &path), ("KEY_A", KEY)])));
+    config.unwrap();
+    let warned = warnings(&lines);
+    assert_eq!(warned.len(), 1, "{lines:?}");
+    assert!(
+        warned[0].contains("TIM_APPS entry 1: field `region` does nothing"),
+        "{lines:?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains(KEY)), "{lines:?}");
     // A configuration where everything is used warns of nothing.
     let (config, lines) = logs_of(|| {
         Config::from_vars(vars(&[
