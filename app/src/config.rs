@@ -559,21 +559,15 @@ fn source_list(list: &str) -> Result<IpAllowlist, ConfigError> {
         .filter(|e| !e.is_empty())
         .collect();
     IpAllowlist::new(&entries).map_err(|error| {
-        let bad = entries
-            .iter()
-            .position(|entry| IpAllowlist::new([entry]).is_err());
+        // The first entry that is not an address or a range, by itself (an entry that allows
+        // everyone is refused by itself too, with a message of its own). Without one, the list's
+        // error (empty, too long, allows everyone) shows no entry.
+        let bad = entries.iter().position(|entry| {
+            IpAllowlist::new([entry]).is_err_and(|e| !e.to_string().contains("allows every"))
+        });
         let why = match bad {
-            // Each entry alone is refused only when it is not an address or a range (or when it
-            // allows everyone, which the list's own message says).
-            Some(i)
-                if IpAllowlist::new([entries[i]]).is_err_and(|e| {
-                    let text = e.to_string();
-                    !text.contains("every")
-                }) =>
-            {
-                format!("entry {} is not an IP address or a CIDR range", i + 1)
-            }
-            _ => error.to_string(),
+            Some(i) => format!("entry {} is not an IP address or a CIDR range", i + 1),
+            None => error.to_string(),
         };
         ConfigError::new("TIM_SOURCE_IPS", format!("{WHAT}: {why}"))
     })

@@ -445,14 +445,22 @@ fn a_source_allowlist_that_allows_everyone_is_refused() {
             "{list}: {error}"
         );
     }
-    // A bad entry is named by its position, not shown.
-    let error = refused(&[
-        ("TIM_CALLBACK_TOKEN", TOKEN),
-        ("TIM_SDKAPPID", "1400000000"),
-        ("TIM_SOURCE_IPS", "10.0.0.1, pasted-secret-0123"),
-    ]);
-    let text = shown(&error, &["pasted-secret"]);
-    assert!(text.contains("entry 2 is not an IP address"), "{text}");
+    // A bad entry is named by its position, not shown (after an entry that allows everyone too).
+    for (list, n) in [
+        ("10.0.0.1, pasted-secret-0123", 2),
+        ("0.0.0.0/0, 10.0.0.1, pasted-secret-0123", 3),
+    ] {
+        let error = refused(&[
+            ("TIM_CALLBACK_TOKEN", TOKEN),
+            ("TIM_SDKAPPID", "1400000000"),
+            ("TIM_SOURCE_IPS", list),
+        ]);
+        let text = shown(&error, &["pasted-secret"]);
+        assert!(
+            text.contains(&format!("entry {n} is not an IP address")),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]

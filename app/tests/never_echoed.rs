@@ -37,6 +37,7 @@ fn forms(s: &str) -> Vec<String> {
         format!("https://h.example/{s}?q"),
         format!("{s}/33"),
         format!("10.0.0.1,{s}"),
+        format!("::/0,{s}"),
         format!("1{s}"),
         format!("{s}:8080"),
     ]
