@@ -11,7 +11,9 @@
 //!
 //! Secrets never go on the command line (where shell history and `ps` would keep them): the token
 //! comes from `TIM_CALLBACK_TOKEN` (the TRTC key from `TIM_TRTC_CALLBACK_KEY`), or from the first
-//! line of standard input with `--token-stdin`. Prints the HTTP status and the reply.
+//! line of standard input with `--token-stdin`. Prints the HTTP status and the reply, and exits 0
+//! only when the status is the expected one (`--expect`, default 200), so that it can be a CI
+//! check: 1 for another status or no answer, 2 for a usage error.
 
 use std::io::Read;
 use std::process::exit;
@@ -23,7 +25,8 @@ use tim_callback_auth::CallbackToken;
 const USAGE: &str = "\
 usage: send_callback --url URL [options]
 
-Sends a callback signed as Tencent signs it and prints the HTTP status and the reply:
+Sends a callback signed as Tencent signs it and prints the HTTP status and the reply; exits 0
+when the status is the expected one, 1 when it is not (or no answer came), 2 on a usage error.
 - a Chat callback: Sign = hex(SHA-256(token || RequestTime)) in the query;
 - with --trtc, a TRTC event: headers SdkAppId and Sign = base64(HMAC-SHA256(key, body)).
 
@@ -41,6 +44,8 @@ options:
                        sent byte for byte (a TRTC Sign covers these exact bytes)
   --time-offset SECS   shift RequestTime (with --trtc, the default body's CallbackTs), e.g. -120
                        to check that stale callbacks are refused
+  --expect STATUS      the HTTP status that counts as success (default 200), e.g. 401 with
+                       --time-offset -120 to check in CI that stale callbacks are refused
   -h, --help           this text";
 
 enum Secret {
@@ -55,6 +60,7 @@ struct Args {
     command: String,
     body: String,
     offset: i64,
+    expect: u16,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -65,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
     let mut command = "C2C.CallbackAfterSendMsg".to_string();
     let mut body = None;
     let mut offset = 0i64;
+    let mut expect = 200u16;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -105,6 +112,13 @@ fn parse_args() -> Result<Args, String> {
                 offset = value()?
                     .parse()
                     .map_err(|_| "--time-offset must be a whole number of seconds".to_string())?
+            }
+            "--expect" => {
+                expect = value()?
+                    .parse()
+                    .ok()
+                    .filter(|s| (100..=599).contains(s))
+                    .ok_or_else(|| "--expect must be an HTTP status, 100 to 599".to_string())?
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -154,6 +168,7 @@ fn parse_args() -> Result<Args, String> {
         command,
         body,
         offset,
+        expect,
     })
 }
 
@@ -191,8 +206,13 @@ async fn main() {
         .await;
     match response {
         Ok(response) => {
-            println!("status: {}", response.status());
+            let status = response.status();
+            println!("status: {status}");
             println!("reply:  {}", response.text().await.unwrap_or_default());
+            if status.as_u16() != args.expect {
+                eprintln!("unexpected status {status} (expected {})", args.expect);
+                exit(1);
+            }
         }
         Err(e) => {
             // Without the URL: it carries the Sign.

@@ -12,7 +12,7 @@
 //! | `TIM_ALLOW_INSECURE_HTTP` | `1`: allow a plain `http://` base URL to a host that is not loopback |
 //! | `TIM_CALLBACK_TOKEN` | a static token instead of the API (the IM console's token) |
 //! | `TIM_REFRESH_SECS` | seconds between fetches (default 60) |
-//! | `TIM_APPS` | the path of a JSON file with one entry per app (below); replaces the variables above |
+//! | `TIM_APPS` | the path of a JSON file with one entry per app (below); replaces the variables above (setting one of them too is an error) |
 //! | `TIM_ALLOW_UNSIGNED` | `1`: start although an app has callback authentication off |
 //! | `TIM_SOURCE_IPS` | `off` (default); `tencent`: only Tencent's webhook egress addresses, fetched with `GetIPList` and kept fresh; or a comma-separated list of addresses and CIDR ranges |
 //! | `TIM_SOURCE_IPS_NETTYPE` | with `tencent`: `5` (inside China) or `6` (outside); default `5` for the `china` region, else `6` |
@@ -26,6 +26,34 @@
 //! (`callback_token_env`), and optionally `trtc_callback_key_env` (the variable holding the app's
 //! TRTC callback key). `secret_key`, `callback_token` and `trtc_callback_key` inline are accepted
 //! but keep a secret in a file.
+//!
+//! # Mistakes it names
+//!
+//! Every error names the variable (or the `TIM_APPS` entry and field) and never shows a value:
+//! none of a variable, nor `TIM_APPS`'s path, nor the file's text, nor a `TIM_SOURCE_IPS` entry
+//! (named by its position). Names are shown only when they have the shape of one: an unknown
+//! field when it is a near miss of a field (`secret_key_evn`: "did you mean `secret_key_env`?"),
+//! the variable an `*_env` field names when it looks like a variable name (`TIM_TOKEN_B`); a
+//! secret pasted where a name belongs rarely does, and is not shown.
+//!
+//! - `TIM_APPS` holding the JSON itself instead of a path is refused (the value looks like JSON;
+//!   it is not shown, as it may hold a secret key): write the list to a file and give its path.
+//! - Two modes at once are errors: `TIM_CALLBACK_TOKEN` with `TIM_SECRET_KEY` or
+//!   `TIM_API_BASE_URL` (in an entry, a callback token with `secret_key_env` or `api_base_url`),
+//!   and `TIM_APPS` with any single-app variable (except one an entry names, as
+//!   `"secret_key_env": "TIM_SECRET_KEY"`).
+//! - A setting that does nothing where it is, is logged at `WARN` naming it, once per load:
+//!   `TIM_REGION`, `TIM_ADMIN` or `TIM_REFRESH_SECS` with a static token (in an entry, `region`,
+//!   `admin` or `refresh_secs` with a callback token), `TIM_REGION` with `TIM_API_BASE_URL` (in
+//!   an entry, `region` with `api_base_url`), and `TIM_TRUSTED_PROXY_HOPS` while `TIM_SOURCE_IPS`
+//!   is off.
+//! - A token or a key (`TIM_CALLBACK_TOKEN`, `TIM_SECRET_KEY`, the TRTC keys, the variables the
+//!   entries name and their inline values) with white space before or after it is refused, not
+//!   trimmed: Tencent's have none, and a trailing newline (`echo` into a Kubernetes secret) would
+//!   make every signature mismatch. Set but empty, it is named as empty (`TIM_CALLBACK_TOKEN=` is
+//!   not a missing `TIM_SECRET_KEY`). Other settings read blank as unset.
+//! - A source allowlist that allows every address (`0.0.0.0/0`, `::/0`) is refused by
+//!   [`IpAllowlist`]: to accept every source, leave `TIM_SOURCE_IPS` off.
 //!
 //! ```json
 //! [
@@ -130,8 +158,21 @@ enum Source {
 }
 
 /// A configuration that could not be read, or a server that could not start: which variable to
-/// fix, and why. Never contains the value of a variable.
-#[derive(Debug)]
+/// fix, and why. Never contains the value of a variable (nor the name an entry of `TIM_APPS`
+/// gives, unless it has the shape of a field or variable name).
+///
+/// `Display` is one line: `TIM_SECRET_KEY: is required …`, with the API's error when starting
+/// failed on it. `Debug` (what `main` returning `Result<(), Box<dyn Error>>` prints) reads the
+/// same, with each cause of the chain once:
+///
+/// ```
+/// let error = tim_callback_app::Config::from_vars(|name| {
+///     (name == "TIM_SDKAPPID").then(|| "12x".to_owned())
+/// })
+/// .unwrap_err();
+/// assert_eq!(error.to_string(), "TIM_SDKAPPID: must be the app's SDKAppID, a decimal number");
+/// assert_eq!(format!("{error:?}"), error.to_string());
+/// ```
 pub struct ConfigError {
     variable: String,
     message: String,
@@ -170,23 +211,108 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl fmt::Debug for ConfigError {
+    /// `Display`, then each cause of the chain whose text is not shown yet (the message already
+    /// carries the API error's, which carries its own causes): every cause once, on one line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                shown.push_str(": ");
+                shown.push_str(&text);
+            }
+            source = cause.source();
+        }
+        f.write_str(&shown)
+    }
+}
+
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.cause.as_ref().map(|e| e as _)
     }
 }
 
-/// How variables are read: `Ok(None)` when unset or blank.
+/// How variables are read: the value as set (`Ok(None)` when unset).
 type Lookup<'a> = dyn Fn(&str) -> Result<Option<String>, ConfigError> + 'a;
 
 fn env_var(name: &str) -> Result<Option<String>, ConfigError> {
     match std::env::var(name) {
-        Ok(v) if v.trim().is_empty() => Ok(None),
         Ok(v) => Ok(Some(v)),
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::new(name, "is not valid UTF-8")),
     }
 }
+
+/// The variables, read two ways: a setting (blank is unset) or a secret (blank is an error, and
+/// so is white space around it).
+#[derive(Clone, Copy)]
+struct Vars<'a> {
+    lookup: &'a Lookup<'a>,
+}
+
+/// Why a secret is refused when white space surrounds it. The value is never shown.
+const SURROUNDING_SPACE: &str = "has white space before or after it (a trailing newline, as \
+    `echo` writes into a Kubernetes secret?): Tencent's tokens and keys have none, and every \
+    signature made with it would mismatch; remove it (`echo -n`, `printf %s`, `kubectl create \
+    secret --from-literal`)";
+
+impl Vars<'_> {
+    /// A setting: `None` when unset or blank.
+    fn get(&self, name: &str) -> Result<Option<String>, ConfigError> {
+        Ok((self.lookup)(name)?.filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Whether a setting is set (and not blank).
+    fn is_set(&self, name: &str) -> Result<bool, ConfigError> {
+        Ok(self.get(name)?.is_some())
+    }
+
+    /// A secret (a token or a key): `None` when unset; set but empty, or with white space around
+    /// it, is an error that says so (`empty` is what to do instead).
+    fn secret(&self, name: &str, empty: &str) -> Result<Option<String>, ConfigError> {
+        match (self.lookup)(name)? {
+            None => Ok(None),
+            Some(value) => check_secret(value, empty)
+                .map(Some)
+                .map_err(|why| ConfigError::new(name, why)),
+        }
+    }
+}
+
+/// A secret as given: refused when empty or surrounded by white space, never shown.
+fn check_secret(value: String, empty: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Err(format!("is set but empty: {empty}"))
+    } else if value.trim() != value {
+        Err(SURROUNDING_SPACE.to_owned())
+    } else {
+        Ok(value)
+    }
+}
+
+/// A configuration warning: a setting that does nothing where it is. Logged at `WARN`, naming it.
+fn warn_unused(variable: &str, why: &str) {
+    tracing::warn!(
+        variable,
+        "{variable} does nothing here and is ignored: {why}"
+    );
+}
+
+/// The single-app variables, which `TIM_APPS` replaces.
+const SINGLE_APP_VARIABLES: [&str; 9] = [
+    "TIM_SDKAPPID",
+    "TIM_SECRET_KEY",
+    "TIM_ADMIN",
+    "TIM_REGION",
+    "TIM_API_BASE_URL",
+    "TIM_CALLBACK_TOKEN",
+    "TIM_REFRESH_SECS",
+    "TIM_TRTC_CALLBACK_KEY",
+    "TIM_TRTC_CALLBACK_KEY_PREVIOUS",
+];
 
 impl Config {
     /// Reads the process environment.
@@ -195,22 +321,25 @@ impl Config {
     ///
     /// A [`ConfigError`] naming the first variable that is missing or invalid.
     pub fn from_env() -> Result<Config, ConfigError> {
-        Self::read(&env_var)
+        Self::read(Vars { lookup: &env_var })
     }
 
     /// Reads variables from `vars` (a name to its value, `None` when unset): for tests, or
-    /// settings kept elsewhere.
+    /// settings kept elsewhere. A blank value is an unset setting, and an error for a token or a
+    /// key, as in the environment.
     ///
     /// # Errors
     ///
     /// As [`from_env`](Self::from_env).
     pub fn from_vars(vars: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        Self::read(&|name| Ok(vars(name).filter(|v| !v.trim().is_empty())))
+        Self::read(Vars {
+            lookup: &|name| Ok(vars(name)),
+        })
     }
 
-    fn read(var: &Lookup<'_>) -> Result<Config, ConfigError> {
+    fn read(vars: Vars<'_>) -> Result<Config, ConfigError> {
         let flag = |name: &str| -> Result<bool, ConfigError> {
-            match var(name)?.as_deref().map(str::trim) {
+            match vars.get(name)?.as_deref().map(str::trim) {
                 None | Some("0") => Ok(false),
                 Some("1") => Ok(true),
                 Some(_) => Err(ConfigError::new(name, "must be 1 or 0")),
@@ -218,9 +347,22 @@ impl Config {
         };
         let allow_unsigned = flag("TIM_ALLOW_UNSIGNED")?;
         let allow_insecure_http = flag("TIM_ALLOW_INSECURE_HTTP")?;
-        let apps = match var("TIM_APPS")? {
-            Some(path) => apps_file(var, &path, allow_insecure_http)?,
-            None => vec![single_app(var, allow_insecure_http)?],
+        let apps = match vars.get("TIM_APPS")? {
+            Some(path) => {
+                let (apps, named) = apps_file(vars, &path, allow_insecure_http)?;
+                // A variable an entry names (`"secret_key_env": "TIM_SECRET_KEY"`) is in use.
+                for name in SINGLE_APP_VARIABLES {
+                    if !named.iter().any(|n| n == name) && vars.is_set(name)? {
+                        return Err(ConfigError::new(
+                            name,
+                            "is set together with TIM_APPS, which replaces the single-app \
+                             variables: unset it, or describe the app in the TIM_APPS file",
+                        ));
+                    }
+                }
+                apps
+            }
+            None => vec![single_app(vars, allow_insecure_http)?],
         };
         let trtc = if apps.iter().any(|a| a.trtc.is_some()) {
             let keys = TrtcKeys::new();
@@ -247,7 +389,7 @@ impl Config {
             None
         };
         let number = |name: &str, default: u64, max: u64| -> Result<u64, ConfigError> {
-            match var(name)? {
+            match vars.get(name)? {
                 None => Ok(default),
                 Some(v) => match v.trim().parse::<u64>() {
                     Ok(n) if n <= max => Ok(n),
@@ -259,22 +401,25 @@ impl Config {
             }
         };
         let trusted_proxy_hops = number("TIM_TRUSTED_PROXY_HOPS", 0, 16)? as usize;
-        let mode = var("TIM_SOURCE_IPS")?;
+        let mode = vars.get("TIM_SOURCE_IPS")?;
         let source = match mode.as_deref().map(str::trim) {
             None | Some("off") => Source::Off,
             Some("tencent") => {
-                let network = match var("TIM_SOURCE_IPS_NETTYPE")?.as_deref().map(str::trim) {
-                    None => None,
-                    Some("5") => Some(WebhookNetwork::China),
-                    Some("6") => Some(WebhookNetwork::Outside),
-                    Some(_) => {
-                        return Err(ConfigError::new(
+                let network =
+                    match vars
+                        .get("TIM_SOURCE_IPS_NETTYPE")?
+                        .as_deref()
+                        .map(str::trim)
+                    {
+                        None => None,
+                        Some("5") => Some(WebhookNetwork::China),
+                        Some("6") => Some(WebhookNetwork::Outside),
+                        Some(_) => return Err(ConfigError::new(
                             "TIM_SOURCE_IPS_NETTYPE",
                             "must be 5 (webhook addresses inside China) or 6 (outside); 0 to 4 \
                              are SDK access addresses, not webhooks",
-                        ))
-                    }
-                };
+                        )),
+                    };
                 let secs = number("TIM_SOURCE_IPS_REFRESH_SECS", 600, 86_400)?;
                 if secs == 0 {
                     return Err(ConfigError::new(
@@ -287,20 +432,21 @@ impl Config {
                     interval: Duration::from_secs(secs),
                 }
             }
-            Some(list) => Source::Static(list.parse().map_err(|e: tim_callback_auth::Error| {
-                ConfigError::new(
-                    "TIM_SOURCE_IPS",
-                    format!("must be off, tencent, or addresses and CIDR ranges separated by commas: {e}"),
-                )
-            })?),
+            Some(list) => Source::Static(source_list(list)?),
         };
         for name in ["TIM_SOURCE_IPS_NETTYPE", "TIM_SOURCE_IPS_REFRESH_SECS"] {
-            if !matches!(source, Source::Tencent { .. }) && var(name)?.is_some() {
+            if !matches!(source, Source::Tencent { .. }) && vars.is_set(name)? {
                 return Err(ConfigError::new(
                     name,
                     "applies only with TIM_SOURCE_IPS=tencent",
                 ));
             }
+        }
+        if matches!(source, Source::Off) && vars.is_set("TIM_TRUSTED_PROXY_HOPS")? {
+            warn_unused(
+                "TIM_TRUSTED_PROXY_HOPS",
+                "the caller's address is read only to filter sources, and TIM_SOURCE_IPS is off",
+            );
         }
         Ok(Config {
             apps,
@@ -310,7 +456,6 @@ impl Config {
             trusted_proxy_hops,
         })
     }
-
     /// The SDKAppIDs configured (none for a static token without `TIM_SDKAPPID`).
     pub fn app_ids(&self) -> Vec<u64> {
         self.apps.iter().filter_map(|a| a.sdk_app_id).collect()
@@ -411,9 +556,32 @@ impl Config {
     }
 }
 
+/// `TIM_SOURCE_IPS` as a list of addresses and ranges. An entry is named by its position, never
+/// shown: a value in the wrong variable may be a secret.
+fn source_list(list: &str) -> Result<IpAllowlist, ConfigError> {
+    const WHAT: &str = "must be off, tencent, or addresses and CIDR ranges separated by commas";
+    let entries: Vec<&str> = list
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .collect();
+    IpAllowlist::new(&entries).map_err(|error| {
+        // The first entry that is not an address or a range, by itself (an entry that allows
+        // everyone is refused by itself too, with a message of its own). Without one, the list's
+        // error (empty, too long, allows everyone) shows no entry.
+        let bad = entries.iter().position(|entry| {
+            IpAllowlist::new([entry]).is_err_and(|e| !e.to_string().contains("allows every"))
+        });
+        let why = match bad {
+            Some(i) => format!("entry {} is not an IP address or a CIDR range", i + 1),
+            None => error.to_string(),
+        };
+        ConfigError::new("TIM_SOURCE_IPS", format!("{WHAT}: {why}"))
+    })
+}
+
 /// `TIM_SDKAPPID`, when set.
-fn sdk_app_id(var: &Lookup<'_>) -> Result<Option<u64>, ConfigError> {
-    var("TIM_SDKAPPID")?
+fn sdk_app_id(vars: Vars<'_>) -> Result<Option<u64>, ConfigError> {
+    vars.get("TIM_SDKAPPID")?
         .map(|v| {
             v.trim().parse::<u64>().map_err(|_| {
                 ConfigError::new(
@@ -426,13 +594,40 @@ fn sdk_app_id(var: &Lookup<'_>) -> Result<Option<u64>, ConfigError> {
 }
 
 /// The variables of one app (no `TIM_APPS`).
-fn single_app(var: &Lookup<'_>, allow_insecure_http: bool) -> Result<App, ConfigError> {
-    let sdk_app_id = sdk_app_id(var)?;
+fn single_app(vars: Vars<'_>, allow_insecure_http: bool) -> Result<App, ConfigError> {
+    let sdk_app_id = sdk_app_id(vars)?;
     let origin = Origin::Variables {
-        api_base_url: var("TIM_API_BASE_URL")?.is_some(),
+        api_base_url: vars.is_set("TIM_API_BASE_URL")?,
     };
-    let trtc = single_trtc_keys(var, sdk_app_id)?;
-    if let Some(token) = var("TIM_CALLBACK_TOKEN")? {
+    let trtc = single_trtc_keys(vars, sdk_app_id)?;
+    let token = vars.secret(
+        "TIM_CALLBACK_TOKEN",
+        "give the IM console's callback token, or unset it to fetch the token from Tencent's API \
+         (TIM_SECRET_KEY)",
+    )?;
+    if let Some(token) = token {
+        // The API's settings: a conflict when they say where the token comes from, a warning
+        // when they would only tune the API.
+        for name in ["TIM_SECRET_KEY", "TIM_API_BASE_URL"] {
+            if vars.is_set(name)? {
+                return Err(ConfigError::new(
+                    "TIM_CALLBACK_TOKEN",
+                    format!(
+                        "is set together with {name}: give either a static token \
+                         (TIM_CALLBACK_TOKEN) or Tencent's API (TIM_SECRET_KEY, TIM_REGION or \
+                         TIM_API_BASE_URL), not both"
+                    ),
+                ));
+            }
+        }
+        for name in ["TIM_REGION", "TIM_ADMIN", "TIM_REFRESH_SECS"] {
+            if vars.is_set(name)? {
+                warn_unused(
+                    name,
+                    "it applies to Tencent's API, and the token is static (TIM_CALLBACK_TOKEN)",
+                );
+            }
+        }
         let token = CallbackToken::new(&token)
             .map_err(|e| ConfigError::new("TIM_CALLBACK_TOKEN", e.to_string()))?;
         return Ok(App {
@@ -442,7 +637,7 @@ fn single_app(var: &Lookup<'_>, allow_insecure_http: bool) -> Result<App, Config
             trtc,
         });
     }
-    let (sdk_app_id, client, interval) = api_client(var, sdk_app_id, allow_insecure_http)?;
+    let (sdk_app_id, client, interval) = api_client(vars, sdk_app_id, allow_insecure_http)?;
     Ok(App {
         sdk_app_id: Some(sdk_app_id),
         token: TokenSource::Api(client, interval),
@@ -454,13 +649,16 @@ fn single_app(var: &Lookup<'_>, allow_insecure_http: bool) -> Result<App, Config
 /// `TIM_TRTC_CALLBACK_KEY` and `TIM_TRTC_CALLBACK_KEY_PREVIOUS`.
 #[allow(clippy::type_complexity)]
 fn single_trtc_keys(
-    var: &Lookup<'_>,
+    vars: Vars<'_>,
     sdk_app_id: Option<u64>,
 ) -> Result<Option<(TrtcKey, Option<TrtcKey>)>, ConfigError> {
     let key = |name: &str| -> Result<Option<TrtcKey>, ConfigError> {
-        var(name)?
-            .map(|k| TrtcKey::new(k.trim()).map_err(|e| ConfigError::new(name, e.to_string())))
-            .transpose()
+        vars.secret(
+            name,
+            "give the TRTC console's callback key, or unset it to leave TRTC events unverified",
+        )?
+        .map(|k| TrtcKey::new(&k).map_err(|e| ConfigError::new(name, e.to_string())))
+        .transpose()
     };
     let current = key("TIM_TRTC_CALLBACK_KEY")?;
     let previous = key("TIM_TRTC_CALLBACK_KEY_PREVIOUS")?;
@@ -481,7 +679,7 @@ fn single_trtc_keys(
 
 /// The API client the single-app variables describe.
 fn api_client(
-    var: &Lookup<'_>,
+    vars: Vars<'_>,
     sdk_app_id: Option<u64>,
     allow_insecure_http: bool,
 ) -> Result<(u64, RestClient, Duration), ConfigError> {
@@ -491,25 +689,40 @@ fn api_client(
             "is required to call Tencent's API (or set TIM_CALLBACK_TOKEN for a static token)",
         ));
     };
-    let secret_key = var("TIM_SECRET_KEY")?.ok_or_else(|| {
-        ConfigError::new(
+    let secret_key = vars
+        .secret(
             "TIM_SECRET_KEY",
-            "is required to sign Tencent API calls (or set TIM_CALLBACK_TOKEN for a static token)",
-        )
-    })?;
-    let admin = var("TIM_ADMIN")?.unwrap_or_else(|| "administrator".into());
+            "give the app's secret key (the IM console, app configuration), or set \
+             TIM_CALLBACK_TOKEN for a static token",
+        )?
+        .ok_or_else(|| {
+            ConfigError::new(
+                "TIM_SECRET_KEY",
+                "is required to sign Tencent API calls (or set TIM_CALLBACK_TOKEN for a static token)",
+            )
+        })?;
+    let admin = vars
+        .get("TIM_ADMIN")?
+        .unwrap_or_else(|| "administrator".into());
     tim_callback_auth::usersig::validate_identifier(&admin)
         .map_err(|e| ConfigError::new("TIM_ADMIN", e.to_string()))?;
-    let region = match var("TIM_API_BASE_URL")? {
+    let region = match vars.get("TIM_API_BASE_URL")? {
         Some(url) => {
+            if vars.is_set("TIM_REGION")? {
+                warn_unused(
+                    "TIM_REGION",
+                    "TIM_API_BASE_URL is set, and the API is called there",
+                );
+            }
             Region::custom(&url).map_err(|e| ConfigError::new("TIM_API_BASE_URL", e.to_string()))?
         }
-        None => var("TIM_REGION")?
+        None => vars
+            .get("TIM_REGION")?
             .unwrap_or_else(|| "china".into())
             .parse()
             .map_err(|e: tim_callback_auth::Error| ConfigError::new("TIM_REGION", e.to_string()))?,
     };
-    let interval = match var("TIM_REFRESH_SECS")? {
+    let interval = match vars.get("TIM_REFRESH_SECS")? {
         None => Duration::from_secs(60),
         Some(v) => match v.trim().parse::<u64>() {
             Ok(secs) if secs > 0 => Duration::from_secs(secs),
@@ -578,58 +791,128 @@ const FIELDS: [&str; 11] = [
     "trtc_callback_key_env",
 ];
 
+/// The apps of the `TIM_APPS` file, and the variables its entries name. Neither the path nor the
+/// file's text is shown in an error: the value may be the JSON itself, secret keys included.
 fn apps_file(
-    var: &Lookup<'_>,
+    vars: Vars<'_>,
     path: &str,
     allow_insecure_http: bool,
-) -> Result<Vec<App>, ConfigError> {
+) -> Result<(Vec<App>, Vec<String>), ConfigError> {
     let bad = |why: String| ConfigError::new("TIM_APPS", why);
-    let text =
-        std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+    if path.trim_start().starts_with(['[', '{']) {
+        return Err(bad(
+            "must be the path of a JSON file, and this value looks like the JSON itself (not \
+             shown: it may hold a secret key). Write the list to a file (a mounted ConfigMap or \
+             secret) and give its path"
+                .to_owned(),
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("cannot read the file it names: {e}")))?;
     // Syntax errors are reported by position only: serde's messages may quote the text.
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         bad(format!(
-            "{path} is not a JSON list of apps (invalid JSON at line {}, column {})",
+            "the file is not a JSON list of apps (invalid JSON at line {}, column {})",
             e.line(),
             e.column()
         ))
     })?;
     let list = json
         .as_array()
-        .ok_or_else(|| bad(format!("{path} is not a JSON list of apps")))?;
+        .ok_or_else(|| bad("the file is not a JSON list of apps".to_owned()))?;
     if list.is_empty() {
-        return Err(bad(format!("{path} lists no app")));
+        return Err(bad("the file lists no app".to_owned()));
     }
     let mut seen = std::collections::HashSet::new();
     let mut apps = Vec::new();
+    let mut named = Vec::new();
     for (i, value) in list.iter().enumerate() {
         let at = |why: &str| bad(format!("entry {}: {why}", i + 1));
-        let app = entry(var, value, allow_insecure_http, i + 1).map_err(|why| at(&why))?;
+        let app =
+            entry(vars, value, allow_insecure_http, i + 1, &mut named).map_err(|why| at(&why))?;
         if !seen.insert(app.sdk_app_id) {
             return Err(at("this sdkappid is listed twice"));
         }
         apps.push(app);
     }
-    Ok(apps)
+    Ok((apps, named))
+}
+
+/// Whether `name` has the shape of an environment variable's name, and can be shown: upper case
+/// letters, digits and `_`, with at least one `_` (`TIM_TOKEN_B`), at most 64 characters. A
+/// secret pasted where its variable's name belongs rarely has that shape; anything else is not
+/// shown.
+fn looks_like_variable(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.contains('_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The field `name` is a typo of, when it has a field's shape (lower case, digits, `_`, at most
+/// 32 characters) and is at most 3 edits away from one: then it is safe to show.
+fn typo_of(name: &str) -> Option<&'static str> {
+    let shaped = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !shaped {
+        return None;
+    }
+    FIELDS
+        .iter()
+        .map(|field| (edit_distance(name, field), *field))
+        .filter(|&(d, _)| d <= 3)
+        .min()
+        .map(|(_, field)| field)
+}
+
+/// Levenshtein distance, over bytes (the names compared are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(x != y))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// One entry, type-checked field by field: errors name the field and the expected type, never a
-/// value (a secret may sit in the wrong field).
+/// value (a secret may sit in the wrong field). The variables the entry names are added to
+/// `named`.
 fn entry(
-    var: &Lookup<'_>,
+    vars: Vars<'_>,
     value: &serde_json::Value,
     allow_insecure_http: bool,
     n: usize,
+    named: &mut Vec<String>,
 ) -> Result<App, String> {
     let object = value
         .as_object()
         .ok_or("must be a JSON object with the fields of one app")?;
-    // The unknown name is not shown: it may be a secret pasted in the wrong place.
-    if object.keys().any(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(format!(
-            "has an unknown field (the fields are {})",
-            FIELDS.join(", ")
-        ));
+    if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        let fields = FIELDS.join(", ");
+        return Err(match typo_of(unknown) {
+            Some(field) => {
+                format!("has an unknown field `{unknown}`: did you mean `{field}`? (the fields are {fields})")
+            }
+            // Not shown: it is like no field, and may be a secret pasted in the wrong place.
+            None => format!(
+                "has an unknown field, not shown as it is like none of the fields (the fields are \
+                 {fields})"
+            ),
+        });
     }
     let string = |field: &str| match object.get(field) {
         None | Some(serde_json::Value::Null) => Ok(None),
@@ -645,22 +928,48 @@ fn entry(
     };
     let id =
         number("sdkappid")?.ok_or("field `sdkappid` is required (the app's SDKAppID, a number)")?;
-    let secret = |env_field: &str, inline_field: &str| -> Result<Option<String>, String> {
+    let mut secret = |env_field: &str, inline_field: &str| -> Result<Option<String>, String> {
         match (string(env_field)?, string(inline_field)?) {
-            // The name is not shown: it may be a secret pasted into the wrong field.
-            (Some(name), _) => match var(&name).map_err(|e| e.message)? {
-                Some(value) => Ok(Some(value)),
-                None => Err(format!(
-                    "the environment variable that {env_field} names is not set"
-                )),
-            },
-            (None, inline) => Ok(inline),
+            (Some(_), Some(_)) => Err(format!(
+                "give either {env_field} or {inline_field}, not both"
+            )),
+            (Some(name), None) => {
+                // The name is shown only when it has a variable's shape: a secret pasted into
+                // this field rarely has one.
+                let shown = looks_like_variable(&name).then_some(name.as_str());
+                let variable = match shown {
+                    Some(name) => {
+                        format!("the environment variable {name}, that {env_field} names,")
+                    }
+                    None => format!("the environment variable that {env_field} names"),
+                };
+                let value = (vars.lookup)(&name).map_err(|e| match shown {
+                    Some(_) => e.to_string(),
+                    None => format!("{variable} {}", e.message),
+                })?;
+                named.push(name.clone());
+                match value {
+                    Some(value) => check_secret(value, "set it, or remove the field")
+                        .map(Some)
+                        .map_err(|why| format!("{variable} {why}")),
+                    None if shown.is_some() => Err(format!("{variable} is not set")),
+                    None => Err(format!(
+                        "{variable} is not set (its name is not shown: it does not look like a \
+                         variable name, such as TIM_TOKEN_B; is it the secret itself? Put the \
+                         secret in a variable and give the variable's name)"
+                    )),
+                }
+            }
+            (None, Some(inline)) => check_secret(inline, "give the value, or remove the field")
+                .map(Some)
+                .map_err(|why| format!("field `{inline_field}` {why}")),
+            (None, None) => Ok(None),
         }
     };
     let token = secret("callback_token_env", "callback_token")?;
     let key = secret("secret_key_env", "secret_key")?;
     let trtc = secret("trtc_callback_key_env", "trtc_callback_key")?
-        .map(|k| TrtcKey::new(k.trim()).map_err(|e| format!("trtc callback key: {e}")))
+        .map(|k| TrtcKey::new(&k).map_err(|e| format!("trtc callback key: {e}")))
         .transpose()?
         .map(|k| (k, None));
     let token = match (token, key) {
@@ -668,15 +977,41 @@ fn entry(
             return Err("give either a callback token or a secret key, not both".into())
         }
         (None, None) => return Err("needs secret_key_env (the API) or callback_token_env".into()),
-        (Some(token), None) => TokenSource::Static(
-            CallbackToken::new(&token).map_err(|e| format!("callback token: {e}"))?,
-        ),
+        (Some(token), None) => {
+            if object.get("api_base_url").is_some_and(|v| !v.is_null()) {
+                return Err(
+                    "give either a callback token or the API (secret_key_env, region or \
+                     api_base_url), not both: api_base_url is set with a callback token"
+                        .into(),
+                );
+            }
+            for field in ["region", "admin", "refresh_secs"] {
+                if object.get(field).is_some_and(|v| !v.is_null()) {
+                    warn_unused(
+                        &format!("TIM_APPS entry {n}: field `{field}`"),
+                        "it applies to Tencent's API, and this app's token is static \
+                         (callback_token_env)",
+                    );
+                }
+            }
+            TokenSource::Static(
+                CallbackToken::new(&token).map_err(|e| format!("callback token: {e}"))?,
+            )
+        }
         (None, Some(key)) => {
             let admin = string("admin")?.unwrap_or_else(|| "administrator".into());
             tim_callback_auth::usersig::validate_identifier(&admin)
                 .map_err(|e| format!("admin: {e}"))?;
             let region = match (string("api_base_url")?, string("region")?) {
-                (Some(url), _) => Region::custom(&url).map_err(|e| format!("api_base_url: {e}"))?,
+                (Some(url), region) => {
+                    if region.is_some() {
+                        warn_unused(
+                            &format!("TIM_APPS entry {n}: field `region`"),
+                            "api_base_url is set, and the API is called there",
+                        );
+                    }
+                    Region::custom(&url).map_err(|e| format!("api_base_url: {e}"))?
+                }
                 (None, Some(name)) => name
                     .parse()
                     .map_err(|e: tim_callback_auth::Error| format!("region: {e}"))?,
@@ -698,7 +1033,6 @@ fn entry(
         trtc,
     })
 }
-
 /// Why an app's first token could not be loaded, naming what to check.
 fn load_error(app: Option<u64>, origin: &Origin, error: Error) -> ConfigError {
     let (variable, check) = match origin {
@@ -847,6 +1181,72 @@ impl Running {
 ///
 /// A [`ConfigError`] naming the variable that is missing or invalid.
 pub fn rest_client_from_env() -> Result<RestClient, ConfigError> {
-    let allow_insecure_http = matches!(env_var("TIM_ALLOW_INSECURE_HTTP")?.as_deref(), Some("1"));
-    api_client(&env_var, sdk_app_id(&env_var)?, allow_insecure_http).map(|(_, client, _)| client)
+    let vars = Vars { lookup: &env_var };
+    let allow_insecure_http = matches!(
+        vars.get("TIM_ALLOW_INSECURE_HTTP")?
+            .as_deref()
+            .map(str::trim),
+        Some("1")
+    );
+    api_client(vars, sdk_app_id(vars)?, allow_insecure_http).map(|(_, client, _)| client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cause with a cause of its own.
+    #[derive(Debug)]
+    struct Outer(Inner);
+    #[derive(Debug)]
+    struct Inner;
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("the outer cause")
+        }
+    }
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("the inner cause")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    impl std::error::Error for Inner {}
+
+    #[test]
+    fn debug_is_display_with_each_cause_of_the_chain_once() {
+        let error = load_error(
+            Some(1400000000),
+            &Origin::Entry(2),
+            Error::from_source(Outer(Inner)),
+        );
+        let (display, debug) = (error.to_string(), format!("{error:?}"));
+        assert_eq!(debug, display);
+        for cause in ["the outer cause", "the inner cause"] {
+            assert_eq!(debug.matches(cause).count(), 1, "{debug}");
+        }
+        assert!(debug.starts_with("TIM_APPS: could not load the callback token of app 1400000000"));
+        // A message that does not carry its cause's text: the chain is appended, once each.
+        let error = ConfigError {
+            variable: "TIM_SOURCE_IPS".to_owned(),
+            message: "could not load the list".to_owned(),
+            cause: Some(Error::from_source(Outer(Inner))),
+        };
+        let debug = format!("{error:?}");
+        assert!(
+            debug.starts_with("TIM_SOURCE_IPS: could not load the list: "),
+            "{debug}"
+        );
+        for cause in ["the outer cause", "the inner cause"] {
+            assert_eq!(debug.matches(cause).count(), 1, "{debug}");
+        }
+        assert!(
+            !debug.contains("ConfigError") && !debug.contains('\n'),
+            "{debug}"
+        );
+    }
 }

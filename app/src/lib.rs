@@ -2,7 +2,10 @@
 //! layers, as `aws-config` sits beside the AWS service crates.
 //!
 //! - [`Config`]: the `TIM_*` environment variables and the `TIM_APPS` file, every mistake named
-//!   (the variable, never its value);
+//!   (the variable, never its value): conflicting modes refused, a setting that does nothing
+//!   logged at `WARN`, white space around a token or a key refused (see
+//!   [its docs](config#mistakes-it-names)); a [`ConfigError`] returned from `main` prints one
+//!   line;
 //! - [`Config::start`] → [`Running`]: each app's first token awaited, unsigned starts refused,
 //!   the refreshers, the layers and the source allowlist;
 //! - [`Health`]: readiness for `GET /healthz`;

@@ -328,6 +328,59 @@ fn send_callback_keeps_the_token_off_the_command_line_and_explains_itself() {
     assert!(stderr.contains("TIM_CALLBACK_TOKEN") && !stderr.contains("very-secret-value"));
 }
 
+/// `send_callback`'s exit code and output, for a Chat callback signed with `token`.
+fn send_exit(addr: &str, token: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let output = example("send_callback")
+        .args(["--url", &format!("http://{addr}/im/callback")])
+        .args(extra)
+        .env("TIM_CALLBACK_TOKEN", token)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+#[test]
+fn send_callback_exits_non_zero_unless_the_status_is_the_expected_one() {
+    let env = [
+        ("TIM_CALLBACK_TOKEN", "exit-token-0123456789".to_string()),
+        ("TIM_SDKAPPID", "1400000000".to_string()),
+    ];
+    let (_server, addr, _lines) = start_server(&env);
+    // Accepted: 200 is expected by default.
+    let (code, text) = send_exit(&addr, "exit-token-0123456789", &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("status: 200"), "{text}");
+    // A 401 is a failure, and said so.
+    let (code, text) = send_exit(&addr, "wrong-token-0123456789", &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("status: 401") && text.contains("unexpected status 401"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-token"), "{text}");
+    // A CI check that stale callbacks are refused: 401 expected.
+    let stale = ["--time-offset", "-120", "--expect", "401"];
+    let (code, text) = send_exit(&addr, "exit-token-0123456789", &stale);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = send_exit(&addr, "exit-token-0123456789", &["--expect", "401"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "an accepted callback is not the 401 expected: {text}"
+    );
+    // No answer at all, and a bad --expect.
+    let (code, text) = send_exit("127.0.0.1:9", "exit-token-0123456789", &[]);
+    assert_eq!(code, Some(1), "{text}");
+    let (code, text) = send_exit(&addr, "exit-token-0123456789", &["--expect", "99"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--expect"), "{text}");
+}
+
 #[test]
 fn send_callback_reads_the_token_from_stdin() {
     use std::io::Write;

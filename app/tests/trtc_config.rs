@@ -124,7 +124,8 @@ async fn tim_apps_entries_name_the_variable_of_their_trtc_key() {
     let running = config.start().await.unwrap();
     assert_eq!(running.trtc_keys().unwrap().app_ids(), [1400000001]);
 
-    // The variable is not set: the entry is named, the variable's name and value are not.
+    // The variable is not set: the entry is named, and the variable (its name has the shape of
+    // one), never a value.
     let error = Config::from_vars(vars(&[
         ("TIM_APPS", &path),
         ("TOKEN_A", TOKEN),

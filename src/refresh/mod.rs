@@ -206,9 +206,34 @@ pub(crate) struct StatusInner {
 /// A point-in-time view of a refresher's health, from [`Refresher::status`] or a handle's
 /// `status()`. The same type for tokens and lists: [`authentication_enabled`](Self::authentication_enabled)
 /// and [`disables`](Self::disables) are about tokens, [`entries`](Self::entries) about lists.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows what the accessors return, under their names (the last error as its message).
+#[derive(Clone)]
 pub struct RefreshStatus {
     inner: StatusInner,
+}
+
+impl fmt::Debug for RefreshStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        let mut out = f.debug_struct("RefreshStatus");
+        out.field("stopped", &inner.stopped)
+            .field("last_success", &inner.last_success)
+            .field("consecutive_failures", &inner.consecutive_failures)
+            .field(
+                "last_error",
+                &inner.last_error.as_ref().map(|e| e.to_string()),
+            )
+            .field("changes", &inner.changes)
+            .field("fetches", &inner.fetches)
+            .field("successes", &inner.successes)
+            .field("authentication_enabled", &inner.authentication_enabled)
+            .field("disables", &inner.disables);
+        if let Some(entries) = inner.entries {
+            out.field("entries", &entries);
+        }
+        out.finish()
+    }
 }
 
 impl RefreshStatus {
@@ -687,4 +712,42 @@ fn launch<S: Source<T>, T: Kind>(builder: RefresherBuilder<S, T>) -> (Refresher<
         },
         outcomes_rx,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::CallbackToken;
+
+    #[tokio::test]
+    async fn status_debug_names_only_public_things() {
+        let token = CallbackToken::new("status-debug-token-0123456789").unwrap();
+        let refresher = TokenRefresher::builder(TokenSnapshot::enabled(token))
+            .start()
+            .await
+            .unwrap();
+        let shown = format!("{:?}", refresher.status());
+        assert!(
+            shown.starts_with("RefreshStatus { stopped: false, last_success: Some("),
+            "{shown}"
+        );
+        for needle in [
+            "consecutive_failures: 0",
+            "last_error: None",
+            "fetches: 1",
+            "successes: 1",
+            "authentication_enabled: Some(true)",
+            "disables: 0",
+        ] {
+            assert!(shown.contains(needle), "{needle}: {shown}");
+        }
+        for private in ["StatusInner", "inner", "entries", "status-debug-token"] {
+            assert!(!shown.contains(private), "{private}: {shown}");
+        }
+        let list: IpAllowlist = "10.0.0.0/8".parse().unwrap();
+        let lists = AllowlistRefresher::builder(list).start().await.unwrap();
+        let shown = format!("{:?}", lists.status());
+        assert!(shown.contains("entries: 1 }"), "{shown}");
+        assert!(!shown.contains("StatusInner"), "{shown}");
+    }
 }

@@ -46,8 +46,10 @@ impl IpAllowlist {
     ///
     /// # Errors
     ///
-    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) for no entry at all, more than [`MAX_ENTRIES`], or an entry that is
-    /// not an address or a CIDR range.
+    /// An [`Error`] of kind [`InvalidInput`](crate::ErrorKind::InvalidInput) for no entry at all, more than [`MAX_ENTRIES`], an entry that is
+    /// not an address or a CIDR range, or a list that allows every address of a family
+    /// (`0.0.0.0/0`, `::/0`, or ranges that add up to one of them): such a list filters nothing,
+    /// while a health check would report it ready. To accept every source, use no filter.
     pub fn new<S: AsRef<str>>(entries: impl IntoIterator<Item = S>) -> Result<Self, Error> {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
@@ -78,9 +80,21 @@ impl IpAllowlist {
                 "the list is empty: an empty allowlist would refuse every callback",
             ));
         }
+        let (v4, v6) = (merge(v4), merge(v6));
+        for (everything, family) in [
+            (v4 == [(0, u32::MAX)], "IPv4 address (0.0.0.0/0"),
+            (v6 == [(0, u128::MAX)], "IPv6 address (::/0"),
+        ] {
+            if everything {
+                return Err(Error::invalid_input(format!(
+                    "the list allows every {family}, or ranges that add up to it): it would filter \
+                     nothing; to accept every source, use no source filter"
+                )));
+            }
+        }
         Ok(Self {
-            v4: merge(v4),
-            v6: merge(v6),
+            v4,
+            v6,
             entries: count,
         })
     }
@@ -272,14 +286,18 @@ mod tests {
             "10.0.0.128/25",
             "192.168.1.7",
             " 10.0.0.5/24 ",
-            "0.0.0.0/0",
+            "0.0.0.0/1",
         ])
         .unwrap();
-        // 0.0.0.0/0 swallows everything IPv4.
-        assert_eq!(list.v4, vec![(0, u32::MAX)]);
-        assert_eq!(list.ranges().collect::<Vec<_>>(), ["0.0.0.0/0"]);
-        let everything = IpAllowlist::new(["::/0"]).unwrap();
-        assert_eq!(everything.ranges().collect::<Vec<_>>(), ["::/0"]);
+        // 0.0.0.0/1 swallows the lower half of IPv4 (10.0.0.0/8 included).
+        let single = u32::from(Ipv4Addr::new(192, 168, 1, 7));
+        assert_eq!(list.v4, vec![(0, u32::MAX >> 1), (single, single)]);
+        assert_eq!(
+            list.ranges().collect::<Vec<_>>(),
+            ["0.0.0.0/1", "192.168.1.7/32"]
+        );
+        let half = IpAllowlist::new(["::/1"]).unwrap();
+        assert_eq!(half.ranges().collect::<Vec<_>>(), ["::/1"]);
         let list = IpAllowlist::new(["10.0.0.0/24", "10.0.1.0/24", "192.168.1.7"]).unwrap();
         assert_eq!(
             list.ranges().collect::<Vec<_>>(),
@@ -325,6 +343,27 @@ mod tests {
             .to_string()
             .contains("more than"));
         assert!(IpAllowlist::new(&too_many[..MAX_ENTRIES]).is_ok());
+    }
+
+    #[test]
+    fn a_list_that_allows_everyone_is_refused() {
+        for entries in [
+            vec!["0.0.0.0/0"],
+            vec!["::/0"],
+            vec!["10.0.0.1", "::/0"],
+            vec!["0.0.0.0/1", "128.0.0.0/1"],
+            vec!["::ffff:0.0.0.0/96"],
+            vec!["2001:db8::/32", "0.0.0.0/0"],
+        ] {
+            let error = IpAllowlist::new(entries.iter().copied()).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::InvalidInput, "{entries:?}");
+            assert!(
+                error.to_string().contains("allows every"),
+                "{entries:?}: {error}"
+            );
+        }
+        // Half of a family is a (very wide) list, not everyone.
+        assert!(IpAllowlist::new(["0.0.0.0/1", "::/1"]).is_ok());
     }
 
     #[test]
@@ -393,7 +432,22 @@ mod tests {
             addresses in proptest::collection::vec(address(), 1..40),
         ) {
             let text: Vec<String> = entries.iter().map(|(a, p)| format!("{a}/{p}")).collect();
-            let list = IpAllowlist::new(&text).unwrap();
+            let list = match IpAllowlist::new(&text) {
+                Ok(list) => list,
+                Err(error) => {
+                    // Refused only when the entries cover a whole family: its first and last
+                    // addresses, and every probe of that family, are in it.
+                    prop_assert!(error.to_string().contains("allows every"), "{}", error);
+                    let v4 = naive_contains(&entries, IpAddr::V4(Ipv4Addr::from(0)))
+                        && naive_contains(&entries, IpAddr::V4(Ipv4Addr::from(u32::MAX)))
+                        && addresses.iter().filter(|a| a.is_ipv4()).all(|&a| naive_contains(&entries, a));
+                    let v6 = naive_contains(&entries, IpAddr::V6(Ipv6Addr::from(0)))
+                        && naive_contains(&entries, IpAddr::V6(Ipv6Addr::from(u128::MAX)))
+                        && addresses.iter().filter(|a| matches!(a, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none())).all(|&a| naive_contains(&entries, a));
+                    prop_assert!(v4 || v6, "{:?}", text);
+                    return Ok(());
+                }
+            };
             let mut probes = addresses.clone();
             for &(network, prefix) in &entries {
                 match network {
