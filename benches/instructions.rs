@@ -181,7 +181,9 @@ fn run_router(case: &str, calls: u64) {
 /// layer with the source filter of `case`.
 fn run_source(case: &str, calls: u64) {
     use std::future::Future;
-    use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
+    use tim_callback_auth::allowlist::{
+        AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist,
+    };
     use tower::{Layer, Service};
     let token = CallbackToken::new(TOKEN).expect("valid token");
     // A list the size of a real one: 60 IPv4 ranges, 4 IPv6 ranges; the proxy's 10.0.0.0/8 too.
@@ -194,11 +196,11 @@ fn run_source(case: &str, calls: u64) {
         .with_verified_extension(false);
     let layer = match case {
         "source_none" => layer,
-        "source_peer" => layer.with_source_filter(SourceFilter::new(
+        "source_peer" => layer.with_allowlist(AllowlistFilter::new(
             AllowlistHandle::new(list),
             ClientAddress::peer(),
         )),
-        _ => layer.with_source_filter(SourceFilter::new(
+        _ => layer.with_allowlist(AllowlistFilter::new(
             AllowlistHandle::new(list),
             ClientAddress::x_forwarded_for(1),
         )),

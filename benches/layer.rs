@@ -28,7 +28,7 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{Request, Response};
 use sha2::{Digest, Sha256};
-use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
+use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, TokenHandle, TokenSnapshot, Verifier,
 };
@@ -249,7 +249,7 @@ fn source_cases(c: &mut Criterion) {
             "layer_peer_filter",
             layer
                 .clone()
-                .with_source_filter(SourceFilter::new(
+                .with_allowlist(AllowlistFilter::new(
                     AllowlistHandle::new(peer_list.clone()),
                     ClientAddress::peer(),
                 ))
@@ -258,7 +258,7 @@ fn source_cases(c: &mut Criterion) {
         (
             "layer_forwarded_filter",
             layer
-                .with_source_filter(SourceFilter::new(
+                .with_allowlist(AllowlistFilter::new(
                     AllowlistHandle::new(allowed.clone()),
                     ClientAddress::x_forwarded_for(1),
                 ))
@@ -274,14 +274,14 @@ fn source_cases(c: &mut Criterion) {
     let filters = [
         (
             "check_peer",
-            SourceFilter::new(
+            AllowlistFilter::new(
                 AllowlistHandle::new(peer_list.clone()),
                 ClientAddress::peer(),
             ),
         ),
         (
             "check_forwarded",
-            SourceFilter::new(
+            AllowlistFilter::new(
                 AllowlistHandle::new(allowed.clone()),
                 ClientAddress::x_forwarded_for(1),
             ),

@@ -1,5 +1,5 @@
 //! [`Cell`]: the one shared cell behind [`TokenHandle`](crate::TokenHandle) and
-//! [`AllowlistHandle`](crate::source::AllowlistHandle).
+//! [`AllowlistHandle`](crate::allowlist::AllowlistHandle).
 //!
 //! An arc-swap slot for the current value, and (with the `refresh` feature) the link to the
 //! refresher that writes it: its status, its refresh-on-miss channel, whether it still runs. Every

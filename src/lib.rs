@@ -16,25 +16,27 @@
 //! - **Several apps** behind one endpoint ([`AppSet`]), per-app counters ([`stats`]), Tencent's
 //!   replies ([`Reply`]).
 //!
-//! # Install
+//! # Which mode do I need?
+//!
+//! | your callback token lives in | mode | with |
+//! |---|---|---|
+//! | the IM console (Callback configuration → authentication token) | a static token (the console has no read API) | [`TokenHandle::from_token`] |
+//! | TRTC Live's `live_config` API (`set_callback_token`) | the token from Tencent's API, refreshed | feature `rest`: [`rest::RestClient`] and [`TokenRefresher`] |
+//! | anywhere, verified without tower | the handle on its own | [`Verifier`] on the handle's snapshot |
 //!
 //! ```toml
 //! [dependencies]
-//! tim-callback-auth = { version = "0.1", features = ["rest", "axum"] }
+//! tim-callback-auth = { version = "0.1", features = ["axum"] } # add "rest" for the API mode
 //! ```
 //!
-//! The default build has no HTTP client and no TLS: the verifier, the layer, the token handle,
-//! `AppSet` and `Reply`. `rest` adds the client of Tencent's API (the token fetched and kept
-//! fresh), `axum` makes `Reply` an axum response. Configuration from `TIM_*` environment
+//! The default build has no HTTP client and no TLS. Configuration from `TIM_*` environment
 //! variables, start-up and health live in the `tim-callback-app` crate beside this one.
 //!
-//! # An axum server
+//! # An axum server with a static token
 //!
 //! ```no_run
 //! use axum::{routing::post, Extension, Router};
-//! use tim_callback_auth::refresh::TokenRefresher;
-//! use tim_callback_auth::rest::{Region, RestClient};
-//! use tim_callback_auth::{CallbackAuthLayer, Reply, VerifiedCallback};
+//! use tim_callback_auth::{CallbackAuthLayer, Reply, TokenHandle, VerifiedCallback};
 //!
 //! async fn callback(Extension(callback): Extension<VerifiedCallback>, body: String) -> Reply {
 //!     // `callback.app_id()` is the app the layer verified; the body is not covered by the Sign.
@@ -44,35 +46,39 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let client = RestClient::builder(1400000000, "administrator", "secret key")
-//!         .region(Region::Singapore)
-//!         .build()?;
-//!     let refresher = TokenRefresher::builder(client).start().await?; // the first token
-//!     let layer = CallbackAuthLayer::new(refresher.handle());
-//!     let app = Router::new().route("/im/callback", post(callback)).layer(layer);
+//!     tracing_subscriber::fmt::init(); // the crate's warnings reach you
+//!     let handle = TokenHandle::from_token(1400000000, "the console's callback token")?;
+//!     let app = Router::new()
+//!         .route("/im/callback", post(callback))
+//!         .layer(CallbackAuthLayer::new(handle)); // checks SdkAppid=1400000000 too
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
 //! }
 //! ```
 //!
+//! With the token from Tencent's API, the layer takes
+//! `TokenRefresher::builder(RestClient::builder(..).build()?).start().await?.handle()`
+//! instead: see [`refresh`].
+//!
 //! # Where to go next
 //!
 //! - [`Verifier`]: the rules a callback must pass, and how the verifier reads the query;
-//! - [`middleware`]: the layer, its rejection responses and its security considerations;
+//! - [`chat`]: the layer, its rejection responses and its security considerations;
 //! - [`refresh`] and [`rest`]: the token's life, without tower if you like;
 //! - [`AppSet`], [`stats`]: running several apps in production;
-//! - the repository's README: the demo (`cargo run --example demo`), the example servers, the
-//!   benchmarks and the security notes.
+//! - [`allowlist`]: only Tencent's webhook egress addresses may call;
+//! - the README: the demo (`cargo run --example demo`, in the repository), the security notes;
+//!   `BENCHMARKS.md` and `SCALING.md` in the package: the measurements.
 //!
 //! # Features
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | *(none)* | | the verifier, the token types, the layer, `AppSet`, stats, `Reply` (no tokio, no HTTP client) |
-//! | `refresh` | via `rest` | [`refresh::TokenRefresher`] and the `Source` trait (tokio) |
+//! | *(none)* | | the verifier, the token types, the layer, `AppSet`, stats, `Reply`, the [`allowlist`] (no tokio, no HTTP client) |
+//! | `refresh` | no | [`refresh::TokenRefresher`], `AllowlistRefresher` and the `Source` trait (tokio) |
 //! | `rest` | no | [`rest::RestClient`] and [`usersig`] (reqwest with rustls); turns on `refresh` |
-//! | `trtc` | no | [`trtc`]: TRTC event callbacks (hmac, http-body, bytes) |
+//! | `trtc` | no | [`trtc`]: TRTC event callbacks (hmac, serde_json, base64, http-body) |
 //! | `axum` | no | [`Reply`] as an axum `IntoResponse`; the client address from axum's `ConnectInfo` |
 //! | `metrics` | no | the counters through the `metrics` facade |
 // Lints: the `[workspace.lints]` table of Cargo.toml (tests, examples and benches too).
@@ -80,12 +86,13 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod allowlist;
 mod apps;
 mod cell;
+pub mod chat;
 mod error;
 mod handle;
 mod hex;
-pub mod middleware;
 #[cfg(feature = "refresh")]
 mod random;
 #[cfg(feature = "refresh")]
@@ -96,7 +103,6 @@ mod reply;
 #[cfg(feature = "rest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rest")))]
 pub mod rest;
-pub mod source;
 pub mod stats;
 mod token;
 #[cfg(feature = "trtc")]
@@ -108,11 +114,12 @@ pub mod usersig;
 mod verify;
 
 pub use crate::apps::AppSet;
+pub use crate::chat::CallbackAuthLayer;
 pub use crate::error::{Error, ErrorKind};
 pub use crate::handle::TokenHandle;
-pub use crate::middleware::CallbackAuthLayer;
 #[cfg(feature = "refresh")]
 pub use crate::refresh::TokenRefresher;
+pub use crate::reject::{DefaultRejection, RejectionResponse};
 pub use crate::reply::Reply;
 pub use crate::token::{CallbackToken, TokenSnapshot};
 pub use crate::verify::{Rejection, VerifiedCallback, Verifier};

@@ -13,7 +13,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use http::{Request, Response};
-use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
+use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
     VerifiedCallback, Verifier,
@@ -324,7 +324,7 @@ fn the_source_filter_adds_no_allocation_on_the_accept_path() {
         assert_eq!(baseline.iter().max(), baseline.iter().min(), "steady");
         assert!(extension || baseline[0] == 0);
         for address in [ClientAddress::peer(), ClientAddress::x_forwarded_for(1)] {
-            let filtered = unfiltered.clone().with_source_filter(SourceFilter::new(
+            let filtered = unfiltered.clone().with_allowlist(AllowlistFilter::new(
                 AllowlistHandle::new(list.clone()),
                 address.clone(),
             ));
@@ -352,14 +352,14 @@ fn the_source_filter_allocates_nothing_when_it_refuses() {
         ),
     ];
     for (list, address, expected) in cases {
-        let filter = SourceFilter::new(AllowlistHandle::new(list.parse().unwrap()), address);
+        let filter = AllowlistFilter::new(AllowlistHandle::new(list.parse().unwrap()), address);
         let request = proxied(&signed);
         let _ = filter.check(&request);
         let (result, allocations) = allocations_during(|| filter.check(&request));
         assert_eq!(result, Err(expected));
         assert_eq!(allocations, 0, "{expected:?}");
     }
-    let empty = SourceFilter::new(AllowlistHandle::empty(), ClientAddress::peer());
+    let empty = AllowlistFilter::new(AllowlistHandle::empty(), ClientAddress::peer());
     let request = proxied(&signed);
     let (result, allocations) = allocations_during(|| empty.check(&request));
     assert_eq!(result, Err(Rejection::AllowlistUnavailable));

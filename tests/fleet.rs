@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Request, Response};
-use tim_callback_auth::middleware::CallbackAuth;
+use tim_callback_auth::chat::CallbackAuth;
 use tim_callback_auth::refresh::{Source, TokenRefresher};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, TokenSnapshot};
 use tokio::time::Instant;

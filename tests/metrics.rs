@@ -168,9 +168,9 @@ async fn layer_and_refresher_counts_reach_the_metrics_facade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_source_allowlist_reaches_the_metrics_facade() {
+    use tim_callback_auth::allowlist::{AllowlistFilter, ClientAddress};
     use tim_callback_auth::refresh::AllowlistRefresher;
     use tim_callback_auth::rest::WebhookNetwork;
-    use tim_callback_auth::source::{ClientAddress, SourceFilter};
 
     let memory = memory();
     let app_id = APP + 1;
@@ -209,7 +209,7 @@ async fn the_source_allowlist_reaches_the_metrics_facade() {
     );
     let app = Router::new().route("/cb", post(|| async { "ok" })).layer(
         CallbackAuthLayer::for_apps(apps)
-            .with_source_filter(SourceFilter::new(lists.handle(), ClientAddress::peer())),
+            .with_allowlist(AllowlistFilter::new(lists.handle(), ClientAddress::peer())),
     );
     let t = now as u64;
     for peer in ["203.0.113.9:1", "192.0.2.1:1"] {

@@ -12,8 +12,8 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use http::Request;
+use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist};
 use tim_callback_auth::refresh::{AllowlistRefresher, Source, TokenRefresher};
-use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, ErrorKind, TokenSnapshot};
 use tim_callback_auth_testkit::now;
 use tower::ServiceExt;
@@ -169,7 +169,7 @@ async fn a_dropped_allowlist_refresher_keeps_its_handle_fresh() {
         .await
         .unwrap()
         .handle();
-    let filter = SourceFilter::new(handle.clone(), ClientAddress::peer());
+    let filter = AllowlistFilter::new(handle.clone(), ClientAddress::peer());
     let from = |ip: &str| {
         let mut request = Request::post("/cb").body(()).unwrap();
         request

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use axum::routing::post;
 use axum::Router;
+use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist};
 use tim_callback_auth::refresh::AllowlistRefresher;
 use tim_callback_auth::rest::WebhookNetwork;
-use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, ErrorKind, Rejection, Reply, TokenHandle, TokenSnapshot,
 };
@@ -114,10 +114,10 @@ async fn an_api_that_is_not_enabled_is_a_clear_configuration_error() {
 }
 
 /// A real axum server with `ConnectInfo`: the peer address is 127.0.0.1.
-async fn serve(filter: SourceFilter) -> (String, CallbackAuthLayer) {
+async fn serve(filter: AllowlistFilter) -> (String, CallbackAuthLayer) {
     let token = CallbackToken::new(TOKEN).unwrap();
     let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token)))
-        .with_source_filter(filter);
+        .with_allowlist(filter);
     let app = Router::new()
         .route("/cb", post(|| async { Reply::ok() }))
         .layer(layer.clone());
@@ -151,7 +151,7 @@ async fn send(url: &str, forwarded: Option<&str>) -> u16 {
 #[tokio::test]
 async fn the_layer_lets_only_listed_sources_through_over_tcp() {
     let list = AllowlistHandle::empty();
-    let (url, layer) = serve(SourceFilter::new(list.clone(), ClientAddress::peer())).await;
+    let (url, layer) = serve(AllowlistFilter::new(list.clone(), ClientAddress::peer())).await;
     assert_eq!(send(&url, None).await, 503, "no list yet");
     list.store("127.0.0.1".parse::<IpAllowlist>().unwrap());
     assert_eq!(send(&url, None).await, 200);
@@ -168,7 +168,11 @@ async fn the_layer_lets_only_listed_sources_through_over_tcp() {
 #[tokio::test]
 async fn behind_one_trusted_proxy_the_rightmost_forwarded_entry_counts() {
     let list = AllowlistHandle::new("183.192.202.0/25".parse().unwrap());
-    let (url, layer) = serve(SourceFilter::new(list, ClientAddress::x_forwarded_for(1))).await;
+    let (url, layer) = serve(AllowlistFilter::new(
+        list,
+        ClientAddress::x_forwarded_for(1),
+    ))
+    .await;
     assert_eq!(send(&url, Some("183.192.202.9")).await, 200);
     assert_eq!(
         send(&url, Some("183.192.202.9, 6.6.6.6")).await,
@@ -196,7 +200,7 @@ async fn a_layer_without_a_peer_address_refuses_rather_than_allows() {
         .route("/cb", post(|| async { Reply::ok() }))
         .layer(
             CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
-                .with_source_filter(SourceFilter::new(list, ClientAddress::peer())),
+                .with_allowlist(AllowlistFilter::new(list, ClientAddress::peer())),
         );
     let t = now();
     let request = http::Request::post(format!(

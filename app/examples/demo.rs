@@ -15,9 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use tim_callback_auth::allowlist::{AllowlistFilter, ClientAddress};
 use tim_callback_auth::refresh::{AllowlistRefresher, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient, WebhookNetwork};
-use tim_callback_auth::source::{ClientAddress, SourceFilter};
 use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys, VerifiedTrtcEvent};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, Reply, TokenHandle, TokenSnapshot,
@@ -240,7 +240,7 @@ async fn scenario() -> Vec<Case> {
         )
         .layer(
             CallbackAuthLayer::for_apps(apps)
-                .with_source_filter(SourceFilter::new(lists.handle(), ClientAddress::peer())),
+                .with_allowlist(AllowlistFilter::new(lists.handle(), ClientAddress::peer())),
         )
         .route("/trtc/callback", post(trtc_handler).layer(trtc_layer))
         .layer(record)

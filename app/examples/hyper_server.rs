@@ -20,7 +20,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tim_callback_app::server::{init_tracing, listen_addr, shutdown_signal};
-use tim_callback_auth::source::{AllowlistHandle, ClientAddress, SourceFilter};
+use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Reply, TokenHandle, TokenSnapshot, VerifiedCallback,
 };
@@ -62,8 +62,8 @@ async fn main() {
         let list = list
             .parse()
             .unwrap_or_else(|e| exit_config(&format!("TIM_SOURCE_IPS: {e}")));
-        let filter = SourceFilter::new(AllowlistHandle::new(list), ClientAddress::peer());
-        layer = layer.with_source_filter(filter);
+        let filter = AllowlistFilter::new(AllowlistHandle::new(list), ClientAddress::peer());
+        layer = layer.with_allowlist(filter);
     }
     let service = layer.layer(tower::service_fn(callback));
 

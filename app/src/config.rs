@@ -98,9 +98,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::health::{Health, HealthState};
+use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist};
 use tim_callback_auth::refresh::{AllowlistRefresher, TokenRefresher};
 use tim_callback_auth::rest::{Region, RestClient, WebhookNetwork};
-use tim_callback_auth::source::{AllowlistHandle, ClientAddress, IpAllowlist, SourceFilter};
 use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
 use tim_callback_auth::AppSet;
 use tim_callback_auth::CallbackAuthLayer;
@@ -514,7 +514,10 @@ impl Config {
             Source::Off => None,
             Source::Static(list) => {
                 tracing::info!(entries = list.len(), "static source allowlist");
-                Some((SourceFilter::new(AllowlistHandle::new(list), address), None))
+                Some((
+                    AllowlistFilter::new(AllowlistHandle::new(list), address),
+                    None,
+                ))
             }
             Source::Tencent { network, interval } => {
                 let client = list_client.ok_or_else(|| {
@@ -539,7 +542,7 @@ impl Config {
                         ),
                         cause: Some(error),
                     })?;
-                Some((SourceFilter::new(lists.handle(), address), Some(lists)))
+                Some((AllowlistFilter::new(lists.handle(), address), Some(lists)))
             }
         };
         if let Some(keys) = &self.trtc {
@@ -1078,7 +1081,7 @@ pub struct Running {
     /// A static token without an app id: one handle, no routing.
     single: Option<TokenRefresher>,
     /// The source filter, and the refresher that keeps Tencent's list fresh.
-    source: Option<(SourceFilter, Option<AllowlistRefresher>)>,
+    source: Option<(AllowlistFilter, Option<AllowlistRefresher>)>,
     /// The TRTC callback keys, when any app has one.
     trtc: Option<TrtcKeys>,
 }
@@ -1105,7 +1108,7 @@ impl Running {
             None => CallbackAuthLayer::for_apps(self.apps.clone()),
         };
         match &self.source {
-            Some((filter, _)) => layer.with_source_filter(filter.clone()),
+            Some((filter, _)) => layer.with_allowlist(filter.clone()),
             None => layer,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use tim_callback_auth::source::AllowlistHandle;
+use tim_callback_auth::allowlist::AllowlistHandle;
 use tim_callback_auth::AppSet;
 
 /// Overall readiness, from best to worst.

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use super::task::now_unix;
 use super::{Settings, StatusInner};
+use crate::allowlist::IpAllowlist;
 use crate::cell::Cell;
 #[cfg(feature = "metrics")]
 use crate::error::ErrorKind;
 use crate::handle::TokenHandle;
-use crate::source::IpAllowlist;
 use crate::token::TokenSnapshot;
 
 /// What one store did to the cell.

@@ -84,10 +84,10 @@ use self::kind::Kind;
 use self::miss::MissSignal;
 pub use self::source::Source;
 use self::task::Task;
+use crate::allowlist::{AllowlistHandle, IpAllowlist};
 use crate::cell::Cell;
 use crate::error::{Error, ErrorKind};
 use crate::handle::TokenHandle;
-use crate::source::{AllowlistHandle, IpAllowlist};
 use crate::token::TokenSnapshot;
 
 /// The smallest refresh-on-miss gap.
@@ -460,7 +460,7 @@ impl AllowlistRefresher {
         RefresherBuilder::new(source, Duration::from_secs(600))
     }
 
-    /// The handle the refresher keeps fresh (for a [`SourceFilter`](crate::source::SourceFilter)).
+    /// The handle the refresher keeps fresh (for a [`AllowlistFilter`](crate::allowlist::AllowlistFilter)).
     /// The task runs for as long as any such handle is alive.
     pub fn handle(&self) -> AllowlistHandle {
         AllowlistHandle::from_cell(Arc::clone(&self.cell))

@@ -3,8 +3,8 @@
 
 use std::future::Future;
 
+use crate::allowlist::IpAllowlist;
 use crate::error::Error;
-use crate::source::IpAllowlist;
 use crate::token::TokenSnapshot;
 
 /// Something that can fetch the current value of `T`: a [`TokenSnapshot`] for a
@@ -68,9 +68,9 @@ impl Source<IpAllowlist> for IpAllowlist {
 #[cfg(feature = "rest")]
 mod rest {
     use super::Source;
+    use crate::allowlist::IpAllowlist;
     use crate::error::Error;
     use crate::rest::{RestClient, WebhookNetwork};
-    use crate::source::IpAllowlist;
     use crate::token::TokenSnapshot;
 
     /// The callback token, from `live_config/get_callback_token`.

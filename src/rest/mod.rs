@@ -35,8 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use self::region::{CustomUrl, Region};
+use crate::allowlist::IpAllowlist;
 use crate::error::{sanitize, Error, ErrorKind, MAX_REQUEST_ID_CHARS};
-use crate::source::IpAllowlist;
 use crate::token::{CallbackToken, TokenSnapshot};
 use crate::usersig::Signer;
 
@@ -214,7 +214,7 @@ impl RestClient {
     /// # Errors
     ///
     /// As [`get_callback_token`](RestClient::get_callback_token); an answer with no list, an empty
-    /// one, more than [`MAX_ENTRIES`](crate::source::MAX_ENTRIES) entries or an entry that is not an
+    /// one, more than [`MAX_ENTRIES`](crate::allowlist::MAX_ENTRIES) entries or an entry that is not an
     /// address or a CIDR range is [`ErrorKind::Decode`] (the last good list is kept by a
     /// refresher). An API error code that is not a known transient, UserSig or configuration one
     /// is [`ErrorKind::Configuration`]: outside the Chinese mainland, Tencent enables this API on

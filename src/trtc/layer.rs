@@ -20,7 +20,7 @@ use crate::stats::CallbackStats;
 /// reads `EventGroupId`, `EventType` and `CallbackTs` from the verified bytes, checks that
 /// `CallbackTs` is fresh, and then calls the inner service with **the same bytes** as the body and
 /// a [`VerifiedTrtcEvent`](super::VerifiedTrtcEvent) in the extensions. Every rule is listed on
-/// [`TrtcVerifier`]; a rejection is answered by the [`RejectionResponse`](crate::middleware::RejectionResponse)
+/// [`TrtcVerifier`]; a rejection is answered by the [`RejectionResponse`](crate::RejectionResponse)
 /// (by default 401, 413 for a body over the limit, 400 for an unreadable or malformed one), with the
 /// [`Rejection`](crate::Rejection) in the response's extensions, counted in [`TrtcKeys::stats`]
 /// and logged without the key, the `Sign` or the body.
@@ -140,7 +140,7 @@ impl<R> TrtcCallbackAuthLayer<R> {
     /// How many answered events to remember so that their retries are answered without the
     /// handler (default 4,096, about 400 KB once the first event is answered; at most 2²⁰);
     /// `0` turns this off and every retry reaches the handler. The answer is the rejection
-    /// policy's [`retry_answered`](crate::middleware::RejectionResponse::retry_answered); a policy
+    /// policy's [`retry_answered`](crate::RejectionResponse::retry_answered); a policy
     /// without one (a closure) lets every retry reach the handler too.
     pub fn with_recent_events(self, capacity: usize) -> Self {
         self.set(|s| s.recent_events = capacity)

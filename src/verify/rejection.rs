@@ -57,7 +57,7 @@ pub enum Rejection {
     /// [`Verifier::with_app_id`]: crate::Verifier::with_app_id
     MissingAppId,
     /// The request came from an address outside the source allowlist
-    /// ([`SourceFilter`](crate::source::SourceFilter)).
+    /// ([`AllowlistFilter`](crate::allowlist::AllowlistFilter)).
     SourceNotAllowed,
     /// The address the request came from could not be determined (no peer address, a missing,
     /// malformed or oversized forwarding header).

@@ -9,10 +9,10 @@ use std::sync::{Arc, OnceLock};
 use http::{Request, Response};
 use tower_service::Service;
 
+use crate::allowlist::AllowlistFilter;
 use crate::apps::{AppSet, Routed};
 use crate::handle::TokenHandle;
 use crate::reject::{reject, Clock, Details, RejectionLog, RejectionResponse};
-use crate::source::SourceFilter;
 use crate::stats::Counters;
 use crate::verify::{Rejection, VerifiedCallback, Verifier};
 
@@ -25,7 +25,7 @@ pub(crate) struct Settings<R> {
     /// Whether accepted requests get a [`VerifiedCallback`](crate::VerifiedCallback) extension.
     pub(crate) insert_verified: bool,
     /// The source allowlist, checked before anything else.
-    pub(crate) source: Option<SourceFilter>,
+    pub(crate) source: Option<AllowlistFilter>,
 }
 
 impl<R> Clone for Settings<R> {

@@ -4,7 +4,7 @@
 //! body with it for about a minute. Tencent's answer is an allowlist: `v4/ConfigSvc/GetIPList`
 //! returns "the egress addresses used by Chat for webhooks" (`nettype` 5 inside China, Hong Kong
 //! included; 6 outside), and its docs ask the business server to allow only those. A
-//! [`SourceFilter`] does it in the layer, before anything else (it is the cheapest check):
+//! [`AllowlistFilter`] does it in the layer, before anything else (it is the cheapest check):
 //!
 //! - an [`IpAllowlist`] (sorted, merged IPv4 and IPv6 ranges; membership by binary search, no
 //!   allocation per request), held in an [`AllowlistHandle`] like the token, static or kept fresh
@@ -17,7 +17,7 @@
 //! address cannot be determined with [`UnknownSource`](crate::Rejection::UnknownSource) (403);
 //! until a first list is loaded, with
 //! [`AllowlistUnavailable`](crate::Rejection::AllowlistUnavailable) (503), unless
-//! [`allow_until_loaded`](SourceFilter::allow_until_loaded). All are counted and logged like the
+//! [`allow_until_loaded`](AllowlistFilter::allow_until_loaded). All are counted and logged like the
 //! other rejections.
 //!
 //! # Examples
@@ -27,7 +27,7 @@
 //!
 //! ```
 //! use std::net::SocketAddr;
-//! use tim_callback_auth::source::{AllowlistHandle, ClientAddress, SourceFilter};
+//! use tim_callback_auth::allowlist::{AllowlistHandle, ClientAddress, AllowlistFilter};
 //! use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot};
 //! use tower::{Layer, ServiceExt};
 //!
@@ -36,7 +36,7 @@
 //! let token = CallbackToken::new("a-console-token-0123456789")?;
 //! let list = AllowlistHandle::new("183.192.202.0/25, 2402:4e00::/32".parse()?);
 //! let layer = CallbackAuthLayer::new(TokenHandle::new(TokenSnapshot::enabled(token.clone())))
-//!     .with_source_filter(SourceFilter::new(list, ClientAddress::peer()));
+//!     .with_allowlist(AllowlistFilter::new(list, ClientAddress::peer()));
 //! let service = layer.layer(tower::service_fn(|_req: http::Request<String>| async {
 //!     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
 //! }));
@@ -56,7 +56,7 @@
 //! ```no_run
 //! use tim_callback_auth::refresh::AllowlistRefresher;
 //! use tim_callback_auth::rest::{RestClient, WebhookNetwork};
-//! use tim_callback_auth::source::{ClientAddress, SourceFilter};
+//! use tim_callback_auth::allowlist::{ClientAddress, AllowlistFilter};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), tim_callback_auth::Error> {
@@ -64,7 +64,7 @@
 //! let lists = AllowlistRefresher::builder(client.webhook_addresses(WebhookNetwork::China))
 //!     .start()
 //!     .await?; // waits for the first list; refreshes every 10 minutes
-//! let filter = SourceFilter::new(lists.handle(), ClientAddress::x_forwarded_for(1));
+//! let filter = AllowlistFilter::new(lists.handle(), ClientAddress::x_forwarded_for(1));
 //! # let _ = filter;
 //! # Ok(())
 //! # }
@@ -91,16 +91,16 @@ use crate::verify::Rejection;
 
 /// The source check of a layer: which list, whose address, and what to do before a first list.
 ///
-/// Give it to [`CallbackAuthLayer::with_source_filter`](crate::CallbackAuthLayer::with_source_filter).
+/// Give it to [`CallbackAuthLayer::with_allowlist`](crate::CallbackAuthLayer::with_allowlist).
 /// See the [module docs](self).
 #[derive(Clone, Debug)]
-pub struct SourceFilter {
+pub struct AllowlistFilter {
     list: AllowlistHandle,
     address: ClientAddress,
     allow_until_loaded: bool,
 }
 
-impl SourceFilter {
+impl AllowlistFilter {
     /// Requests must come from an address in `list`, as `address` finds it.
     pub fn new(list: AllowlistHandle, address: ClientAddress) -> Self {
         Self {
@@ -137,10 +137,10 @@ impl SourceFilter {
     ///
     /// ```
     /// use std::net::SocketAddr;
-    /// use tim_callback_auth::source::{AllowlistHandle, ClientAddress, SourceFilter};
+    /// use tim_callback_auth::allowlist::{AllowlistHandle, ClientAddress, AllowlistFilter};
     /// use tim_callback_auth::Rejection;
     ///
-    /// let filter = SourceFilter::new(AllowlistHandle::empty(), ClientAddress::peer());
+    /// let filter = AllowlistFilter::new(AllowlistHandle::empty(), ClientAddress::peer());
     /// let mut request = http::Request::post("/cb").body(())?;
     /// request.extensions_mut().insert("203.0.113.9:5555".parse::<SocketAddr>()?);
     /// assert_eq!(filter.check(&request), Err(Rejection::AllowlistUnavailable));

@@ -8,17 +8,17 @@ use tower_layer::Layer;
 
 use super::config::{Config, Settings, Tokens};
 use super::service::CallbackAuth;
+use crate::allowlist::AllowlistFilter;
 use crate::apps::AppSet;
 use crate::handle::TokenHandle;
 use crate::reject::{Clock, DefaultRejection};
-use crate::source::SourceFilter;
 use crate::stats::CallbackStats;
 use crate::verify::Verifier;
 
 /// A [`Layer`] that verifies Tencent callbacks before they reach the wrapped service.
 ///
 /// Cheap to clone (one `Arc`); configure it with the `with_*` methods. See the
-/// [module docs](crate::middleware) for more examples and the security considerations.
+/// [module docs](crate::chat) for more examples and the security considerations.
 ///
 /// # Examples
 ///
@@ -125,7 +125,7 @@ impl<R> CallbackAuthLayer<R> {
     }
 
     /// Answers rejected requests with `rejection` instead of [`DefaultRejection`]: a
-    /// [`RejectionResponse`](super::RejectionResponse), or a closure `Fn(Rejection) -> Response<B>`
+    /// [`RejectionResponse`](crate::RejectionResponse), or a closure `Fn(Rejection) -> Response<B>`
     /// such as Tencent's "forbid" reply for before-callbacks,
     /// `|_| Reply::forbid().into_response()`.
     pub fn with_rejection_response<R2>(self, rejection: R2) -> CallbackAuthLayer<R2> {
@@ -168,9 +168,9 @@ impl<R> CallbackAuthLayer<R> {
     }
 
     /// Accepts requests only from the addresses of `filter`'s allowlist, checked before anything
-    /// else (see [`source`](crate::source)). One filter per layer; it applies to every app of an
+    /// else (see [`allowlist`](crate::allowlist)). One filter per layer; it applies to every app of an
     /// [`AppSet`] layer, and its list handle can be shared with other layers.
-    pub fn with_source_filter(self, filter: SourceFilter) -> Self {
+    pub fn with_allowlist(self, filter: AllowlistFilter) -> Self {
         self.set(|s| s.source = Some(filter))
     }
 

@@ -93,4 +93,3 @@ mod service;
 pub use self::future::ResponseFuture;
 pub use self::layer::CallbackAuthLayer;
 pub use self::service::CallbackAuth;
-pub use crate::reject::{DefaultRejection, RejectionResponse};

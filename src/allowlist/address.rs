@@ -35,7 +35,7 @@ const MAX_HEADER_LEN: usize = 4096;
 ///
 /// ```
 /// use std::net::SocketAddr;
-/// use tim_callback_auth::source::ClientAddress;
+/// use tim_callback_auth::allowlist::ClientAddress;
 ///
 /// // One trusted proxy: its entry is the rightmost; the spoofed one on the left is ignored.
 /// let request = http::Request::get("/")

@@ -22,7 +22,7 @@ pub const MAX_ENTRIES: usize = 4096;
 /// # Examples
 ///
 /// ```
-/// use tim_callback_auth::source::IpAllowlist;
+/// use tim_callback_auth::allowlist::IpAllowlist;
 ///
 /// let list: IpAllowlist = "127.0.0.2, 183.192.202.0/25, 2001:db8::/32".parse()?;
 /// assert!(list.contains("183.192.202.127".parse()?));
@@ -125,7 +125,7 @@ impl IpAllowlist {
     /// is public; and parseable: `IpAllowlist::new(list.ranges())` is the same set of addresses).
     ///
     /// ```
-    /// use tim_callback_auth::source::IpAllowlist;
+    /// use tim_callback_auth::allowlist::IpAllowlist;
     ///
     /// let list: IpAllowlist = "10.0.0.0/25, 10.0.0.128/25, 10.0.1.0, 2001:db8::/32".parse()?;
     /// let ranges: Vec<String> = list.ranges().collect();

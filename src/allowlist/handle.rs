@@ -18,7 +18,7 @@ use crate::refresh::RefreshStatus;
 /// # Examples
 ///
 /// ```
-/// use tim_callback_auth::source::{AllowlistHandle, IpAllowlist};
+/// use tim_callback_auth::allowlist::{AllowlistHandle, IpAllowlist};
 ///
 /// let handle = AllowlistHandle::empty();
 /// assert!(handle.load().is_none());

@@ -18,7 +18,7 @@ use crate::verify::Rejection;
 /// the inner service with a [`VerifiedCallback`](crate::VerifiedCallback) in the request's
 /// extensions, or answers with the rejection response.
 ///
-/// See the [module docs](crate::middleware) for details.
+/// See the [module docs](crate::chat) for details.
 pub struct CallbackAuth<S, R = DefaultRejection> {
     inner: S,
     config: Arc<Config<R>>,
