@@ -59,7 +59,8 @@ async fn send(
 
 async fn api_app(app_id: u64, initial: &str) -> (MockApi, TokenRefresher) {
     let api = MockApi::start_for(app_id, ADMIN, SECRET_KEY, Some(initial), true).await;
-    let client = RestClient::builder(app_id, ADMIN, SECRET_KEY)
+    let client = RestClient::builder(app_id, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(&api.base_url()).unwrap())
         .request_timeout(Duration::from_millis(300))
         .build()

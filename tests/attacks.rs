@@ -266,7 +266,8 @@ async fn dropping_the_refresher_mid_fetch_ends_the_task_and_all_calls() {
         Box::new(Reply::Real),
     ));
     let probe = Arc::new(());
-    let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+    let client = RestClient::builder(SDK_APP_ID, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(&api.base_url()).unwrap())
         .build()
         .unwrap();

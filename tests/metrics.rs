@@ -74,7 +74,8 @@ const APP: u64 = 1400000005;
 async fn layer_and_refresher_counts_reach_the_metrics_facade() {
     let memory = memory();
     let api = MockApi::start_for(APP, ADMIN, SECRET_KEY, Some("metrics-token"), true).await;
-    let client = RestClient::builder(APP, ADMIN, SECRET_KEY)
+    let client = RestClient::builder(APP, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(&api.base_url()).unwrap())
         .build()
         .unwrap();
@@ -179,7 +180,8 @@ async fn the_source_allowlist_reaches_the_metrics_facade() {
         vec!["203.0.113.0/24".into(), "198.51.100.7".into()],
         vec!["192.0.2.0/24".into()],
     )));
-    let client = RestClient::builder(app_id, ADMIN, SECRET_KEY)
+    let client = RestClient::builder(app_id, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(&api.base_url()).unwrap())
         .build()
         .unwrap();

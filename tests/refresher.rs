@@ -21,7 +21,8 @@ use tower::ServiceExt;
 const TOKEN: &str = "mock-callback-token";
 
 fn client(base_url: &str) -> RestClient {
-    RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+    RestClient::builder(SDK_APP_ID, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(base_url).unwrap())
         .request_timeout(Duration::from_millis(500))
         .connect_timeout(Duration::from_millis(500))
@@ -232,7 +233,8 @@ async fn start_retries_transient_errors_then_succeeds() {
 #[tokio::test]
 async fn start_fails_fast_on_a_configuration_error() {
     let mock = MockApi::start(TOKEN).await;
-    let c = RestClient::builder(SDK_APP_ID, ADMIN, "wrong-key")
+    let c = RestClient::builder(SDK_APP_ID, "wrong-key")
+        .admin(ADMIN)
         .region(Region::custom(&mock.base_url()).unwrap())
         .build()
         .unwrap();
@@ -594,7 +596,8 @@ async fn hostile_error_info_and_request_id_cannot_forge_log_lines() {
 #[test]
 fn plain_http_is_refused_unless_loopback_or_allowed() {
     let build = |url: &str, allow: bool| {
-        RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+        RestClient::builder(SDK_APP_ID, SECRET_KEY)
+            .admin(ADMIN)
             .region(Region::custom(url).unwrap())
             .allow_insecure_http(allow)
             .build()

@@ -86,8 +86,9 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
     let service = layer.layer(tower::service_fn(|_: http::Request<String>| async {
         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
     }));
-    let client_builder = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY);
-    let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+    let client_builder = RestClient::builder(SDK_APP_ID, SECRET_KEY).admin(ADMIN);
+    let client = RestClient::builder(SDK_APP_ID, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom("http://127.0.0.1:9").unwrap())
         .build()
         .unwrap();

@@ -172,7 +172,8 @@ async fn scenario() -> Vec<Case> {
 
     // 1. The mock Tencent API, a refresher against it, and our callback server.
     let api = MockApi::start(TOKEN_V1).await;
-    let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+    let client = RestClient::builder(SDK_APP_ID, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(&api.base_url()).expect("local url"))
         .build()
         .expect("valid client");

@@ -39,9 +39,9 @@ async fn main() {
         let api = tim_callback_auth_testkit::mock::MockApi::start("standalone-token-1").await;
         let client = RestClient::builder(
             tim_callback_auth_testkit::mock::SDK_APP_ID,
-            tim_callback_auth_testkit::mock::ADMIN,
             tim_callback_auth_testkit::mock::SECRET_KEY,
         )
+        .admin(tim_callback_auth_testkit::mock::ADMIN)
         .region(Region::custom(&api.base_url()).expect("local url"))
         .build()
         .expect("valid client");

@@ -761,7 +761,8 @@ fn build_client(
     region: Region,
     allow_insecure_http: bool,
 ) -> Result<RestClient, (Field, String)> {
-    RestClient::builder(sdk_app_id, admin, secret_key)
+    RestClient::builder(sdk_app_id, secret_key)
+        .admin(admin)
         .region(region)
         .allow_insecure_http(allow_insecure_http)
         .build()

@@ -9,7 +9,8 @@ use tim_callback_auth::Error;
 use tim_callback_auth_testkit::mock::{self, MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 
 fn client(base_url: &str, key: &str) -> RestClient {
-    RestClient::builder(SDK_APP_ID, ADMIN, key)
+    RestClient::builder(SDK_APP_ID, key)
+        .admin(ADMIN)
         .region(Region::custom(base_url).unwrap())
         .request_timeout(Duration::from_millis(500))
         .connect_timeout(Duration::from_millis(500))
@@ -106,7 +107,8 @@ async fn the_wrong_secret_key_is_named_by_the_configuration() {
 #[tokio::test]
 async fn tls_is_verified_an_untrusted_certificate_is_refused() {
     let base = tim_callback_auth_testkit::self_signed_tls_server().await;
-    let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+    let client = RestClient::builder(SDK_APP_ID, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(&base).unwrap())
         .build()
         .unwrap();

@@ -24,7 +24,8 @@ async fn health_goes_not_ready_ready_degraded_ready() {
         Duration::from_millis(300),
         Box::new(Reply::Real),
     )]);
-    let client = RestClient::builder(APP_A, ADMIN, SECRET_KEY)
+    let client = RestClient::builder(APP_A, SECRET_KEY)
+        .admin(ADMIN)
         .region(Region::custom(&api.base_url()).unwrap())
         .request_timeout(Duration::from_millis(500))
         .build()

@@ -60,7 +60,7 @@
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), tim_callback_auth::Error> {
-//! let client = RestClient::builder(1400000000, "administrator", "secret key").build()?;
+//! let client = RestClient::builder(1400000000, "secret key").build()?;
 //! let lists = AllowlistRefresher::builder(client.webhook_addresses(WebhookNetwork::China))
 //!     .start()
 //!     .await?; // waits for the first list; refreshes every 10 minutes

@@ -52,7 +52,7 @@
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), tim_callback_auth::Error> {
-//! let client = RestClient::builder(1400000000, "administrator", "secret key")
+//! let client = RestClient::builder(1400000000, "secret key")
 //!     .region(Region::Usa)
 //!     .build()?;
 //! let refresher = TokenRefresher::builder(client)

@@ -13,7 +13,7 @@
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), tim_callback_auth::Error> {
-//! let client = RestClient::builder(1400000000, "administrator", "secret key from the console")
+//! let client = RestClient::builder(1400000000, "secret key from the console")
 //!     .region(Region::Singapore)
 //!     .build()?;
 //! let snapshot = client.get_callback_token().await?;
@@ -85,7 +85,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), tim_callback_auth::Error> {
-/// let client = RestClient::builder(1400000000, "administrator", "secret key from the console")
+/// let client = RestClient::builder(1400000000, "secret key from the console")
 ///     .region(Region::Usa)
 ///     .build()?;
 /// let token = tim_callback_auth::CallbackToken::new("a-new-random-token-0123456789")
@@ -109,6 +109,9 @@ struct Inner {
     signer: Signer,
 }
 
+/// The App admin account [`RestClient::builder`] signs as unless told otherwise.
+pub const DEFAULT_ADMIN: &str = "administrator";
+
 /// Builds a [`RestClient`]. Created by [`RestClient::builder`].
 pub struct RestClientBuilder {
     sdk_app_id: u64,
@@ -122,11 +125,14 @@ pub struct RestClientBuilder {
 }
 
 impl RestClient {
-    /// Starts a client for app `sdk_app_id`, signing as the App admin `identifier` with `secret_key`.
-    pub fn builder(sdk_app_id: u64, identifier: &str, secret_key: &str) -> RestClientBuilder {
+    /// Starts a client for app `sdk_app_id` with its `secret_key`, signing as the App admin
+    /// `administrator` (Tencent's default admin account; another with
+    /// [`admin`](RestClientBuilder::admin)). The key is the only string argument, so it cannot be
+    /// swapped with the identifier by accident.
+    pub fn builder(sdk_app_id: u64, secret_key: &str) -> RestClientBuilder {
         RestClientBuilder {
             sdk_app_id,
-            identifier: identifier.to_owned(),
+            identifier: DEFAULT_ADMIN.to_owned(),
             secret_key: secret_key.to_owned(),
             region: Region::China,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -430,6 +436,14 @@ fn transport_error(e: reqwest::Error) -> Error {
 }
 
 impl RestClientBuilder {
+    /// The App admin account the UserSig is made for (default [`DEFAULT_ADMIN`]): 1 to 32 bytes
+    /// of `[A-Za-z0-9_-]`, checked by [`build`](Self::build).
+    #[must_use]
+    pub fn admin(mut self, identifier: &str) -> Self {
+        self.identifier = identifier.to_owned();
+        self
+    }
+
     /// The region to call (default [`Region::China`]), or [`Region::custom`] for a base URL.
     #[must_use]
     pub fn region(mut self, region: Region) -> Self {
@@ -525,5 +539,27 @@ impl fmt::Debug for RestClientBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_defaults_to_administrator_and_is_set_by_name() {
+        let default = format!("{:?}", RestClient::builder(1400000000, "the-secret-key"));
+        assert!(default.contains(r#"identifier: "administrator""#), "{default}");
+        assert!(!default.contains("the-secret-key"), "{default}");
+        let named = format!(
+            "{:?}",
+            RestClient::builder(1400000000, "the-secret-key").admin("ops_admin")
+        );
+        assert!(named.contains(r#"identifier: "ops_admin""#), "{named}");
+        let refused = RestClient::builder(1400000000, "the-secret-key")
+            .admin("not an identifier")
+            .build()
+            .unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidInput);
     }
 }

@@ -146,7 +146,8 @@ impl Harness {
         >,
     ) -> Harness {
         let api = MockApi::start(token).await;
-        let client = RestClient::builder(SDK_APP_ID, ADMIN, SECRET_KEY)
+        let client = RestClient::builder(SDK_APP_ID, SECRET_KEY)
+            .admin(ADMIN)
             .region(Region::custom(&api.base_url()).unwrap())
             .request_timeout(REQUEST_TIMEOUT)
             .connect_timeout(REQUEST_TIMEOUT)

@@ -36,7 +36,8 @@ pub fn poll_once<F: Future>(future: F) -> F::Output {
 
 /// A REST client for the mock's default app at `base_url`, with short timeouts (500 ms).
 pub fn rest_client(base_url: &str) -> RestClient {
-    RestClient::builder(mock::SDK_APP_ID, mock::ADMIN, mock::SECRET_KEY)
+    RestClient::builder(mock::SDK_APP_ID, mock::SECRET_KEY)
+        .admin(mock::ADMIN)
         .region(Region::custom(base_url).expect("a mock's url"))
         .request_timeout(Duration::from_millis(500))
         .connect_timeout(Duration::from_millis(500))
