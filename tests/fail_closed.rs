@@ -436,10 +436,10 @@ async fn a_forged_flood_logs_one_warning_per_reason_per_second_and_counts_every_
         "{:#?}",
         logs.lines()
     );
-    assert_eq!(logs.count("WARN", "request time too old"), 3);
+    assert_eq!(logs.count("WARN", "expired"), 3);
     // A stale request's line says how far off it was.
     assert_eq!(
-        logs.count("request time too old", "skew_secs=-3600"),
+        logs.count("expired", "skew_secs=-3600"),
         3,
         "{:#?}",
         logs.lines()

@@ -549,7 +549,10 @@ mod tests {
     #[test]
     fn the_admin_defaults_to_administrator_and_is_set_by_name() {
         let default = format!("{:?}", RestClient::builder(1400000000, "the-secret-key"));
-        assert!(default.contains(r#"identifier: "administrator""#), "{default}");
+        assert!(
+            default.contains(r#"identifier: "administrator""#),
+            "{default}"
+        );
         assert!(!default.contains("the-secret-key"), "{default}");
         let named = format!(
             "{:?}",

@@ -132,13 +132,13 @@ impl Rejection {
             Rejection::MalformedSign => "malformed_sign",
             Rejection::MalformedRequestTime => "malformed_request_time",
             Rejection::DuplicateParameter => "duplicate_parameter",
-            Rejection::Expired => "request_time_too_old",
-            Rejection::FromFuture => "request_time_in_the_future",
+            Rejection::Expired => "expired",
+            Rejection::FromFuture => "from_future",
             Rejection::SignatureMismatch => "signature_mismatch",
             Rejection::AppIdMismatch => "app_id_mismatch",
             Rejection::AuthenticationDisabled => "authentication_disabled",
             Rejection::TokenUnavailable => "token_unavailable",
-            Rejection::DisguisedParameter => "disguised_parameter_name",
+            Rejection::DisguisedParameter => "disguised_parameter",
             Rejection::MissingAppId => "missing_app_id",
             Rejection::SourceNotAllowed => "source_not_allowed",
             Rejection::UnknownSource => "unknown_source",
@@ -157,13 +157,13 @@ impl Rejection {
             Rejection::MalformedSign => "malformed sign",
             Rejection::MalformedRequestTime => "malformed request time",
             Rejection::DuplicateParameter => "duplicate parameter",
-            Rejection::Expired => "request time too old",
-            Rejection::FromFuture => "request time in the future",
+            Rejection::Expired => "expired",
+            Rejection::FromFuture => "from future",
             Rejection::SignatureMismatch => "signature mismatch",
             Rejection::AppIdMismatch => "app id mismatch",
             Rejection::AuthenticationDisabled => "authentication disabled",
             Rejection::TokenUnavailable => "token unavailable",
-            Rejection::DisguisedParameter => "disguised parameter name",
+            Rejection::DisguisedParameter => "disguised parameter",
             Rejection::MissingAppId => "missing app id",
             Rejection::SourceNotAllowed => "source not allowed",
             Rejection::UnknownSource => "unknown source",
@@ -198,6 +198,20 @@ mod tests {
     fn labels_are_the_descriptions_in_snake_case() {
         for r in Rejection::ALL {
             assert_eq!(r.label(), r.to_string().replace(' ', "_"));
+        }
+    }
+
+    #[test]
+    fn one_word_per_rejection_the_variant_s_name() {
+        for r in Rejection::ALL {
+            let mut snake = String::new();
+            for c in format!("{r:?}").chars() {
+                if c.is_ascii_uppercase() && !snake.is_empty() {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(r.label(), snake, "{r:?}");
         }
     }
 }
