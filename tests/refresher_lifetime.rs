@@ -277,41 +277,6 @@ async fn after_shutdown_the_handle_says_stopped_a_warning_is_logged_and_misses_d
 }
 
 #[test]
-fn a_task_ended_by_the_runtime_marks_its_handles_stopped() {
-    let logs = Logs::default();
-    let _guard = logs.install();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let source = Changing::new(TokenSnapshot::enabled(token(
-        "a-token-outliving-its-runtime",
-    )));
-    let handle = runtime.block_on(async {
-        TokenRefresher::builder(source.clone())
-            .app_id(APP)
-            .start()
-            .await
-            .unwrap()
-            .handle()
-    });
-    assert!(!handle.status().unwrap().is_stopped());
-    drop(runtime);
-    assert!(handle.status().unwrap().is_stopped());
-    assert!(
-        handle.load().unwrap().is_enabled(),
-        "the last token is kept"
-    );
-    assert_eq!(
-        logs.matching("WARN", "refresher task ended").len(),
-        1,
-        "{:#?}",
-        logs.lines()
-    );
-    assert!(!source.task_alive());
-}
-
-#[test]
 fn a_static_handle_has_no_refresher_status() {
     let handle = tim_callback_auth::TokenHandle::new(TokenSnapshot::enabled(token("static")));
     assert!(handle.status().is_none());
