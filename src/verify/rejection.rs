@@ -15,8 +15,8 @@ use std::fmt;
 /// let snapshot = TokenSnapshot::enabled(CallbackToken::new("xxxxyyyy")?);
 /// let stale = Verifier::new().verify(&snapshot, "Sign=00&RequestTime=1669872112", 1669872112 + 61);
 /// assert_eq!(stale, Err(Rejection::Expired));
-/// assert_eq!(Rejection::Expired.to_string(), "request time too old");
-/// assert_eq!(Rejection::Expired.label(), "request_time_too_old");
+/// assert_eq!(Rejection::Expired.to_string(), "expired");
+/// assert_eq!(Rejection::Expired.label(), "expired");
 /// # Ok::<(), tim_callback_auth::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
