@@ -8,7 +8,7 @@
 //!   rotates it, [`MockApi::script`](mock::MockApi::script) injects faults (error codes, 502 pages,
 //!   hangs, stalled bodies).
 //! - [`callback_uri`]: the query string of a signed callback, for a request to your router.
-//! - [`rest_client`] (feature `rest`): a `RestClient` for the mock's default app, with short timeouts.
+//! - `rest_client` (feature `rest`): a `RestClient` for the mock's default app, with short timeouts.
 //! - [`now`], [`poll_once`], [`how`]: small helpers.
 //!
 //! Add it as a dev-dependency beside the library:
@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Features (none by default, so a default build has no HTTP client and no TLS): `rest` (the
-//! [`rest_client`] helper; the library's `rest` feature) and `tls` (`self_signed_tls_server`, rustls
+//! `rest_client` helper; the library's `rest` feature) and `tls` (`self_signed_tls_server`, rustls
 //! with aws-lc).
 //!
 //! # Your handler against the mock, in API mode
