@@ -314,7 +314,7 @@ fn run_trtc_layer(case: &str, calls: u64, key: &str, ts: u64) {
 
     let key = TrtcKey::new(key).expect("valid key");
     let layer = TrtcCallbackAuthLayer::new(TrtcKeys::single(1_400_000_001, key.clone()))
-        .with_clock(move || ts);
+        .with_clock(move || std::time::UNIX_EPOCH + std::time::Duration::from_millis(ts));
     let mut service = layer.layer(tower::service_fn(|req: Request<TrtcBody>| {
         black_box(&req);
         std::future::ready(Ok::<_, Infallible>(Response::new(String::new())))

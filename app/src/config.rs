@@ -568,16 +568,10 @@ fn source_list(list: &str) -> Result<IpAllowlist, ConfigError> {
         .filter(|e| !e.is_empty())
         .collect();
     IpAllowlist::new(&entries).map_err(|error| {
-        // The first entry that is not an address or a range, by itself (an entry that allows
-        // everyone is refused by itself too, with a message of its own). Without one, the list's
-        // error (empty, too long, allows everyone) shows no entry.
-        let bad = entries.iter().position(|entry| {
-            IpAllowlist::new([entry]).is_err_and(|e| !e.to_string().contains("allows every"))
-        });
-        let why = match bad {
-            Some(i) => format!("entry {} is not an IP address or a CIDR range", i + 1),
-            None => error.to_string(),
-        };
+        // The library's reason (empty, too long, allows everyone, entry N is not an address):
+        // it names entries by position, never by value.
+        let why =
+            std::error::Error::source(&error).map_or_else(|| error.to_string(), |s| s.to_string());
         ConfigError::new("TIM_SOURCE_IPS", format!("{WHAT}: {why}"))
     })
 }

@@ -457,3 +457,32 @@ async fn a_forged_flood_logs_one_warning_per_reason_per_second_and_counts_every_
     assert_eq!(stats.rejected(Rejection::SignatureMismatch), 300);
     assert_eq!(stats.rejected(Rejection::Expired), 3);
 }
+
+#[tokio::test]
+async fn a_layer_that_checks_no_app_says_so_once() {
+    let logs = Logs::default();
+    let _guard = logs.install();
+    let t = token("a-token-of-some-app-0123");
+    let any_app = router(CallbackAuthLayer::new(TokenHandle::new(enabled(
+        "a-token-of-some-app-0123",
+    ))));
+    for _ in 0..3 {
+        let response = any_app.clone().oneshot(signed(&t, now())).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(
+        logs.count("WARN", "callbacks naming any app are accepted"),
+        1
+    );
+    let checked = router(CallbackAuthLayer::new(TokenHandle::for_app(
+        APP,
+        enabled("a-token-of-some-app-0123"),
+    )));
+    let response = checked.oneshot(signed(&t, now())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        logs.count("WARN", "callbacks naming any app are accepted"),
+        1,
+        "a layer that checks its app does not warn"
+    );
+}

@@ -72,9 +72,18 @@ impl<R> Config<R> {
     /// The counters of a single-app layer.
     #[inline]
     pub(crate) fn counters(&self) -> &Counters {
-        self.state
-            .counters
-            .get_or_init(|| Counters::new(self.settings.verifier.app_id()))
+        self.state.counters.get_or_init(|| {
+            let app_id = self.settings.verifier.app_id();
+            if app_id.is_none() {
+                // Once per layer, at its first request: the settings are final by then.
+                tracing::warn!(
+                    "the callback layer checks no SdkAppid: callbacks naming any app are \
+                     accepted; give the handle its app (TokenHandle::for_app) or the verifier one \
+                     (Verifier::with_app_id)"
+                );
+            }
+            Counters::new(app_id)
+        })
     }
 }
 
