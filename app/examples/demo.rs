@@ -23,7 +23,7 @@ use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, Reply, TokenHandle, TokenSnapshot,
     VerifiedCallback,
 };
-use tim_callback_auth_testkit::mock::{self, MockApi, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_mock::mock::{self, MockApi, ADMIN, SDK_APP_ID, SECRET_KEY};
 
 /// A second app behind the same endpoint, with a static token (the IM console's).
 const APP_B: u64 = SDK_APP_ID + 1;

@@ -36,12 +36,12 @@ fn describe(snapshot: Option<&TokenSnapshot>) -> String {
 async fn main() {
     let embedded = std::env::var_os("TIM_SECRET_KEY").is_none();
     let (client, api) = if embedded {
-        let api = tim_callback_auth_testkit::mock::MockApi::start("standalone-token-1").await;
+        let api = tim_callback_mock::mock::MockApi::start("standalone-token-1").await;
         let client = RestClient::builder(
-            tim_callback_auth_testkit::mock::SDK_APP_ID,
-            tim_callback_auth_testkit::mock::SECRET_KEY,
+            tim_callback_mock::mock::SDK_APP_ID,
+            tim_callback_mock::mock::SECRET_KEY,
         )
-        .admin(tim_callback_auth_testkit::mock::ADMIN)
+        .admin(tim_callback_mock::mock::ADMIN)
         .region(Region::custom(&api.base_url()).expect("local url"))
         .build()
         .expect("valid client");

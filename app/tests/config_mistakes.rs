@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tim_callback_app::{Config, ConfigError};
-use tim_callback_auth_testkit::mock;
+use tim_callback_mock::mock;
 
 const TOKEN: &str = "a-console-token-0123456789abcdef";
 const KEY: &str = "a-secret-key-0123456789abcdef";

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::Error;
-use tim_callback_auth_testkit::mock::{self, MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_mock::mock::{self, MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 
 fn client(base_url: &str, key: &str) -> RestClient {
     RestClient::builder(SDK_APP_ID, key)
@@ -106,7 +106,7 @@ async fn the_wrong_secret_key_is_named_by_the_configuration() {
 
 #[tokio::test]
 async fn tls_is_verified_an_untrusted_certificate_is_refused() {
-    let base = tim_callback_auth_testkit::self_signed_tls_server().await;
+    let base = tim_callback_mock::self_signed_tls_server().await;
     let client = RestClient::builder(SDK_APP_ID, SECRET_KEY)
         .admin(ADMIN)
         .region(Region::custom(&base).unwrap())

@@ -118,7 +118,7 @@ fn send_callback_reaches_axum_server_which_shuts_down_on_sigterm() {
     assert!(rest.iter().all(|l| !l.contains("example-token")));
 }
 
-use tim_callback_auth_testkit::mock;
+use tim_callback_mock::mock;
 
 /// `send_callback --trtc` with the key in the environment (or `--token-stdin`).
 fn send_trtc(addr: &str, key: &str, app: u64, extra: &[&str]) -> String {

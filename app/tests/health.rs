@@ -6,7 +6,7 @@ use tim_callback_app::{Health, HealthState};
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{AppSet, CallbackToken, TokenHandle, TokenSnapshot};
-use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
+use tim_callback_mock::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 
 const APP_A: u64 = 1400000001;
 

@@ -8,8 +8,8 @@ use axum::Router;
 use http::Request;
 use tim_callback_app::Config;
 use tim_callback_auth::CallbackToken;
-use tim_callback_auth_testkit::mock::{MockApi, SDK_APP_ID, SECRET_KEY};
-use tim_callback_auth_testkit::now;
+use tim_callback_mock::mock::{MockApi, SDK_APP_ID, SECRET_KEY};
+use tim_callback_mock::now;
 use tower::ServiceExt;
 
 fn token(t: &str) -> CallbackToken {

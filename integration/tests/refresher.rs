@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tim_callback_auth_testkit::{mock, now};
+use tim_callback_mock::{mock, now};
 
 use axum::body::Body;
 use axum::routing::post;
@@ -14,8 +14,8 @@ use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Error, ErrorKind, Rejection, TokenSnapshot, Verifier,
 };
-use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
-use tim_callback_auth_testkit::{how, How};
+use tim_callback_mock::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_mock::{how, How};
 use tower::ServiceExt;
 
 const TOKEN: &str = "mock-callback-token";

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tim_callback_auth_testkit::now;
+use tim_callback_mock::now;
 
 use axum::body::Body;
 use axum::routing::post;
@@ -15,9 +15,9 @@ use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Error, Rejection, TokenHandle, TokenSnapshot, Verifier,
 };
-use tim_callback_auth_testkit::faults::Harness;
-use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
-use tim_callback_auth_testkit::{how, How};
+use tim_callback_integration::faults::Harness;
+use tim_callback_mock::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_mock::{how, How};
 use tower::ServiceExt;
 
 /// Resident memory of this process, from /proc (Linux).

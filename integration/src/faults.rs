@@ -17,8 +17,8 @@ use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, ErrorKind};
 use tower::ServiceExt;
 
-use crate::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
-use crate::now;
+use tim_callback_mock::mock::{MockApi, Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_mock::now;
 
 /// The token the mock serves in every fault run.
 pub const TOKEN: &str = "fault-matrix-token";

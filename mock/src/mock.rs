@@ -3,7 +3,7 @@
 //! It checks every request as Tencent would (POST, path, the five query parameters, a UserSig whose
 //! HMAC verifies with the app's secret key, a JSON object body) and keeps a token configuration that
 //! `set_callback_token` and `delete_callback_token` change. Scripted replies override the next calls,
-//! to inject faults. Shared by the integration tests and the examples.
+//! to inject faults.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -15,7 +15,7 @@ use http::Request;
 use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist};
 use tim_callback_auth::refresh::{AllowlistRefresher, Source, TokenRefresher};
 use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, ErrorKind, TokenSnapshot};
-use tim_callback_auth_testkit::now;
+use tim_callback_mock::now;
 use tower::ServiceExt;
 
 const APP: u64 = 1400000000;

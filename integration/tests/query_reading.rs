@@ -19,7 +19,7 @@ use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
     VerifiedCallback, Verifier,
 };
-use tim_callback_auth_testkit::{how, How};
+use tim_callback_mock::{how, How};
 use tower::{Layer, Service};
 
 const NOW: u64 = 1_700_000_000;

@@ -2,7 +2,7 @@
 //! exact counters.
 
 use std::time::Duration;
-use tim_callback_auth_testkit::now;
+use tim_callback_mock::now;
 
 use axum::body::Body;
 use axum::routing::post;
@@ -13,7 +13,7 @@ use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
 };
-use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
+use tim_callback_mock::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 use tower::ServiceExt;
 
 const APP_A: u64 = 1400000001;

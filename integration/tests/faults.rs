@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tim_callback_auth::{CallbackToken, ErrorKind};
-use tim_callback_auth_testkit::faults::{run_fault, Fault, Harness, TOKEN};
+use tim_callback_integration::faults::{run_fault, Fault, Harness, TOKEN};
 
 macro_rules! fault_tests {
     ($($name:ident => $fault:expr;)*) => {$(

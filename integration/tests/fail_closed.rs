@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tim_callback_auth_testkit::now;
+use tim_callback_mock::now;
 
 use axum::body::Body;
 use axum::routing::post;

@@ -12,9 +12,9 @@ use tim_callback_auth::rest::WebhookNetwork;
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, ErrorKind, Rejection, Reply, TokenHandle, TokenSnapshot,
 };
-use tim_callback_auth_testkit::faults::Fault;
-use tim_callback_auth_testkit::mock::{MockApi, Reply as MockReply, IP_LIST_NOT_ENABLED};
-use tim_callback_auth_testkit::{now, rest_client};
+use tim_callback_integration::faults::Fault;
+use tim_callback_mock::mock::{MockApi, Reply as MockReply, IP_LIST_NOT_ENABLED};
+use tim_callback_mock::{now, rest_client};
 
 const TOKEN: &str = "source-allowlist-token-0123";
 

@@ -15,7 +15,7 @@ use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
 use tim_callback_auth::stats::names;
 use tim_callback_auth::{AppSet, CallbackAuthLayer, CallbackToken};
-use tim_callback_auth_testkit::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
+use tim_callback_mock::mock::{MockApi, Reply, ADMIN, SECRET_KEY};
 use tower::ServiceExt;
 
 #[derive(Default)]

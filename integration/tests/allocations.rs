@@ -18,7 +18,7 @@ use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
     VerifiedCallback, Verifier,
 };
-use tim_callback_auth_testkit::{how, How};
+use tim_callback_mock::{how, How};
 use tower::{Layer, Service};
 
 struct Counting;

@@ -12,7 +12,7 @@ use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot,
     VerifiedCallback, Verifier,
 };
-use tim_callback_auth_testkit::{how, How};
+use tim_callback_mock::{how, How};
 use tower::ServiceExt;
 
 const NOW: u64 = 1_700_000_000;

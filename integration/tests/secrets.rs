@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tim_callback_auth_testkit::now;
+use tim_callback_mock::now;
 
 use tim_callback_auth::refresh::TokenRefresher;
 use tim_callback_auth::rest::{Region, RestClient};
@@ -16,8 +16,8 @@ use tim_callback_auth::usersig;
 use tim_callback_auth::{
     CallbackAuthLayer, CallbackToken, Rejection, TokenHandle, TokenSnapshot, Verifier,
 };
-use tim_callback_auth_testkit::faults::{run_fault, Fault, Harness};
-use tim_callback_auth_testkit::mock::{Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
+use tim_callback_integration::faults::{run_fault, Fault, Harness};
+use tim_callback_mock::mock::{Reply, ADMIN, SDK_APP_ID, SECRET_KEY};
 use tower::Layer as _;
 use tracing::field::{Field, Visit};
 use tracing::{span, Event, Subscriber};
@@ -79,7 +79,7 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
     let finished = now();
 
     // 3. Every public type, formatted.
-    let token = CallbackToken::new(tim_callback_auth_testkit::faults::TOKEN).unwrap();
+    let token = CallbackToken::new(tim_callback_integration::faults::TOKEN).unwrap();
     let snapshot = TokenSnapshot::enabled(token.clone()).with_previous(token.clone(), 1);
     let handle = TokenHandle::new(snapshot.clone());
     let layer = CallbackAuthLayer::new(handle.clone());
@@ -129,7 +129,7 @@ async fn no_secret_reaches_logs_debug_output_or_errors() {
     }
 
     // The secrets of this run.
-    let tokens = [TOUR_V1, TOUR_V2, tim_callback_auth_testkit::faults::TOKEN];
+    let tokens = [TOUR_V1, TOUR_V2, tim_callback_integration::faults::TOKEN];
     let mut secrets: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
     secrets.push(SECRET_KEY.to_string());
     secrets.push(TRTC_KEY.to_string());

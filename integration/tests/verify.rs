@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use tim_callback_auth::{CallbackToken, Rejection, TokenSnapshot, Verifier};
-use tim_callback_auth_testkit::{how, How};
+use tim_callback_mock::{how, How};
 
 const VECTOR_TOKEN: &str = "xxxxyyyy";
 const VECTOR_TIME: u64 = 1669872112;
