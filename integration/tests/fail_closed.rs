@@ -3,7 +3,6 @@
 //! refresher and the layer against configuration extremes and floods.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +17,7 @@ use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Error, ErrorKind, Rejection, TokenHandle,
     TokenSnapshot,
 };
+use tim_callback_integration::logs::Logs;
 use tower::ServiceExt;
 
 const APP: u64 = 1400000000;
@@ -67,47 +67,6 @@ impl Source<TokenSnapshot> for Scripted {
             None => self.last.lock().unwrap().clone(),
         };
         answer.ok_or_else(|| Error::from_source("scripted failure"))
-    }
-}
-
-/// Everything logged while it is the thread's default subscriber, at every level.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        tracing::subscriber::set_default(
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .with_writer(move || logs.clone())
-                .finish(),
-        )
-    }
-
-    fn lines(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-
-    fn count(&self, level: &str, text: &str) -> usize {
-        self.lines()
-            .iter()
-            .filter(|l| l.contains(level) && l.contains(text))
-            .count()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -3,9 +3,6 @@
 //! `shutdown()`. A stopped refresher says so in its handles' status and in a `WARN`, and a
 //! signature miss no longer waits for it. On tokio's paused clock: instant and deterministic.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,8 +10,10 @@ use axum::routing::post;
 use axum::Router;
 use http::Request;
 use tim_callback_auth::allowlist::{AllowlistFilter, AllowlistHandle, ClientAddress, IpAllowlist};
-use tim_callback_auth::refresh::{AllowlistRefresher, Source, TokenRefresher};
-use tim_callback_auth::{CallbackAuthLayer, CallbackToken, Error, ErrorKind, TokenSnapshot};
+use tim_callback_auth::refresh::{AllowlistRefresher, TokenRefresher};
+use tim_callback_auth::{CallbackAuthLayer, CallbackToken, ErrorKind, TokenSnapshot};
+use tim_callback_integration::logs::Logs;
+use tim_callback_integration::source::Changing;
 use tim_callback_mock::now;
 use tower::ServiceExt;
 
@@ -23,43 +22,6 @@ const INTERVAL: Duration = Duration::from_secs(60);
 
 fn token(t: &str) -> CallbackToken {
     CallbackToken::new(t).unwrap()
-}
-
-/// A source whose value the test changes; counts its fetches. Cloning shares the value and the
-/// count; the count's `Arc` also tells when the task (which owns one clone) is gone.
-#[derive(Clone)]
-struct Changing<T> {
-    value: Arc<Mutex<T>>,
-    fetches: Arc<AtomicUsize>,
-}
-
-impl<T> Changing<T> {
-    fn new(value: T) -> Self {
-        Self {
-            value: Arc::new(Mutex::new(value)),
-            fetches: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    fn set(&self, value: T) {
-        *self.value.lock().unwrap() = value;
-    }
-
-    fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
-    }
-
-    /// Whether a clone other than this one is alive (the task's).
-    fn task_alive(&self) -> bool {
-        Arc::strong_count(&self.fetches) > 1
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static> Source<T> for Changing<T> {
-    async fn fetch(&self) -> Result<T, Error> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        Ok(self.value.lock().unwrap().clone())
-    }
 }
 
 fn router(layer: CallbackAuthLayer) -> Router {
@@ -78,47 +40,6 @@ async fn callback(app: &Router, token: &CallbackToken) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-/// Everything logged while it is the thread's default subscriber.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        tracing::subscriber::set_default(
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .with_writer(move || logs.clone())
-                .finish(),
-        )
-    }
-
-    fn lines(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-
-    fn matching(&self, level: &str, text: &str) -> Vec<String> {
-        self.lines()
-            .into_iter()
-            .filter(|l| l.contains(level) && l.contains(text))
-            .collect()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test(start_paused = true)]
