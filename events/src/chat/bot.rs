@@ -1,0 +1,3 @@
+//! Chatbots: the chatbot webhooks of the list.
+
+// @@ bot @@

@@ -1,0 +1,3 @@
+//! Groups: `Group.Callback…`.
+
+// @@ group @@

@@ -1,0 +1,3 @@
+//! Official accounts: the official-account webhooks of the list.
+
+// @@ official @@

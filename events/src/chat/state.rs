@@ -1,0 +1,3 @@
+//! Online status: `State.StateChange`.
+
+// @@ state @@

@@ -1,0 +1,124 @@
+//! [`Event`]: any callback, typed by its command; unknown commands kept as raw JSON.
+
+use serde_json::Value;
+
+use crate::parse::tagged;
+use crate::{from_slice, Callback, Error, ErrorKind};
+
+/// The registry: every typed command, once. One line per command, in sections by module.
+macro_rules! events {
+    ($( $variant:ident($($ty:ident)::+), )*) => {
+        /// Any callback, typed by its command: one variant per command this crate knows (the
+        /// [commands table](crate::commands)), and [`Event::Unknown`] for the rest, kept whole
+        /// so that a command Tencent adds does not break a deployed server.
+        ///
+        /// ```
+        /// use tim_callback_events::Event;
+        ///
+        /// let event = Event::parse("C2C.CallbackAfterSendMsg", br#"{"From_Account":"a","To_Account":"b"}"#)?;
+        /// assert!(matches!(&event, Event::C2cAfterSendMsg(e) if e.from_account == "a"));
+        ///
+        /// let new = Event::parse("Chat.CallbackSomethingNew", br#"{"X":1}"#)?;
+        /// assert!(matches!(&new, Event::Unknown { command, body } if command == "Chat.CallbackSomethingNew" && body["X"] == 1));
+        /// assert_eq!(new.command(), "Chat.CallbackSomethingNew");
+        /// # Ok::<(), tim_callback_events::Error>(())
+        /// ```
+        #[derive(Clone, Debug, PartialEq)]
+        #[non_exhaustive]
+        pub enum Event {
+            $(
+                #[doc = concat!("[`", stringify!($($ty)::+), "`]")]
+                $variant(crate::$($ty)::+),
+            )*
+            /// A command this crate has no type for: its name and its body as JSON.
+            Unknown {
+                /// The command.
+                command: String,
+                /// The whole body.
+                body: Value,
+            },
+        }
+
+        impl Event {
+            /// Every command with a type, in the registry's order.
+            pub const COMMANDS: &'static [&'static str] = &[$(<crate::$($ty)::+ as Callback>::COMMAND,)*];
+
+            /// The event's command.
+            pub fn command(&self) -> &str {
+                match self {
+                    $(Self::$variant(_) => <crate::$($ty)::+ as Callback>::COMMAND,)*
+                    Self::Unknown { command, .. } => command,
+                }
+            }
+
+            /// Whether `command`'s reply decides (a before-callback); `false` for unknown commands.
+            pub(crate) fn decides(command: &str) -> bool {
+                $(
+                    if command == <crate::$($ty)::+ as Callback>::COMMAND {
+                        return <<crate::$($ty)::+ as Callback>::Reply as crate::CallbackReply>::DECIDES;
+                    }
+                )*
+                false
+            }
+
+            fn parse_known(command: &str, body: &[u8]) -> Option<Result<Self, Error>> {
+                $(
+                    if command == <crate::$($ty)::+ as Callback>::COMMAND {
+                        return Some(from_slice::<crate::$($ty)::+>(body).map(Self::$variant));
+                    }
+                )*
+                None
+            }
+        }
+    };
+}
+
+events! {
+    // @@ state @@
+    // @@ sns @@
+    // @@ c2c @@
+    C2cBeforeSendMsg(chat::c2c::C2cBeforeSendMsg),
+    C2cAfterSendMsg(chat::c2c::C2cAfterSendMsg),
+    // @@ c2c end @@
+
+
+    // @@ group @@
+
+
+    // @@ group end @@
+
+
+    // @@ bot and official accounts @@
+
+
+    // @@ bot end @@
+
+
+    // @@ live @@
+
+
+    // @@ live end @@
+}
+
+impl Event {
+    /// Parses a callback's body as the type of `command` (an unknown command: the body as JSON),
+    /// by the rules of [`from_slice`]: the body's own command, when it has one, must be `command`.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`]: a malformed body, one that does not match `command`'s type, or a body
+    /// naming another command ([`CommandConflict`](ErrorKind::CommandConflict)).
+    pub fn parse(command: &str, body: &[u8]) -> Result<Self, Error> {
+        if let Some(known) = Self::parse_known(command, body) {
+            return known;
+        }
+        let (body, named): (Value, _) = tagged(body)?;
+        if named.is_some_and(|named| named != command) {
+            return Err(Error::new(ErrorKind::CommandConflict));
+        }
+        Ok(Self::Unknown {
+            command: command.to_owned(),
+            body,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! axum extractors (feature `axum`): [`Typed<C>`] parses a verified callback's body once into
+//! `C`; [`TypedTrtc`] types a verified TRTC event's `EventInfo`. Replies ([`Ack`](crate::Ack),
+//! [`Verdict`](crate::Verdict)) are `IntoResponse`.
+
+use std::sync::OnceLock;
+
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use tim_callback_auth::trtc::VerifiedTrtcEvent;
+use tim_callback_auth::VerifiedCallback;
+
+use crate::body::{check_headers, collect, json, refuse};
+use crate::trtc::TrtcEvent;
+use crate::{from_slice, query, Ack, Callback, CallbackReply, Config, Error, ErrorKind, Verdict};
+
+/// A verified callback of command `C`, its body parsed once: the last argument of an axum
+/// handler behind [`CallbackAuthLayer`](tim_callback_auth::CallbackAuthLayer) (take the
+/// `VerifiedCallback` too with `Extension<VerifiedCallback>`).
+///
+/// The query's command, when present, must be `C::COMMAND`, and so must the body's (else 400,
+/// [`CommandConflict`](ErrorKind::CommandConflict)); the rest is the [`Router`](crate::Router)'s
+/// reading, with the [`Config`] found in the request's extensions (`.layer(Extension(config))`),
+/// else the defaults. A before-callback whose body cannot be read is answered by the policy
+/// (the handler does not run).
+///
+/// ```no_run
+/// use axum::{routing::post, Extension};
+/// use tim_callback_auth::VerifiedCallback;
+/// use tim_callback_events::chat::c2c::C2cBeforeSendMsg;
+/// use tim_callback_events::extract::Typed;
+/// use tim_callback_events::Verdict;
+///
+/// async fn moderate(
+///     Extension(verified): Extension<VerifiedCallback>,
+///     Typed(event): Typed<C2cBeforeSendMsg>,
+/// ) -> Verdict<C2cBeforeSendMsg> {
+///     let _ = verified.app_id();
+///     if event.msg_body.iter().any(|e| e.as_text() == Some("spam")) { Verdict::forbid() } else { Verdict::allow() }
+/// }
+///
+/// let app: axum::Router = axum::Router::new().route("/im/c2c-before-send", post(moderate));
+/// // .layer(CallbackAuthLayer::new(handle))
+/// ```
+#[derive(Clone, Debug)]
+pub struct Typed<C>(pub C);
+
+/// The [`Typed`] and [`TypedTrtc`] rejection: the response (a status, or the policy's 200) and
+/// why.
+#[derive(Debug)]
+pub struct Rejected {
+    kind: ErrorKind,
+    response: http::Response<String>,
+}
+
+impl Rejected {
+    /// Why the callback was not handed to the handler.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        self.response.into_response()
+    }
+}
+
+fn default_config() -> &'static Config {
+    static DEFAULT: OnceLock<Config> = OnceLock::new();
+    DEFAULT.get_or_init(Config::new)
+}
+
+impl<S: Send + Sync, C: Callback> FromRequest<S> for Typed<C> {
+    type Rejection = Rejected;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Rejected> {
+        let config = request
+            .extensions()
+            .get::<Config>()
+            .cloned()
+            .unwrap_or_else(|| default_config().clone());
+        let decides = <C::Reply as CallbackReply>::DECIDES;
+        let rejected = |error: Error, decides: bool| Rejected {
+            kind: error.kind(),
+            response: refuse(&error, Some(C::COMMAND), decides, &config),
+        };
+        if request.extensions().get::<VerifiedCallback>().is_none() {
+            return Err(rejected(Error::new(ErrorKind::NotVerified), false));
+        }
+        match query::command(request.uri().query()) {
+            Err(error) => return Err(rejected(error, false)),
+            Ok(Some(command)) if command != C::COMMAND => {
+                return Err(rejected(Error::new(ErrorKind::CommandConflict), false));
+            }
+            Ok(_) => {}
+        }
+        if let Err(error) = check_headers(request.headers(), config.body_limit) {
+            return Err(rejected(error, decides));
+        }
+        let bytes = collect(request.into_body(), config.body_limit)
+            .await
+            .map_err(|e| rejected(e, decides))?;
+        let event = from_slice::<C>(&bytes).map_err(|e| rejected(e, decides))?;
+        config.stats.count_dispatched();
+        Ok(Self(event))
+    }
+}
+
+/// A verified TRTC event with `EventInfo` typed: an axum handler's last argument behind
+/// [`TrtcCallbackAuthLayer`](tim_callback_auth::trtc::TrtcCallbackAuthLayer) (which read the
+/// envelope; only `EventInfo` is parsed here). Take the
+/// [`VerifiedTrtcEvent`] too with `Extension<VerifiedTrtcEvent>`; answer
+/// `tim_callback_auth::Reply::trtc_ok()`.
+///
+/// Refused with 500 when the request did not pass the layer, 400 when `EventInfo` does not match
+/// its event's type (Tencent retries a non-200).
+#[derive(Clone, Debug)]
+pub struct TypedTrtc(pub TrtcEvent);
+
+impl<S: Send + Sync> FromRequest<S> for TypedTrtc {
+    type Rejection = Rejected;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Rejected> {
+        let config = request
+            .extensions()
+            .get::<Config>()
+            .cloned()
+            .unwrap_or_else(|| default_config().clone());
+        let rejected = |error: Error| Rejected {
+            kind: error.kind(),
+            response: refuse(&error, None, false, &config),
+        };
+        let Some(verified) = request.extensions().get::<VerifiedTrtcEvent>().copied() else {
+            return Err(rejected(Error::new(ErrorKind::NotVerified)));
+        };
+        // The layer buffered and verified the body: this collects what it holds.
+        let bytes = collect(request.into_body(), usize::MAX)
+            .await
+            .map_err(rejected)?;
+        let event = TrtcEvent::from_verified(&verified, &bytes).map_err(rejected)?;
+        config.stats.count_dispatched();
+        Ok(Self(event))
+    }
+}
+
+impl IntoResponse for Ack {
+    fn into_response(self) -> Response {
+        json(self.to_json()).into_response()
+    }
+}
+
+impl<C: Callback> IntoResponse for Verdict<C> {
+    fn into_response(self) -> Response {
+        json(self.to_json()).into_response()
+    }
+}

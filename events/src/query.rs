@@ -1,0 +1,174 @@
+//! The command as the query gives it: one reading, shared by the [`Router`](crate::Router) and
+//! the extractor.
+//!
+//! Tencent writes `CallbackCommand=<command>` (the Live pages say `WebhookCommand`; both are
+//! read). Neither is covered by the `Sign`: a replayed URL can carry any command, so the reading
+//! is strict, in the spirit of the verifier's own query rules:
+//!
+//! - the parameter names are literal: a name that only reads as one of them once percent-decoded
+//!   (`Callback%43ommand`), `+`-decoded or case-folded (`callbackcommand`, a Kelvin sign for the
+//!   `k`) is refused, since another parser would take it for the command;
+//! - each name at most once, and when both names are given they say the same;
+//! - the value is 1 to 64 bytes of `[A-Za-z0-9._]`, taken literally (no `%` decoding).
+//!
+//! Anything else is [`BadQueryCommand`](ErrorKind::BadQueryCommand) (a name given twice, or the
+//! two names differing: [`CommandConflict`](ErrorKind::CommandConflict)).
+
+use crate::parse::COMMAND_NAMES;
+use crate::{Error, ErrorKind};
+
+/// The longest command accepted.
+pub(crate) const MAX_COMMAND: usize = 64;
+
+/// The command of `query`, `None` when it names none.
+pub(crate) fn command(query: Option<&str>) -> Result<Option<&str>, Error> {
+    let Some(query) = query else { return Ok(None) };
+    let mut found: [Option<&str>; 2] = [None, None];
+    for segment in query.split('&') {
+        let (key, value) = segment.split_once('=').unwrap_or((segment, ""));
+        match COMMAND_NAMES.iter().position(|name| *name == key) {
+            Some(slot) => {
+                if !plausible(value) {
+                    return Err(Error::new(ErrorKind::BadQueryCommand));
+                }
+                if found[slot].replace(value).is_some() {
+                    return Err(Error::new(ErrorKind::CommandConflict));
+                }
+            }
+            None if disguised(key) => return Err(Error::new(ErrorKind::BadQueryCommand)),
+            None => {}
+        }
+    }
+    match found {
+        [Some(a), Some(b)] if a != b => Err(Error::new(ErrorKind::CommandConflict)),
+        [Some(a), _] => Ok(Some(a)),
+        [None, b] => Ok(b),
+    }
+}
+
+/// A command name as Tencent writes them.
+pub(crate) fn plausible(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_COMMAND
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+}
+
+/// Whether `key`, not literally a command name, reads as one to a decoding or case-folding parser.
+fn disguised(key: &str) -> bool {
+    // Longer than any spelling of the names (each byte at most `%XX`, the Kelvin sign 3 bytes).
+    if key.len() > 3 * "CallbackCommand".len() {
+        return false;
+    }
+    let bytes = key.as_bytes();
+    // The common case (`SdkAppid`, `Sign`, …), without allocating.
+    if bytes
+        .iter()
+        .all(|&b| b.is_ascii() && b != b'%' && b != b'+')
+    {
+        return COMMAND_NAMES
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(key));
+    }
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    decoded.push((hi * 16 + lo) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => decoded.push(b'%'),
+            },
+            b'+' => decoded.push(b' '),
+            b => decoded.push(b),
+        }
+        i += 1;
+    }
+    // Case-fold: ASCII, and the Kelvin sign (U+212A), which folds to `k`.
+    let text = String::from_utf8_lossy(&decoded).replace('\u{212A}', "k");
+    COMMAND_NAMES
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(query: &str) -> Option<ErrorKind> {
+        command(Some(query)).err().map(|e| e.kind())
+    }
+
+    #[test]
+    fn the_literal_parameter_is_read_under_either_name() {
+        let q = "SdkAppid=1&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json&Sign=x&RequestTime=1";
+        assert_eq!(command(Some(q)).unwrap(), Some("C2C.CallbackBeforeSendMsg"));
+        assert_eq!(
+            command(Some("WebhookCommand=Live.CallbackAfterCreateRoom")).unwrap(),
+            Some("Live.CallbackAfterCreateRoom")
+        );
+        assert_eq!(
+            command(Some("CallbackCommand=A.B&WebhookCommand=A.B")).unwrap(),
+            Some("A.B")
+        );
+        assert_eq!(command(Some("SdkAppid=1&Sign=x")).unwrap(), None);
+        assert_eq!(command(None).unwrap(), None);
+        // Other parameters that merely contain the name are other parameters.
+        assert_eq!(
+            command(Some("XCallbackCommand=a&CallbackCommandX=b")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn duplicates_and_disagreements_are_conflicts() {
+        assert_eq!(
+            kind("CallbackCommand=A.B&CallbackCommand=A.B"),
+            Some(ErrorKind::CommandConflict)
+        );
+        assert_eq!(
+            kind("CallbackCommand=A.B&CallbackCommand=C.D"),
+            Some(ErrorKind::CommandConflict)
+        );
+        assert_eq!(
+            kind("CallbackCommand=A.B&WebhookCommand=C.D"),
+            Some(ErrorKind::CommandConflict)
+        );
+        assert_eq!(
+            kind("WebhookCommand=A.B&WebhookCommand=A.B"),
+            Some(ErrorKind::CommandConflict)
+        );
+    }
+
+    #[test]
+    fn disguised_names_and_odd_values_are_refused() {
+        for q in [
+            "Callback%43ommand=A.B",
+            "%43allbackCommand=A.B",
+            "callbackcommand=A.B",
+            "CALLBACKCOMMAND=A.B",
+            "Webhoo\u{212A}Command=A.B",
+            "webhook%63ommand=A.B",
+            "CallbackCommand",
+            "CallbackCommand=",
+            "CallbackCommand=A%2EB",
+            "CallbackCommand=A+B",
+            "CallbackCommand=A.B%00",
+            "CallbackCommand=\u{e9}",
+        ] {
+            assert_eq!(kind(q), Some(ErrorKind::BadQueryCommand), "{q}");
+        }
+        let long = format!("CallbackCommand={}", "a".repeat(MAX_COMMAND + 1));
+        assert_eq!(kind(&long), Some(ErrorKind::BadQueryCommand));
+        let max = format!("CallbackCommand={}", "a".repeat(MAX_COMMAND));
+        assert!(command(Some(&max)).is_ok());
+        // A `%` that is no escape stays literal, so this is no command name.
+        assert_eq!(command(Some("Callback%4Command=A.B")).unwrap(), None);
+        assert_eq!(command(Some("Callback+Command=A.B")).unwrap(), None);
+    }
+}

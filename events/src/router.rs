@@ -1,0 +1,304 @@
+//! [`Router`]: verified callbacks dispatched by command to typed handlers, as a tower `Service`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::{ready, Future};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tim_callback_auth::{Reply, VerifiedCallback};
+
+use crate::body::{check_headers, collect, json, refuse};
+use crate::event::Event;
+use crate::parse::command_only;
+use crate::reply::OK_JSON;
+use crate::{from_slice, query, Callback, CallbackReply, Config, Error, ErrorKind, Stats};
+
+/// A boxed future of a response: each handler is its own future type, and one map holds them all.
+type BoxFuture = Pin<Box<dyn Future<Output = Response<String>> + Send>>;
+
+/// Dispatches verified callbacks by command to typed handlers: a tower [`Service`](tower_service::Service)
+/// behind [`CallbackAuthLayer`](tim_callback_auth::CallbackAuthLayer) (one app or an `AppSet`),
+/// in axum (`route_service`) or hyper.
+///
+/// For each request:
+///
+/// 1. the [`VerifiedCallback`] the layer inserted is taken (none: 500, the router is not behind
+///    a verification layer);
+/// 2. the command is read from the query ([`CallbackCommand`/`WebhookCommand`](crate::query)),
+///    else from the body;
+/// 3. a command with a handler ([`on`](Router::on)): the body is read (media type, limit),
+///    parsed once into the command's type, whose own command must agree (else 400
+///    [`CommandConflict`](ErrorKind::CommandConflict)), and given to the handler with the
+///    `VerifiedCallback`; its typed reply is the answer;
+/// 4. a command without one goes to the [`fallback`](Router::fallback) as an [`Event`] when
+///    there is one, else is answered `{"ErrorCode":0}` without reading the body, counted
+///    ([`Stats::defaulted`]).
+///
+/// A body that cannot be read is refused with its status (400, 413, 415), except for a
+/// before-callback, answered by the [`UnreadableBody`](crate::UnreadableBody) policy (see
+/// [`Config`]). Neither the query's command nor the body's is covered by the `Sign`: the
+/// router makes them agree, it cannot make them Tencent's.
+///
+/// ```
+/// use tim_callback_events::chat::c2c::{C2cAfterSendMsg, C2cBeforeSendMsg};
+/// use tim_callback_events::message::MsgElement;
+/// use tim_callback_events::{Ack, Router, Verdict};
+///
+/// let router = Router::new()
+///     .on(|event: C2cBeforeSendMsg, _verified| async move {
+///         if event.msg_body.iter().any(|e| e.as_text().is_some_and(|t| t.contains("spam"))) {
+///             Verdict::allow_with_msg_body(vec![MsgElement::text("***")])
+///         } else {
+///             Verdict::allow()
+///         }
+///     })
+///     .on(|_event: C2cAfterSendMsg, _verified| async { Ack });
+/// // axum: Router::new().route_service("/im/callback", router).layer(CallbackAuthLayer::new(handle))
+/// # let _ = router;
+/// ```
+#[derive(Clone)]
+pub struct Router {
+    routes: Arc<HashMap<&'static str, Arc<dyn Route>>>,
+    fallback: Option<Arc<dyn Fallback>>,
+    config: Config,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut commands: Vec<&str> = self.routes.keys().copied().collect();
+        commands.sort_unstable();
+        f.debug_struct("Router")
+            .field("commands", &commands)
+            .field("fallback", &self.fallback.is_some())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Router {
+    /// A router without handlers (every command answered `{"ErrorCode":0}`), with
+    /// [`Config::default`].
+    pub fn new() -> Self {
+        Self {
+            routes: Arc::default(),
+            fallback: None,
+            config: Config::new(),
+        }
+    }
+
+    /// Routes command `C` to `handler`, which gets the parsed event and the
+    /// [`VerifiedCallback`], and answers `C`'s reply type. A second handler for the same command
+    /// replaces the first.
+    pub fn on<C, H, F>(mut self, handler: H) -> Self
+    where
+        C: Callback,
+        H: Fn(C, VerifiedCallback) -> F + Send + Sync + 'static,
+        F: Future<Output = C::Reply> + Send + 'static,
+    {
+        let route: Arc<dyn Route> = Arc::new(Typed {
+            handler,
+            command: PhantomData::<fn() -> C>,
+        });
+        Arc::make_mut(&mut self.routes).insert(C::COMMAND, route);
+        self
+    }
+
+    /// Every command without a handler goes to `handler` as an [`Event`] (typed when this crate
+    /// knows the command, [`Event::Unknown`] otherwise), answered with the untyped [`Reply`].
+    pub fn fallback<H, F>(mut self, handler: H) -> Self
+    where
+        H: Fn(Event, VerifiedCallback) -> F + Send + Sync + 'static,
+        F: Future<Output = Reply> + Send + 'static,
+    {
+        self.fallback = Some(Arc::new(FallbackFn(handler)));
+        self
+    }
+
+    /// The body limit, the unreadable-body policy and the counters.
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.config.stats
+    }
+
+    /// Answers one request (what [`Service::call`](tower_service::Service::call) runs).
+    async fn dispatch<B>(self, request: Request<B>) -> Response<String>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let config = &self.config;
+        let Some(verified) = request.extensions().get::<VerifiedCallback>().copied() else {
+            return refuse(&Error::new(ErrorKind::NotVerified), None, false, config);
+        };
+        let in_query = match query::command(request.uri().query()) {
+            Ok(command) => command.map(str::to_owned),
+            Err(error) => return refuse(&error, None, false, config),
+        };
+        // Known from the query: the route decides whether the body is read at all.
+        let route = in_query
+            .as_deref()
+            .and_then(|c| self.routes.get(c))
+            .cloned();
+        let decides = in_query.as_deref().is_some_and(|c| {
+            route
+                .as_ref()
+                .map_or_else(|| Event::decides(c), |r| r.decides())
+        });
+        if in_query.is_some() && route.is_none() && self.fallback.is_none() {
+            config.stats.count_defaulted();
+            return json(OK_JSON.to_owned());
+        }
+        let (parts, body) = request.into_parts();
+        if let Err(error) = check_headers(&parts.headers, config.body_limit) {
+            return refuse(&error, in_query.as_deref(), decides, config);
+        }
+        let bytes = match collect(body, config.body_limit).await {
+            Ok(bytes) => bytes,
+            Err(error) => return refuse(&error, in_query.as_deref(), decides, config),
+        };
+        let command = match in_query {
+            Some(command) => command,
+            None => match command_only(&bytes) {
+                Ok(Some(command)) if query::plausible(&command) => command,
+                Ok(Some(_)) => {
+                    return refuse(&Error::new(ErrorKind::BadQueryCommand), None, false, config)
+                }
+                Ok(None) => {
+                    return refuse(&Error::new(ErrorKind::MissingCommand), None, false, config)
+                }
+                // No command could be read, so no route: refused with its status.
+                Err(error) => return refuse(&error, None, false, config),
+            },
+        };
+        if let Some(route) = self.routes.get(command.as_str()) {
+            return route.call(bytes, verified, config).await;
+        }
+        let Some(fallback) = &self.fallback else {
+            config.stats.count_defaulted();
+            return json(OK_JSON.to_owned());
+        };
+        match Event::parse(&command, &bytes) {
+            Ok(event) => {
+                config.stats.count_dispatched();
+                json(fallback.call(event, verified).await.to_json())
+            }
+            Err(error) => refuse(&error, Some(&command), Event::decides(&command), config),
+        }
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for Router
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = RouterFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> RouterFuture {
+        RouterFuture(Box::pin(self.clone().dispatch(request)))
+    }
+}
+
+/// The [`Router`]'s response future.
+pub struct RouterFuture(BoxFuture);
+
+impl fmt::Debug for RouterFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RouterFuture")
+    }
+}
+
+impl Future for RouterFuture {
+    type Output = Result<Response<String>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx).map(Ok)
+    }
+}
+
+/// A typed route, its command's type erased.
+trait Route: Send + Sync {
+    fn decides(&self) -> bool;
+    fn call(&self, body: Bytes, verified: VerifiedCallback, config: &Config) -> BoxFuture;
+}
+
+struct Typed<C, H> {
+    handler: H,
+    command: PhantomData<fn() -> C>,
+}
+
+impl<C, H, F> Route for Typed<C, H>
+where
+    C: Callback,
+    H: Fn(C, VerifiedCallback) -> F + Send + Sync + 'static,
+    F: Future<Output = C::Reply> + Send + 'static,
+{
+    fn decides(&self) -> bool {
+        <C::Reply as CallbackReply>::DECIDES
+    }
+
+    fn call(&self, body: Bytes, verified: VerifiedCallback, config: &Config) -> BoxFuture {
+        match from_slice::<C>(&body) {
+            Ok(event) => {
+                config.stats.count_dispatched();
+                let reply = (self.handler)(event, verified);
+                Box::pin(async move { json(reply.await.to_json()) })
+            }
+            Err(error) => Box::pin(ready(refuse(
+                &error,
+                Some(C::COMMAND),
+                self.decides(),
+                config,
+            ))),
+        }
+    }
+}
+
+trait Fallback: Send + Sync {
+    fn call(
+        &self,
+        event: Event,
+        verified: VerifiedCallback,
+    ) -> Pin<Box<dyn Future<Output = Reply> + Send>>;
+}
+
+struct FallbackFn<H>(H);
+
+impl<H, F> Fallback for FallbackFn<H>
+where
+    H: Fn(Event, VerifiedCallback) -> F + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    fn call(
+        &self,
+        event: Event,
+        verified: VerifiedCallback,
+    ) -> Pin<Box<dyn Future<Output = Reply> + Send>> {
+        Box::pin((self.0)(event, verified))
+    }
+}
