@@ -23,6 +23,9 @@ use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Rejection, Reply, TokenHandle, TokenSnapshot,
     VerifiedCallback,
 };
+use tim_callback_events::chat::c2c::{C2cAfterSendMsg, C2cBeforeSendMsg};
+use tim_callback_events::message::MsgElement;
+use tim_callback_events::{Ack, Verdict};
 use tim_callback_mock::mock::{self, MockApi, ADMIN, SDK_APP_ID, SECRET_KEY};
 
 /// A second app behind the same endpoint, with a static token (the IM console's).
@@ -33,6 +36,32 @@ const TOKEN_V2: &str = "demo-token-v2-8b1d4e6f";
 const TOKEN_B: &str = "demo-app-b-token-5c2a9e1b";
 /// App A's TRTC callback key (the TRTC console's "Event Callbacks" key).
 const TRTC_KEY: &str = "DemoTrtcKey20261128";
+
+/// The words the demo's moderation masks.
+const BANNED: [&str; 2] = ["casino", "lottery"];
+
+/// A before-send verdict: the message unchanged, or its text elements with every banned word
+/// replaced by asterisks.
+fn mask_banned_words(event: &C2cBeforeSendMsg) -> Verdict<C2cBeforeSendMsg> {
+    let mut changed = false;
+    let body: Vec<MsgElement> = event
+        .msg_body
+        .iter()
+        .map(|element| match element.as_text() {
+            Some(text) if BANNED.iter().any(|w| text.contains(w)) => {
+                changed = true;
+                let masked = BANNED.iter().fold(text.to_owned(), |t, w| t.replace(w, &"*".repeat(w.len())));
+                MsgElement::text(masked)
+            }
+            _ => element.clone(),
+        })
+        .collect();
+    if changed {
+        Verdict::allow_with_msg_body(body)
+    } else {
+        Verdict::allow()
+    }
+}
 
 /// One line of the table.
 struct Case {
@@ -84,6 +113,30 @@ impl Tencent {
             token.sign(time)
         );
         self.send(url).await
+    }
+
+    /// A signed `C2C.CallbackBeforeSendMsg` from alice saying `text`: the status and the reply.
+    async fn before_send(&self, token: &CallbackToken, time: u64, text: &str) -> (u16, String) {
+        *self.last_rejection.lock().unwrap() = None;
+        let url = format!(
+            "{}?SdkAppid={SDK_APP_ID}&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json&ClientIP=127.0.0.1&OptPlatform=Android&Sign={}&RequestTime={time}",
+            self.endpoint,
+            token.sign(time)
+        );
+        let body = serde_json::json!({
+            "CallbackCommand": "C2C.CallbackBeforeSendMsg",
+            "From_Account": "alice",
+            "To_Account": "bob",
+            "MsgSeq": 48374,
+            "MsgRandom": 2837546,
+            "MsgTime": now(),
+            "MsgKey": format!("48374_2837546_{}", now()),
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}],
+        });
+        match self.http.post(url).header("content-type", "application/json").body(body.to_string()).send().await {
+            Ok(response) => (response.status().as_u16(), response.text().await.unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
     }
 
     async fn forged(&self) -> u16 {
@@ -228,17 +281,21 @@ async fn scenario() -> Vec<Case> {
             Reply::trtc_ok()
         }
     };
+    // Verified callbacks by command (tim-callback-events): one-to-one messages moderated before
+    // they are sent (a banned word masked), the after-send callback acknowledged; any other
+    // command is answered `ErrorCode` 0 by default.
+    let callbacks = tim_callback_events::Router::new()
+        .on(|event: C2cBeforeSendMsg, verified: VerifiedCallback| async move {
+            tracing::debug!(app = verified.app_id(), from = %event.from_account, "moderating");
+            mask_banned_words(&event)
+        })
+        .on(|event: C2cAfterSendMsg, verified: VerifiedCallback| async move {
+            tracing::debug!(app = verified.app_id(), to = %event.to_account, "verified callback");
+            Ack
+        });
     let app = Router::new()
-        // The handler takes the app and time the layer verified; it never re-parses the query.
-        .route(
-            "/im/callback",
-            post(
-                |Extension(verified): Extension<VerifiedCallback>| async move {
-                    tracing::debug!(app = verified.app_id(), "verified callback");
-                    Reply::ok()
-                },
-            ),
-        )
+        // The handlers take the app and time the layer verified; they never re-parse the query.
+        .route_service("/im/callback", callbacks)
         .layer(
             CallbackAuthLayer::for_apps(apps)
                 .with_allowlist(AllowlistFilter::new(lists.handle(), ClientAddress::peer())),
@@ -421,6 +478,20 @@ async fn scenario() -> Vec<Case> {
         "signed callback while API fails (502)",
         200,
         if failed { got } else { 0 },
+        reason(),
+    );
+
+    // 6. Moderation: a one-to-one message with a banned word is delivered with the word masked.
+    let t = now();
+    let (status, reply) = tencent
+        .before_send(&v2, t, "meet me at the casino tonight")
+        .await;
+    println!("moderation: \"meet me at the casino tonight\" -> {reply}");
+    let masked = reply.contains(r#""Text":"meet me at the ****** tonight""#);
+    case(
+        "before-send with a banned word, masked",
+        200,
+        if masked { status } else { 0 },
         reason(),
     );
 

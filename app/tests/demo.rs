@@ -15,7 +15,7 @@ fn the_demo_passes_every_case() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("18 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("19 passed, 0 failed"), "{stdout}");
     assert!(!stdout.contains('✗'), "{stdout}");
     // It teaches: where things listen, the token it fetched, why each request was refused, the
     // crate's own log lines (and not the HTTP stack's), and what to try next.
@@ -31,6 +31,7 @@ fn the_demo_passes_every_case() {
         "callback token rotated",
         "trtc endpoint:     http://127.0.0.1:",
         "trtc events: 1 accepted, 1 rejected, 1 retries answered without the handler",
+        r#"moderation: "meet me at the casino tonight" -> {"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"meet me at the ****** tonight"}}]}"#,
         "Next: run the example server",
         "cargo run --example send_callback",
     ] {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::parse::tagged;
-use crate::{from_slice, Callback, Error, ErrorKind};
+use crate::{from_slice, Callback, Error};
 
 /// The registry: every typed command, once. One line per command, in sections by module.
 macro_rules! events {
@@ -112,10 +112,7 @@ impl Event {
         if let Some(known) = Self::parse_known(command, body) {
             return known;
         }
-        let (body, named): (Value, _) = tagged(body)?;
-        if named.is_some_and(|named| named != command) {
-            return Err(Error::new(ErrorKind::CommandConflict));
-        }
+        let (body, _): (Value, _) = tagged(body, Some(command))?;
         Ok(Self::Unknown {
             command: command.to_owned(),
             body,

@@ -348,7 +348,7 @@ impl<'de> Visitor<'de> for ElementVisitor {
     // Tencent writes `MsgType` first: then the content is read straight into its type. When the
     // content comes first it is kept as a `Value` until the type is known.
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MsgElement, A::Error> {
-        let mut msg_type: Option<String> = None;
+        let mut msg_type: Option<crate::parse::Key<'de>> = None;
         let mut element_read: Option<MsgElement> = None;
         let mut pending: Option<Value> = None;
         while let Some(key) = map.next_key::<crate::parse::Key<'de>>()? {
@@ -357,13 +357,13 @@ impl<'de> Visitor<'de> for ElementVisitor {
                     if msg_type.is_some() {
                         return Err(de::Error::duplicate_field("MsgType"));
                     }
-                    msg_type = Some(map.next_value::<String>()?);
+                    msg_type = Some(map.next_value::<crate::parse::Key<'de>>()?);
                 }
                 "MsgContent" => {
                     if element_read.is_some() || pending.is_some() {
                         return Err(de::Error::duplicate_field("MsgContent"));
                     }
-                    match msg_type.as_deref().map(known) {
+                    match msg_type.as_ref().map(|t| known(t.as_str())) {
                         Some(Some(kind)) => element_read = Some(read_known(kind, &mut map)?),
                         _ => pending = Some(map.next_value::<Value>()?),
                     }
@@ -376,7 +376,7 @@ impl<'de> Visitor<'de> for ElementVisitor {
         let msg_type = msg_type.ok_or_else(|| de::Error::missing_field("MsgType"))?;
         match element_read {
             Some(element) => Ok(element),
-            None => element(msg_type, pending.unwrap_or(Value::Null)),
+            None => element(msg_type.as_str().to_owned(), pending.unwrap_or(Value::Null)),
         }
     }
 }

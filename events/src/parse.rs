@@ -12,6 +12,8 @@
 //!   in bytes) and exactly one JSON object: [`Malformed`](ErrorKind::Malformed);
 //! - the members match the type: a required member missing, a member of the wrong type, a member
 //!   twice: [`Mismatch`](ErrorKind::Mismatch). Unknown members are skipped (Tencent adds fields);
+//! - members the type does not read are skipped by their grammar only, not decoded (a lone
+//!   surrogate escape, `"\ud800"`, in a skipped string passes; the handler never reads it);
 //! - the body's command, when present, is a string, once per name, the same under both names,
 //!   and the type's: else [`CommandConflict`](ErrorKind::CommandConflict).
 
@@ -52,22 +54,20 @@ pub(crate) const COMMAND_NAMES: [&str; 2] = ["CallbackCommand", "WebhookCommand"
 ///
 /// An [`Error`] by the rules of the module: malformed, mismatched, or a conflicting command.
 pub fn from_slice<C: Callback>(body: &[u8]) -> Result<C, Error> {
-    let (event, command) = tagged::<C>(body).map_err(|e| e.for_command(C::COMMAND))?;
-    match command {
-        Some(command) if command != C::COMMAND => {
-            Err(Error::new(ErrorKind::CommandConflict).for_command(C::COMMAND))
-        }
-        _ => Ok(event),
-    }
+    tagged::<C>(body, Some(C::COMMAND))
+        .map(|(event, _)| event)
+        .map_err(|e| e.for_command(C::COMMAND))
 }
 
-/// Parses `body` as `T` and returns the body's own command (either name), by the module's rules.
-pub(crate) fn tagged<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Option<String>), Error> {
+/// Parses `body` as `T` and returns the body's own command (either name), by the module's rules;
+/// with `expected`, a body command other than it is a conflict, found as soon as it is read.
+pub(crate) fn tagged<T: DeserializeOwned>(body: &[u8], expected: Option<&str>) -> Result<(T, Option<String>), Error> {
     let text = std::str::from_utf8(body).map_err(|_| Error::new(ErrorKind::Malformed))?;
     let conflict = Cell::new(false);
     let mut de = serde_json::Deserializer::from_str(text);
     let seed = Tagged {
         conflict: &conflict,
+        expected,
         _type: PhantomData::<fn() -> T>,
     };
     let result = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
@@ -80,7 +80,7 @@ pub(crate) fn tagged<T: DeserializeOwned>(body: &[u8]) -> Result<(T, Option<Stri
 
 /// Only the body's command (for a router whose query has none), by the same rules.
 pub(crate) fn command_only(body: &[u8]) -> Result<Option<String>, Error> {
-    tagged::<de::IgnoredAny>(body).map(|(_, command)| command)
+    tagged::<de::IgnoredAny>(body, None).map(|(_, command)| command)
 }
 
 /// A JSON object key, borrowed from the input when it has no escapes.
@@ -117,6 +117,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// The seed: the object, with the command members taken aside.
 struct Tagged<'c, T> {
     conflict: &'c Cell<bool>,
+    expected: Option<&'c str>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -140,6 +141,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Tagged<'_, T> {
             inner: map,
             commands: [None, None],
             conflict: self.conflict,
+            expected: self.expected,
         };
         let value = T::deserialize(MapAccessDeserializer::new(&mut intercept))?;
         // The derived visitor stops at the end of the object only if it reads every member; a
@@ -168,6 +170,7 @@ struct Intercept<'c, A> {
     inner: A,
     commands: [Option<String>; 2],
     conflict: &'c Cell<bool>,
+    expected: Option<&'c str>,
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut Intercept<'_, A> {
@@ -193,6 +196,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut Intercept<'_, A> {
                     return Err(e);
                 }
             };
+            if self.expected.is_some_and(|expected| expected != value) {
+                self.conflict.set(true);
+                return Err(de::Error::custom("the body names another command"));
+            }
             if self.commands[slot].replace(value).is_some() {
                 self.conflict.set(true);
                 return Err(de::Error::custom("the command is given twice"));
@@ -206,5 +213,64 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut Intercept<'_, A> {
 
     fn size_hint(&self) -> Option<usize> {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::c2c::C2cAfterSendMsg;
+
+    fn kind(body: &str) -> Option<ErrorKind> {
+        from_slice::<C2cAfterSendMsg>(body.as_bytes()).err().map(|e| e.kind())
+    }
+
+    #[test]
+    fn the_body_command_is_taken_aside_under_either_name() {
+        for body in [
+            r#"{"From_Account":"a"}"#,
+            r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a"}"#,
+            r#"{"From_Account":"a","WebhookCommand":"C2C.CallbackAfterSendMsg"}"#,
+            r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","WebhookCommand":"C2C.CallbackAfterSendMsg","From_Account":"a"}"#,
+            // Escapes are decoded, as every JSON parser reads keys.
+            r#"{"Callback\u0043ommand":"C2C.CallbackAfterSendMsg","From_Account":"a"}"#,
+        ] {
+            let event = from_slice::<C2cAfterSendMsg>(body.as_bytes()).unwrap();
+            assert_eq!(event.from_account, "a", "{body}");
+        }
+        let (_, command) = tagged::<de::IgnoredAny>(br#"{"x":[1,{"CallbackCommand":"inner"}],"WebhookCommand":"A.B"}"#, None).unwrap();
+        assert_eq!(command.as_deref(), Some("A.B"));
+        assert_eq!(command_only(br#"{"x":1}"#).unwrap(), None);
+    }
+
+    #[test]
+    fn a_command_read_twice_differently_is_a_conflict() {
+        for body in [
+            r#"{"CallbackCommand":"C2C.CallbackBeforeSendMsg"}"#,
+            r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","WebhookCommand":"Group.CallbackAfterSendMsg"}"#,
+            r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","CallbackCommand":"C2C.CallbackAfterSendMsg"}"#,
+            r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","Callback\u0043ommand":"Group.CallbackAfterSendMsg"}"#,
+            r#"{"CallbackCommand":5}"#,
+            r#"{"CallbackCommand":null}"#,
+        ] {
+            assert_eq!(kind(body), Some(ErrorKind::CommandConflict), "{body}");
+        }
+    }
+
+    #[test]
+    fn malformed_and_mismatched_bodies_are_told_apart() {
+        for body in ["", "{", r#"{"From_Account":"a"} {}"#, r#"{"From_Account":"a",}"#, "nul"] {
+            assert_eq!(kind(body), Some(ErrorKind::Malformed), "{body}");
+        }
+        assert_eq!(from_slice::<C2cAfterSendMsg>(b"{\"From_Account\":\"\xff\"}").unwrap_err().kind(), ErrorKind::Malformed);
+        // Invalid UTF-8 inside a skipped member is caught too.
+        assert_eq!(from_slice::<C2cAfterSendMsg>(b"{\"Unknown\":\"\xff\"}").unwrap_err().kind(), ErrorKind::Malformed);
+        for body in [r#"{"From_Account":5}"#, r#"{"From_Account":"a","From_Account":"b"}"#, "[]", "5", r#"{"MsgBody":{}}"#] {
+            assert_eq!(kind(body), Some(ErrorKind::Mismatch), "{body}");
+        }
+        let error = from_slice::<C2cAfterSendMsg>(br#"{"From_Account":"secret text"  , "To_Account": 7}"#).unwrap_err();
+        assert_eq!((error.command(), error.position()), (Some("C2C.CallbackAfterSendMsg"), Some((1, 48))));
+        let message = error.to_string();
+        assert!(!message.contains("secret") && message.contains("C2C.CallbackAfterSendMsg"), "{message}");
     }
 }

@@ -172,3 +172,49 @@ mod tests {
         assert_eq!(command(Some("Callback+Command=A.B")).unwrap(), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Query segments around the command's names: literal, encoded, case-changed, duplicated.
+    fn segment() -> impl Strategy<Value = String> {
+        let names = prop_oneof![
+            Just("CallbackCommand"),
+            Just("WebhookCommand"),
+            Just("Callback%43ommand"),
+            Just("callbackcommand"),
+            Just("Webhook%63ommand"),
+            Just("Callback+Command"),
+            Just("SdkAppid"),
+            Just("Sign"),
+            Just("x"),
+        ];
+        let values = prop_oneof![
+            Just("C2C.CallbackBeforeSendMsg".to_owned()),
+            Just("Group.CallbackAfterSendMsg".to_owned()),
+            Just("A%2EB".to_owned()),
+            Just(String::new()),
+            "[A-Za-z0-9._%+]{0,8}",
+        ];
+        (names, values, any::<bool>()).prop_map(|(n, v, eq)| if eq { format!("{n}={v}") } else { n.to_owned() })
+    }
+
+    proptest! {
+        /// When the strict reading names a command, a decoding parser (form_urlencoded, as
+        /// frameworks read queries) that folds case reads no other value for either name.
+        #[test]
+        fn the_strict_reading_agrees_with_a_decoding_parser(segments in proptest::collection::vec(segment(), 0..6)) {
+            let query = segments.join("&");
+            if let Ok(Some(command)) = command(Some(&query)) {
+                for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+                    let key = key.replace('\u{212A}', "k");
+                    if COMMAND_NAMES.iter().any(|n| n.eq_ignore_ascii_case(&key)) {
+                        prop_assert_eq!(value.as_ref(), command, "{}", query);
+                    }
+                }
+            }
+        }
+    }
+}
