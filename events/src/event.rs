@@ -75,10 +75,25 @@ macro_rules! events {
 
 events! {
     // @@ state @@
+    StateStateChange(chat::state::StateStateChange),
     // @@ sns @@
+    ProfilePortraitSet(chat::sns::ProfilePortraitSet),
+    SnsPrevFriendAdd(chat::sns::SnsPrevFriendAdd),
+    SnsPrevFriendResponse(chat::sns::SnsPrevFriendResponse),
+    SnsFriendAdd(chat::sns::SnsFriendAdd),
+    SnsFriendDelete(chat::sns::SnsFriendDelete),
+    SnsBlackListAdd(chat::sns::SnsBlackListAdd),
+    SnsBlackListDelete(chat::sns::SnsBlackListDelete),
+    FollowAfterFollowAdd(chat::sns::FollowAfterFollowAdd),
+    FollowAfterFollowDelete(chat::sns::FollowAfterFollowDelete),
     // @@ c2c @@
     C2cBeforeSendMsg(chat::c2c::C2cBeforeSendMsg),
     C2cAfterSendMsg(chat::c2c::C2cAfterSendMsg),
+    C2cAfterMsgReport(chat::c2c::C2cAfterMsgReport),
+    C2cAfterMsgWithDraw(chat::c2c::C2cAfterMsgWithDraw),
+    C2cAfterC2cMsgExtension(chat::c2c::C2cAfterC2cMsgExtension),
+    C2cAfterModifyMsg(chat::c2c::C2cAfterModifyMsg),
+    C2cAfterMsgReadReceipt(chat::c2c::C2cAfterMsgReadReceipt),
     // @@ c2c end @@
 
 
