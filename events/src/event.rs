@@ -98,8 +98,30 @@ events! {
 
 
     // @@ group @@
-
-
+    GroupBeforeCreateGroup(chat::group::GroupBeforeCreateGroup),
+    GroupAfterCreateGroup(chat::group::GroupAfterCreateGroup),
+    GroupBeforeApplyJoinGroup(chat::group::GroupBeforeApplyJoinGroup),
+    GroupBeforeInviteJoinGroup(chat::group::GroupBeforeInviteJoinGroup),
+    GroupAfterNewMemberJoin(chat::group::GroupAfterNewMemberJoin),
+    GroupAfterMemberExit(chat::group::GroupAfterMemberExit),
+    GroupBeforeSendMsg(chat::group::GroupBeforeSendMsg),
+    GroupAfterSendMsg(chat::group::GroupAfterSendMsg),
+    GroupAfterGroupFull(chat::group::GroupAfterGroupFull),
+    GroupAfterGroupDestroyed(chat::group::GroupAfterGroupDestroyed),
+    GroupAfterGroupInfoChanged(chat::group::GroupAfterGroupInfoChanged),
+    GroupOnMemberStateChange(chat::group::GroupOnMemberStateChange),
+    GroupSendMsgException(chat::group::GroupSendMsgException),
+    GroupBeforeCreateTopic(chat::group::GroupBeforeCreateTopic),
+    GroupAfterCreateTopic(chat::group::GroupAfterCreateTopic),
+    GroupAfterTopicDestroyed(chat::group::GroupAfterTopicDestroyed),
+    GroupAfterTopicInfoChanged(chat::group::GroupAfterTopicInfoChanged),
+    GroupAfterReadReceipt(chat::group::GroupAfterReadReceipt),
+    GroupAfterGroupAttrChanged(chat::group::GroupAfterGroupAttrChanged),
+    GroupAfterMemberFieldChanged(chat::group::GroupAfterMemberFieldChanged),
+    GroupAfterChangeGroupOwner(chat::group::GroupAfterChangeGroupOwner),
+    GroupOnDailyGroupQuotaAlarm(chat::group::GroupOnDailyGroupQuotaAlarm),
+    GroupAfterRecallMsg(chat::group::GroupAfterRecallMsg),
+    GroupAfterGroupMsgExtension(chat::group::GroupAfterGroupMsgExtension),
     // @@ group end @@
 
 
