@@ -126,14 +126,36 @@ events! {
 
 
     // @@ bot and official accounts @@
-
-
+    BotOnC2CMessage(chat::bot::BotOnC2CMessage),
+    BotOnGroupMessage(chat::bot::BotOnGroupMessage),
+    ChatbotOnC2CSignalMessage(chat::bot::ChatbotOnC2CSignalMessage),
+    OfficialAccountAfterCreateOfficialAccount(chat::official::OfficialAccountAfterCreateOfficialAccount),
+    OfficialAccountAfterOfficialAccountInfoChanged(chat::official::OfficialAccountAfterOfficialAccountInfoChanged),
+    OfficialAccountAfterOfficialAccountDestroyed(chat::official::OfficialAccountAfterOfficialAccountDestroyed),
+    OfficialAccountAfterAddSubscriber(chat::official::OfficialAccountAfterAddSubscriber),
+    OfficialAccountAfterDeleteSubscriber(chat::official::OfficialAccountAfterDeleteSubscriber),
+    OfficialAccountAfterOfficialAccountFull(chat::official::OfficialAccountAfterOfficialAccountFull),
+    OfficialAccountBeforeSendMsg(chat::official::OfficialAccountBeforeSendMsg),
+    OfficialAccountAfterSendMsg(chat::official::OfficialAccountAfterSendMsg),
+    OfficialAccountAfterMsgWithDraw(chat::official::OfficialAccountAfterMsgWithDraw),
     // @@ bot end @@
 
 
     // @@ live @@
-
-
+    LiveAfterCreateRoom(live::LiveAfterCreateRoom),
+    LiveAfterDestroyRoom(live::LiveAfterDestroyRoom),
+    LiveAfterUpdateRoomInfo(live::LiveAfterUpdateRoomInfo),
+    LiveAfterSetMetadata(live::LiveAfterSetMetadata),
+    LiveAfterDelMetadata(live::LiveAfterDelMetadata),
+    LiveAfterCreateRoomReachingThreshold(live::LiveAfterCreateRoomReachingThreshold),
+    LiveAfterMemberStateChanged(live::LiveAfterMemberStateChanged),
+    LiveAfterChangeOwner(live::LiveAfterChangeOwner),
+    LiveAfterModifyAdmin(live::LiveAfterModifyAdmin),
+    MicAfterSeatInfoChanged(live::MicAfterSeatInfoChanged),
+    LiveAfterCreateBattle(live::LiveAfterCreateBattle),
+    LiveAfterStartBattle(live::LiveAfterStartBattle),
+    LiveAfterEndBattle(live::LiveAfterEndBattle),
+    LiveBeforeSendGift(live::LiveBeforeSendGift),
     // @@ live end @@
 }
 
