@@ -970,3 +970,25 @@ async fn a_setting_changed_on_a_clone_keeps_the_memory_of_answered_events() {
     assert_eq!(seen.calls.load(Ordering::Relaxed), 1);
     assert_eq!(seen_second.calls.load(Ordering::Relaxed), 0);
 }
+
+/// Every field of the verified event is the body's own: a media event (group 2) reads as group 2,
+/// its type, time, info range and key as sent.
+#[test]
+fn the_verified_event_reports_the_body_s_own_group_type_and_time() {
+    let key = TrtcKey::new(KEY).unwrap();
+    let keys = TrtcKeys::single(APP, key.clone());
+    for (group, event_type) in [(2u64, 201u64), (1, 105), (3, 301), (4, 401)] {
+        let ts = DOCS_TS + group;
+        let body = format!(r#"{{"EventGroupId":{group},"EventType":{event_type},"CallbackTs":{ts},"EventInfo":{{"UserId":"u"}}}}"#);
+        let mut headers = http::HeaderMap::new();
+        headers.insert("SdkAppId", APP.to_string().parse().unwrap());
+        headers.insert("Sign", key.sign(body.as_bytes()).parse().unwrap());
+        let event = TrtcVerifier::new().verify(&keys, &headers, body.as_bytes(), ts).unwrap();
+        assert_eq!(
+            (event.app_id(), event.event_group_id(), event.event_type(), event.callback_ts_ms()),
+            (APP, group, event_type, ts)
+        );
+        assert_eq!(event.event_info(body.as_bytes()), Some(r#"{"UserId":"u"}"#));
+        assert!(!event.signed_with_previous_key());
+    }
+}

@@ -50,7 +50,9 @@ fn mask_banned_words(event: &C2cBeforeSendMsg) -> Verdict<C2cBeforeSendMsg> {
         .map(|element| match element.as_text() {
             Some(text) if BANNED.iter().any(|w| text.contains(w)) => {
                 changed = true;
-                let masked = BANNED.iter().fold(text.to_owned(), |t, w| t.replace(w, &"*".repeat(w.len())));
+                let masked = BANNED
+                    .iter()
+                    .fold(text.to_owned(), |t, w| t.replace(w, &"*".repeat(w.len())));
                 MsgElement::text(masked)
             }
             _ => element.clone(),
@@ -133,8 +135,18 @@ impl Tencent {
             "MsgKey": format!("48374_2837546_{}", now()),
             "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}],
         });
-        match self.http.post(url).header("content-type", "application/json").body(body.to_string()).send().await {
-            Ok(response) => (response.status().as_u16(), response.text().await.unwrap_or_default()),
+        match self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+        {
+            Ok(response) => (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            ),
             Err(_) => (0, String::new()),
         }
     }

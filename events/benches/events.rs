@@ -22,8 +22,15 @@ fn body() -> String {
     body.to_owned()
 }
 
-async fn handler(event: C2cBeforeSendMsg, _verified: VerifiedCallback) -> Verdict<C2cBeforeSendMsg> {
-    if event.msg_body.iter().any(|e| e.as_text().is_some_and(|t| t.contains("casino"))) {
+async fn handler(
+    event: C2cBeforeSendMsg,
+    _verified: VerifiedCallback,
+) -> Verdict<C2cBeforeSendMsg> {
+    if event
+        .msg_body
+        .iter()
+        .any(|e| e.as_text().is_some_and(|t| t.contains("casino")))
+    {
         Verdict::forbid()
     } else {
         Verdict::allow()
@@ -33,7 +40,10 @@ async fn handler(event: C2cBeforeSendMsg, _verified: VerifiedCallback) -> Verdic
 /// Polls a future that never waits (the router's and the handler's, on an in-memory body).
 fn now<F: std::future::Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => output,
         Poll::Pending => unreachable!("an in-memory request does not wait"),
     }
@@ -43,7 +53,9 @@ fn parse(c: &mut Criterion) {
     let body = body();
     let bytes = body.as_bytes();
     let mut group = c.benchmark_group("parse_c2c_before_send");
-    group.bench_function("typed", |b| b.iter(|| from_slice::<C2cBeforeSendMsg>(black_box(bytes)).unwrap()));
+    group.bench_function("typed", |b| {
+        b.iter(|| from_slice::<C2cBeforeSendMsg>(black_box(bytes)).unwrap())
+    });
     group.bench_function("serde_json_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(bytes)).unwrap())
     });
@@ -52,7 +64,9 @@ fn parse(c: &mut Criterion) {
 
 fn dispatch(c: &mut Criterion) {
     let body = body();
-    let verified = Verifier::new().verify(&TokenSnapshot::disabled(), "SdkAppid=1400000001", 0).unwrap();
+    let verified = Verifier::new()
+        .verify(&TokenSnapshot::disabled(), "SdkAppid=1400000001", 0)
+        .unwrap();
     let mut router = Router::new().on(handler);
     let uri = "/im/callback?SdkAppid=1400000001&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json&ClientIP=127.0.0.1&OptPlatform=iOS";
     let mut group = c.benchmark_group("dispatch_c2c_before_send");
@@ -67,7 +81,8 @@ fn dispatch(c: &mut Criterion) {
         b.iter(|| {
             let mut request = Request::post(uri).body(body.clone()).unwrap();
             request.extensions_mut().insert(verified);
-            let event = from_slice::<C2cBeforeSendMsg>(black_box(request.body().as_bytes())).unwrap();
+            let event =
+                from_slice::<C2cBeforeSendMsg>(black_box(request.body().as_bytes())).unwrap();
             let verified = *request.extensions().get::<VerifiedCallback>().unwrap();
             let reply = now(handler(event, verified));
             http::Response::new(reply.to_json())

@@ -34,6 +34,11 @@ pub trait Callback: DeserializeOwned + Send + 'static {
     /// The reply its handler gives: [`Ack`](crate::Ack) for a callback whose answer Tencent
     /// ignores, [`Verdict<Self>`](crate::Verdict) for one whose answer decides.
     type Reply: CallbackReply;
+    /// The `ErrorCode`s a refusal may carry to have Tencent pass them (and `ErrorInfo`) to the
+    /// client ([`Verdict::forbid_with`](crate::Verdict::forbid_with)): 120001–130000, unless the
+    /// command's page gives another range (the group before-callbacks: 10100–10200; the Live gift
+    /// check: 102100–102200).
+    const CLIENT_CODES: std::ops::RangeInclusive<u32> = 120_001..=130_000;
 }
 
 /// A reply to a callback: its JSON, and whether Tencent acts on it.

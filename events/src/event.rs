@@ -166,7 +166,7 @@ impl Event {
     /// # Errors
     ///
     /// An [`Error`]: a malformed body, one that does not match `command`'s type, or a body
-    /// naming another command ([`CommandConflict`](ErrorKind::CommandConflict)).
+    /// naming another command ([`CommandConflict`](crate::ErrorKind::CommandConflict)).
     pub fn parse(command: &str, body: &[u8]) -> Result<Self, Error> {
         if let Some(known) = Self::parse_known(command, body) {
             return known;

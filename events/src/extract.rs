@@ -1,6 +1,6 @@
 //! axum extractors (feature `axum`): [`Typed<C>`] parses a verified callback's body once into
-//! `C`; [`TypedTrtc`] types a verified TRTC event's `EventInfo`. Replies ([`Ack`](crate::Ack),
-//! [`Verdict`](crate::Verdict)) are `IntoResponse`.
+//! `C`; [`TypedTrtc`] types a verified TRTC event's `EventInfo`. Replies ([`Ack`], [`Verdict`]) are
+//! `IntoResponse`.
 
 use std::sync::OnceLock;
 

@@ -97,3 +97,8 @@ pub use parse::from_slice;
 pub use reply::{Ack, ReplyCodeError, RewritesMessage, Verdict};
 pub use router::{Router, RouterFuture};
 pub use stats::Stats;
+
+/// The README's example compiles (`cargo test --doc`).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

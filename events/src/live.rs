@@ -670,8 +670,8 @@ pub struct LiveGift {
 /// non-blocking option (the list's `Live.CallbackBeforeCallBackNotBlock`) is on.
 ///
 /// Reply: [`Verdict<LiveBeforeSendGift>`]: [`allow`](Verdict::allow),
-/// [`forbid`](Verdict::forbid). The page passes codes 102100–102200 to the client, which
-/// [`forbid_with`](Verdict::forbid_with) (120001–130000) does not write.
+/// [`forbid`](Verdict::forbid), [`forbid_with`](Verdict::forbid_with) (the page passes codes
+/// 102100–102200 to the client).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -690,6 +690,7 @@ pub struct LiveBeforeSendGift {
 impl Callback for LiveBeforeSendGift {
     const COMMAND: &'static str = "Live.CallbackBeforeSendGift";
     type Reply = Verdict<Self>;
+    const CLIENT_CODES: std::ops::RangeInclusive<u32> = 102_100..=102_200;
 }
 
 // @@ live end @@

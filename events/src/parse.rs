@@ -61,7 +61,10 @@ pub fn from_slice<C: Callback>(body: &[u8]) -> Result<C, Error> {
 
 /// Parses `body` as `T` and returns the body's own command (either name), by the module's rules;
 /// with `expected`, a body command other than it is a conflict, found as soon as it is read.
-pub(crate) fn tagged<T: DeserializeOwned>(body: &[u8], expected: Option<&str>) -> Result<(T, Option<String>), Error> {
+pub(crate) fn tagged<T: DeserializeOwned>(
+    body: &[u8],
+    expected: Option<&str>,
+) -> Result<(T, Option<String>), Error> {
     let text = std::str::from_utf8(body).map_err(|_| Error::new(ErrorKind::Malformed))?;
     let conflict = Cell::new(false);
     let mut de = serde_json::Deserializer::from_str(text);
@@ -222,7 +225,9 @@ mod tests {
     use crate::chat::c2c::C2cAfterSendMsg;
 
     fn kind(body: &str) -> Option<ErrorKind> {
-        from_slice::<C2cAfterSendMsg>(body.as_bytes()).err().map(|e| e.kind())
+        from_slice::<C2cAfterSendMsg>(body.as_bytes())
+            .err()
+            .map(|e| e.kind())
     }
 
     #[test]
@@ -238,7 +243,11 @@ mod tests {
             let event = from_slice::<C2cAfterSendMsg>(body.as_bytes()).unwrap();
             assert_eq!(event.from_account, "a", "{body}");
         }
-        let (_, command) = tagged::<de::IgnoredAny>(br#"{"x":[1,{"CallbackCommand":"inner"}],"WebhookCommand":"A.B"}"#, None).unwrap();
+        let (_, command) = tagged::<de::IgnoredAny>(
+            br#"{"x":[1,{"CallbackCommand":"inner"}],"WebhookCommand":"A.B"}"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(command.as_deref(), Some("A.B"));
         assert_eq!(command_only(br#"{"x":1}"#).unwrap(), None);
     }
@@ -259,18 +268,48 @@ mod tests {
 
     #[test]
     fn malformed_and_mismatched_bodies_are_told_apart() {
-        for body in ["", "{", r#"{"From_Account":"a"} {}"#, r#"{"From_Account":"a",}"#, "nul"] {
+        for body in [
+            "",
+            "{",
+            r#"{"From_Account":"a"} {}"#,
+            r#"{"From_Account":"a",}"#,
+            "nul",
+        ] {
             assert_eq!(kind(body), Some(ErrorKind::Malformed), "{body}");
         }
-        assert_eq!(from_slice::<C2cAfterSendMsg>(b"{\"From_Account\":\"\xff\"}").unwrap_err().kind(), ErrorKind::Malformed);
+        assert_eq!(
+            from_slice::<C2cAfterSendMsg>(b"{\"From_Account\":\"\xff\"}")
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Malformed
+        );
         // Invalid UTF-8 inside a skipped member is caught too.
-        assert_eq!(from_slice::<C2cAfterSendMsg>(b"{\"Unknown\":\"\xff\"}").unwrap_err().kind(), ErrorKind::Malformed);
-        for body in [r#"{"From_Account":5}"#, r#"{"From_Account":"a","From_Account":"b"}"#, "[]", "5", r#"{"MsgBody":{}}"#] {
+        assert_eq!(
+            from_slice::<C2cAfterSendMsg>(b"{\"Unknown\":\"\xff\"}")
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Malformed
+        );
+        for body in [
+            r#"{"From_Account":5}"#,
+            r#"{"From_Account":"a","From_Account":"b"}"#,
+            "[]",
+            "5",
+            r#"{"MsgBody":{}}"#,
+        ] {
             assert_eq!(kind(body), Some(ErrorKind::Mismatch), "{body}");
         }
-        let error = from_slice::<C2cAfterSendMsg>(br#"{"From_Account":"secret text"  , "To_Account": 7}"#).unwrap_err();
-        assert_eq!((error.command(), error.position()), (Some("C2C.CallbackAfterSendMsg"), Some((1, 48))));
+        let error =
+            from_slice::<C2cAfterSendMsg>(br#"{"From_Account":"secret text"  , "To_Account": 7}"#)
+                .unwrap_err();
+        assert_eq!(
+            (error.command(), error.position()),
+            (Some("C2C.CallbackAfterSendMsg"), Some((1, 48)))
+        );
         let message = error.to_string();
-        assert!(!message.contains("secret") && message.contains("C2C.CallbackAfterSendMsg"), "{message}");
+        assert!(
+            !message.contains("secret") && message.contains("C2C.CallbackAfterSendMsg"),
+            "{message}"
+        );
     }
 }

@@ -198,7 +198,8 @@ mod properties {
             Just(String::new()),
             "[A-Za-z0-9._%+]{0,8}",
         ];
-        (names, values, any::<bool>()).prop_map(|(n, v, eq)| if eq { format!("{n}={v}") } else { n.to_owned() })
+        (names, values, any::<bool>())
+            .prop_map(|(n, v, eq)| if eq { format!("{n}={v}") } else { n.to_owned() })
     }
 
     proptest! {

@@ -60,9 +60,6 @@ pub struct Verdict<C> {
     command: PhantomData<fn() -> C>,
 }
 
-/// The codes a before-callback may return to have them passed to the client.
-const CLIENT_CODES: std::ops::RangeInclusive<u32> = 120_001..=130_000;
-
 impl<C> Verdict<C> {
     const fn code(code: u32) -> Self {
         Self {
@@ -88,21 +85,6 @@ impl<C> Verdict<C> {
         Self::code(2)
     }
 
-    /// Refuse with `code` (120001 to 130000) and `info`, both passed to the client.
-    ///
-    /// # Errors
-    ///
-    /// [`ReplyCodeError`] for a code outside 120001–130000 (Tencent would not pass it on).
-    pub fn forbid_with(code: u32, info: impl Into<String>) -> Result<Self, ReplyCodeError> {
-        if !CLIENT_CODES.contains(&code) {
-            return Err(ReplyCodeError(code));
-        }
-        Ok(Self {
-            info: info.into(),
-            ..Self::code(code)
-        })
-    }
-
     /// The reply's `ErrorCode`.
     pub fn error_code(&self) -> u32 {
         self.code
@@ -117,6 +99,27 @@ impl<C> Verdict<C> {
             None => self.fields.push((name, value)),
         }
         self
+    }
+}
+
+impl<C: Callback> Verdict<C> {
+    /// Refuse with `code` and `info`, both passed to the client: `code` in `C`'s
+    /// [`CLIENT_CODES`](Callback::CLIENT_CODES) (120001–130000 for most commands).
+    ///
+    /// # Errors
+    ///
+    /// [`ReplyCodeError`] for a code outside that range (Tencent would not pass it on).
+    pub fn forbid_with(code: u32, info: impl Into<String>) -> Result<Self, ReplyCodeError> {
+        if !C::CLIENT_CODES.contains(&code) {
+            return Err(ReplyCodeError {
+                code,
+                range: C::CLIENT_CODES,
+            });
+        }
+        Ok(Self {
+            info: info.into(),
+            ..Self::code(code)
+        })
     }
 }
 
@@ -170,16 +173,22 @@ impl<C: Callback> CallbackReply for Verdict<C> {
     }
 }
 
-/// A client-visible error code outside 120001–130000, refused by [`Verdict::forbid_with`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReplyCodeError(u32);
+/// A client-visible error code outside the command's range, refused by
+/// [`Verdict::forbid_with`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyCodeError {
+    code: u32,
+    range: std::ops::RangeInclusive<u32>,
+}
 
 impl fmt::Display for ReplyCodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "error code {} is outside 120001-130000, which Tencent passes to the client",
-            self.0
+            "error code {} is outside {}-{}, the codes Tencent passes to the client for this command",
+            self.code,
+            self.range.start(),
+            self.range.end()
         )
     }
 }
@@ -211,6 +220,25 @@ mod tests {
             assert!(error.to_string().contains(&code.to_string()));
         }
         assert_eq!(Ack.to_json(), OK_JSON);
+        // The group before-callbacks pass 10100–10200 instead.
+        type G = Verdict<crate::chat::group::GroupBeforeSendMsg>;
+        assert_eq!(
+            G::forbid_with(10_100, "muted").unwrap().to_json(),
+            r#"{"ActionStatus":"OK","ErrorInfo":"muted","ErrorCode":10100}"#
+        );
+        assert_eq!(G::forbid_with(10_200, "").unwrap().error_code(), 10_200);
+        for code in [10_099, 10_201, 120_001] {
+            assert!(G::forbid_with(code, "x")
+                .unwrap_err()
+                .to_string()
+                .contains("10100-10200"));
+        }
+        type L = Verdict<crate::live::LiveBeforeSendGift>;
+        assert!(
+            L::forbid_with(102_100, "").is_ok()
+                && L::forbid_with(102_201, "").is_err()
+                && L::forbid_with(120_001, "").is_err()
+        );
         const { assert!(<V as CallbackReply>::DECIDES && !<Ack as CallbackReply>::DECIDES) };
     }
 

@@ -8,9 +8,27 @@ use tim_callback_events::{Error, ErrorKind, Event};
 
 /// Field names of the typed events and the message elements, and some unknown ones.
 const FIELDS: &[&str] = &[
-    "From_Account", "To_Account", "MsgSeq", "MsgRandom", "MsgTime", "MsgKey", "OnlineOnlyFlag",
-    "MsgBody", "CloudCustomData", "EventTime", "GroupId", "Type", "Operator_Account", "Info",
-    "MemberList_Account", "RoomId", "UserId", "SendMsgResult", "UnreadMsgNum", "Unknown", "X",
+    "From_Account",
+    "To_Account",
+    "MsgSeq",
+    "MsgRandom",
+    "MsgTime",
+    "MsgKey",
+    "OnlineOnlyFlag",
+    "MsgBody",
+    "CloudCustomData",
+    "EventTime",
+    "GroupId",
+    "Type",
+    "Operator_Account",
+    "Info",
+    "MemberList_Account",
+    "RoomId",
+    "UserId",
+    "SendMsgResult",
+    "UnreadMsgNum",
+    "Unknown",
+    "X",
 ];
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -27,8 +45,14 @@ fn scalar() -> impl Strategy<Value = Value> {
 
 fn element() -> impl Strategy<Value = Value> {
     let types = prop_oneof![
-        Just("TIMTextElem"), Just("TIMFaceElem"), Just("TIMLocationElem"), Just("TIMCustomElem"),
-        Just("TIMImageElem"), Just("TIMSoundElem"), Just("TIMFileElem"), Just("TIMVideoFileElem"),
+        Just("TIMTextElem"),
+        Just("TIMFaceElem"),
+        Just("TIMLocationElem"),
+        Just("TIMCustomElem"),
+        Just("TIMImageElem"),
+        Just("TIMSoundElem"),
+        Just("TIMFileElem"),
+        Just("TIMVideoFileElem"),
         Just("TIMNewElem"),
     ];
     (types, proptest::collection::btree_map(prop_oneof![Just("Text".to_owned()), Just("Data".to_owned()), Just("Index".to_owned()), "[A-Z][a-z]{0,4}"], scalar(), 0..3))
@@ -50,9 +74,15 @@ fn command() -> impl Strategy<Value = String> {
 
 /// A body: some fields, maybe the command under either name (the same or another one).
 fn body() -> impl Strategy<Value = (String, Map<String, Value>)> {
-    (command(), proptest::collection::vec((proptest::sample::select(FIELDS), value()), 0..8), 0..4u8, command())
+    (
+        command(),
+        proptest::collection::vec((proptest::sample::select(FIELDS), value()), 0..8),
+        0..4u8,
+        command(),
+    )
         .prop_map(|(command, fields, tag, other)| {
-            let mut map: Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let mut map: Map<String, Value> =
+                fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             match tag {
                 1 => drop(map.insert("CallbackCommand".into(), command.clone().into())),
                 2 => drop(map.insert("WebhookCommand".into(), command.clone().into())),
@@ -113,10 +143,19 @@ proptest! {
 fn typed_fields_agree_with_value() {
     let body = br#"{"CallbackCommand":"C2C.CallbackBeforeSendMsg","From_Account":"a\u00e9","To_Account":"b","MsgSeq":"12","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"x\ny"}}],"CloudCustomData":"{\"k\":1}"}"#;
     let value: Value = serde_json::from_slice(body).unwrap();
-    let Event::C2cBeforeSendMsg(event) = Event::parse("C2C.CallbackBeforeSendMsg", body).unwrap() else { panic!() };
+    let Event::C2cBeforeSendMsg(event) = Event::parse("C2C.CallbackBeforeSendMsg", body).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(event.from_account, value["From_Account"]);
     assert_eq!(event.to_account, value["To_Account"]);
     assert_eq!(event.msg_seq.to_string(), value["MsgSeq"]);
-    assert_eq!(event.msg_body[0].as_text().unwrap(), value["MsgBody"][0]["MsgContent"]["Text"]);
-    assert_eq!(event.cloud_custom_data.as_deref().unwrap(), value["CloudCustomData"]);
+    assert_eq!(
+        event.msg_body[0].as_text().unwrap(),
+        value["MsgBody"][0]["MsgContent"]["Text"]
+    );
+    assert_eq!(
+        event.cloud_custom_data.as_deref().unwrap(),
+        value["CloudCustomData"]
+    );
 }

@@ -10,7 +10,9 @@ use axum::routing::post;
 use axum::Extension;
 use http::{Request, Response, StatusCode};
 use tim_callback_auth::trtc::{TrtcCallbackAuthLayer, TrtcKey, TrtcKeys};
-use tim_callback_auth::{AppSet, CallbackAuthLayer, CallbackToken, Reply, TokenHandle, VerifiedCallback};
+use tim_callback_auth::{
+    AppSet, CallbackAuthLayer, CallbackToken, Reply, TokenHandle, VerifiedCallback,
+};
 use tim_callback_events::chat::c2c::{C2cAfterSendMsg, C2cBeforeSendMsg};
 use tim_callback_events::extract::{Typed, TypedTrtc};
 use tim_callback_events::message::MsgElement;
@@ -28,7 +30,10 @@ const OK: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 const FORBID: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#;
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A signed URI for `app`, with `extra` query parameters (the command, …).
@@ -39,7 +44,10 @@ fn uri(app: u64, token: &str, extra: &str) -> String {
 }
 
 fn request(uri: &str, body: &str) -> Request<String> {
-    Request::post(uri).header("content-type", "application/json").body(body.to_owned()).unwrap()
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .unwrap()
 }
 
 fn before_body(text: &str) -> String {
@@ -50,12 +58,20 @@ fn before_body(text: &str) -> String {
 }
 
 /// The moderation handler of the demo: "badword" masked.
-async fn moderate(event: C2cBeforeSendMsg, verified: VerifiedCallback) -> Verdict<C2cBeforeSendMsg> {
+async fn moderate(
+    event: C2cBeforeSendMsg,
+    verified: VerifiedCallback,
+) -> Verdict<C2cBeforeSendMsg> {
     assert_eq!(verified.app_id(), APP);
     let masked: Vec<MsgElement> = event
         .msg_body
         .iter()
-        .map(|e| e.as_text().map_or_else(|| e.clone(), |t| MsgElement::text(t.replace("badword", "*******"))))
+        .map(|e| {
+            e.as_text().map_or_else(
+                || e.clone(),
+                |t| MsgElement::text(t.replace("badword", "*******")),
+            )
+        })
         .collect();
     if masked == event.msg_body {
         Verdict::allow()
@@ -67,7 +83,11 @@ async fn moderate(event: C2cBeforeSendMsg, verified: VerifiedCallback) -> Verdic
 fn router(stats: &Stats, calls: &Arc<AtomicUsize>) -> Router {
     let after_calls = Arc::clone(calls);
     Router::new()
-        .with_config(Config::new().with_stats(stats.clone()).with_body_limit(4096))
+        .with_config(
+            Config::new()
+                .with_stats(stats.clone())
+                .with_body_limit(4096),
+        )
         .on(moderate)
         .on(move |event: C2cAfterSendMsg, _verified| {
             after_calls.fetch_add(1, Ordering::SeqCst);
@@ -89,18 +109,31 @@ where
 async fn a_signed_before_send_is_moderated_and_its_rewrite_answered() {
     let stats = Stats::new();
     let calls = Arc::new(AtomicUsize::new(0));
-    let service = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap()).layer(router(&stats, &calls));
+    let service = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap())
+        .layer(router(&stats, &calls));
     let q = format!("CallbackCommand={BEFORE}");
-    let (status, body) = send(service.clone(), request(&uri(APP, TOKEN, &q), &before_body("a badword here"))).await;
+    let (status, body) = send(
+        service.clone(),
+        request(&uri(APP, TOKEN, &q), &before_body("a badword here")),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
         r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"a ******* here"}}]}"#
     );
-    let (_, body) = send(service.clone(), request(&uri(APP, TOKEN, &q), &before_body("clean"))).await;
+    let (_, body) = send(
+        service.clone(),
+        request(&uri(APP, TOKEN, &q), &before_body("clean")),
+    )
+    .await;
     assert_eq!(body, OK);
     // The command from the body alone routes too.
-    let (_, body) = send(service.clone(), request(&uri(APP, TOKEN, "x=1"), &before_body("badword"))).await;
+    let (_, body) = send(
+        service.clone(),
+        request(&uri(APP, TOKEN, "x=1"), &before_body("badword")),
+    )
+    .await;
     assert!(body.contains("*******"), "{body}");
     assert_eq!(stats.dispatched(), 3);
     // A forgery never reaches the router.
@@ -114,10 +147,15 @@ async fn a_signed_before_send_is_moderated_and_its_rewrite_answered() {
 async fn a_query_and_a_body_naming_different_commands_are_refused() {
     let stats = Stats::new();
     let calls = Arc::new(AtomicUsize::new(0));
-    let service = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap()).layer(router(&stats, &calls));
+    let service = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap())
+        .layer(router(&stats, &calls));
     // The query says after-send (whose handler would ack), the body says before-send.
     let q = format!("CallbackCommand={AFTER}");
-    let (status, _) = send(service.clone(), request(&uri(APP, TOKEN, &q), &before_body("x"))).await;
+    let (status, _) = send(
+        service.clone(),
+        request(&uri(APP, TOKEN, &q), &before_body("x")),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // The other way round: a before-callback is refused too (not answered by the policy).
     let q = format!("CallbackCommand={BEFORE}");
@@ -140,30 +178,55 @@ async fn a_query_and_a_body_naming_different_commands_are_refused() {
 async fn unreadable_bodies_are_refused_or_answered_by_the_policy() {
     let stats = Stats::new();
     let calls = Arc::new(AtomicUsize::new(0));
-    let service = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap()).layer(router(&stats, &calls));
+    let service = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap())
+        .layer(router(&stats, &calls));
     let before = format!("CallbackCommand={BEFORE}");
     let after = format!("CallbackCommand={AFTER}");
     let big = format!(r#"{{"From_Account":"{}"}}"#, "a".repeat(5000));
-    for (body, kind) in [("{", ErrorKind::Malformed), (r#"{"From_Account":7}"#, ErrorKind::Mismatch), (big.as_str(), ErrorKind::TooLarge)] {
+    for (body, kind) in [
+        ("{", ErrorKind::Malformed),
+        (r#"{"From_Account":7}"#, ErrorKind::Mismatch),
+        (big.as_str(), ErrorKind::TooLarge),
+    ] {
         // An after-callback: a typed status.
         let (status, _) = send(service.clone(), request(&uri(APP, TOKEN, &after), body)).await;
         assert_eq!(status, kind.status(), "{kind:?}");
         assert_eq!(stats.refused(kind), 1);
         // A before-callback: 200 and the policy's forbid.
         let (status, reply) = send(service.clone(), request(&uri(APP, TOKEN, &before), body)).await;
-        assert_eq!((status, reply.as_str()), (StatusCode::OK, FORBID), "{kind:?}");
+        assert_eq!(
+            (status, reply.as_str()),
+            (StatusCode::OK, FORBID),
+            "{kind:?}"
+        );
         assert_eq!(stats.answered_by_policy(kind), 1);
     }
-    let form = Request::post(uri(APP, TOKEN, &after)).header("content-type", "application/x-www-form-urlencoded").body("a=b".to_owned()).unwrap();
-    assert_eq!(send(service.clone(), form).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let form = Request::post(uri(APP, TOKEN, &after))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=b".to_owned())
+        .unwrap();
+    assert_eq!(
+        send(service.clone(), form).await.0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
     // No Content-Type at all is fine.
-    let bare = Request::post(uri(APP, TOKEN, &after)).body(r#"{"From_Account":"alice"}"#.to_owned()).unwrap();
-    assert_eq!(send(service.clone(), bare).await, (StatusCode::OK, OK.to_owned()));
+    let bare = Request::post(uri(APP, TOKEN, &after))
+        .body(r#"{"From_Account":"alice"}"#.to_owned())
+        .unwrap();
+    assert_eq!(
+        send(service.clone(), bare).await,
+        (StatusCode::OK, OK.to_owned())
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // The allow policy lets the unreadable before-callback through.
-    let allow = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap())
-        .layer(router(&stats, &calls).with_config(Config::new().with_unreadable_body(UnreadableBody::Allow)));
-    assert_eq!(send(allow, request(&uri(APP, TOKEN, &before), "{")).await, (StatusCode::OK, OK.to_owned()));
+    let allow = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap()).layer(
+        router(&stats, &calls)
+            .with_config(Config::new().with_unreadable_body(UnreadableBody::Allow)),
+    );
+    assert_eq!(
+        send(allow, request(&uri(APP, TOKEN, &before), "{")).await,
+        (StatusCode::OK, OK.to_owned())
+    );
 }
 
 #[tokio::test]
@@ -174,30 +237,57 @@ async fn commands_without_a_handler_are_answered_by_default_or_given_to_the_fall
     let service = layer.clone().layer(router(&stats, &calls));
     // Unread: even a body that is not JSON.
     let q = "CallbackCommand=Group.CallbackAfterGroupFull";
-    assert_eq!(send(service.clone(), request(&uri(APP, TOKEN, q), "not json")).await, (StatusCode::OK, OK.to_owned()));
+    assert_eq!(
+        send(service.clone(), request(&uri(APP, TOKEN, q), "not json")).await,
+        (StatusCode::OK, OK.to_owned())
+    );
     assert_eq!(stats.defaulted(), 1);
 
     let seen: Arc<Mutex<Vec<Event>>> = Arc::default();
     let record = Arc::clone(&seen);
-    let with_fallback = router(&stats, &calls).fallback(move |event: Event, verified: VerifiedCallback| {
-        assert_eq!(verified.app_id(), APP);
-        record.lock().unwrap().push(event);
-        async { Reply::forbid() }
-    });
+    let with_fallback =
+        router(&stats, &calls).fallback(move |event: Event, verified: VerifiedCallback| {
+            assert_eq!(verified.app_id(), APP);
+            record.lock().unwrap().push(event);
+            async { Reply::forbid() }
+        });
     let service = layer.layer(with_fallback);
-    let (status, body) = send(service.clone(), request(&uri(APP, TOKEN, "CallbackCommand=Chat.CallbackSomethingNew"), r#"{"CallbackCommand":"Chat.CallbackSomethingNew","N":1}"#)).await;
+    let (status, body) = send(
+        service.clone(),
+        request(
+            &uri(APP, TOKEN, "CallbackCommand=Chat.CallbackSomethingNew"),
+            r#"{"CallbackCommand":"Chat.CallbackSomethingNew","N":1}"#,
+        ),
+    )
+    .await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, FORBID));
     // A known command without a route reaches the fallback typed.
     let known = r#"{"From_Account":"alice","To_Account":"bob"}"#;
-    send(service.clone(), request(&uri(APP, TOKEN, "CallbackCommand=C2C.CallbackAfterMsgWithDraw"), known)).await;
+    send(
+        service.clone(),
+        request(
+            &uri(APP, TOKEN, "CallbackCommand=C2C.CallbackAfterMsgWithDraw"),
+            known,
+        ),
+    )
+    .await;
     {
         let seen = seen.lock().unwrap();
-        assert!(matches!(&seen[0], Event::Unknown { command, body } if command == "Chat.CallbackSomethingNew" && body["N"] == 1));
+        assert!(
+            matches!(&seen[0], Event::Unknown { command, body } if command == "Chat.CallbackSomethingNew" && body["N"] == 1)
+        );
         assert_eq!(seen[1].command(), "C2C.CallbackAfterMsgWithDraw");
         assert!(!matches!(&seen[1], Event::Unknown { .. }), "{:?}", seen[1]);
     }
     // The fallback's body must agree with its query too.
-    let (status, _) = send(service, request(&uri(APP, TOKEN, "CallbackCommand=Chat.CallbackNew"), r#"{"CallbackCommand":"Chat.CallbackOther"}"#)).await;
+    let (status, _) = send(
+        service,
+        request(
+            &uri(APP, TOKEN, "CallbackCommand=Chat.CallbackNew"),
+            r#"{"CallbackCommand":"Chat.CallbackOther"}"#,
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -206,16 +296,26 @@ async fn a_router_outside_a_verification_layer_refuses_everything() {
     let stats = Stats::new();
     let calls = Arc::new(AtomicUsize::new(0));
     let q = format!("CallbackCommand={BEFORE}");
-    let (status, _) = send(router(&stats, &calls), request(&uri(APP, TOKEN, &q), &before_body("x"))).await;
+    let (status, _) = send(
+        router(&stats, &calls),
+        request(&uri(APP, TOKEN, &q), &before_body("x")),
+    )
+    .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!((stats.refused(ErrorKind::NotVerified), stats.dispatched()), (1, 0));
+    assert_eq!(
+        (stats.refused(ErrorKind::NotVerified), stats.dispatched()),
+        (1, 0)
+    );
 }
 
 #[tokio::test]
 async fn an_app_set_routes_each_app_and_the_handler_sees_which() {
     let apps = AppSet::new();
     apps.insert(APP, TokenHandle::from_token(APP, TOKEN).unwrap());
-    apps.insert(OTHER_APP, TokenHandle::from_token(OTHER_APP, OTHER_TOKEN).unwrap());
+    apps.insert(
+        OTHER_APP,
+        TokenHandle::from_token(OTHER_APP, OTHER_TOKEN).unwrap(),
+    );
     let seen: Arc<Mutex<Vec<u64>>> = Arc::default();
     let record = Arc::clone(&seen);
     let router = Router::new().on(move |_: C2cAfterSendMsg, verified: VerifiedCallback| {
@@ -225,17 +325,32 @@ async fn an_app_set_routes_each_app_and_the_handler_sees_which() {
     let service = CallbackAuthLayer::for_apps(apps).layer(router);
     let q = format!("CallbackCommand={AFTER}");
     for (app, token) in [(OTHER_APP, OTHER_TOKEN), (APP, TOKEN)] {
-        assert_eq!(send(service.clone(), request(&uri(app, token, &q), "{}")).await.0, StatusCode::OK);
+        assert_eq!(
+            send(service.clone(), request(&uri(app, token, &q), "{}"))
+                .await
+                .0,
+            StatusCode::OK
+        );
     }
     // One app's token does not sign for the other.
-    assert_ne!(send(service, request(&uri(OTHER_APP, TOKEN, &q), "{}")).await.0, StatusCode::OK);
+    assert_ne!(
+        send(service, request(&uri(OTHER_APP, TOKEN, &q), "{}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
     assert_eq!(*seen.lock().unwrap(), [OTHER_APP, APP]);
 }
 
 async fn axum_send(app: axum::Router, request: Request<String>) -> (StatusCode, String) {
-    let response = app.oneshot(request.map(axum::body::Body::from)).await.unwrap();
+    let response = app
+        .oneshot(request.map(axum::body::Body::from))
+        .await
+        .unwrap();
     let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
@@ -244,30 +359,54 @@ async fn in_axum_the_router_and_the_extractor_read_alike() {
     let stats = Stats::new();
     let calls = Arc::new(AtomicUsize::new(0));
     let layer = CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap());
-    let app = axum::Router::new().route_service("/im/callback", router(&stats, &calls)).layer(layer.clone());
+    let app = axum::Router::new()
+        .route_service("/im/callback", router(&stats, &calls))
+        .layer(layer.clone());
     let q = format!("CallbackCommand={BEFORE}");
-    let (status, body) = axum_send(app, request(&uri(APP, TOKEN, &q), &before_body("badword"))).await;
+    let (status, body) =
+        axum_send(app, request(&uri(APP, TOKEN, &q), &before_body("badword"))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains(r#""Text":"*******""#), "{body}");
 
-    async fn handler(Extension(verified): Extension<VerifiedCallback>, Typed(event): Typed<C2cBeforeSendMsg>) -> Verdict<C2cBeforeSendMsg> {
+    async fn handler(
+        Extension(verified): Extension<VerifiedCallback>,
+        Typed(event): Typed<C2cBeforeSendMsg>,
+    ) -> Verdict<C2cBeforeSendMsg> {
         moderate(event, verified).await
     }
     let extractor_stats = Stats::new();
     let app = axum::Router::new()
         .route("/im/callback", post(handler))
         .layer(layer)
-        .layer(Extension(Config::new().with_stats(extractor_stats.clone()).with_body_limit(1024)));
-    let (_, body) = axum_send(app.clone(), request(&uri(APP, TOKEN, &q), &before_body("badword"))).await;
+        .layer(Extension(
+            Config::new()
+                .with_stats(extractor_stats.clone())
+                .with_body_limit(1024),
+        ));
+    let (_, body) = axum_send(
+        app.clone(),
+        request(&uri(APP, TOKEN, &q), &before_body("badword")),
+    )
+    .await;
     assert!(body.contains(r#""Text":"*******""#), "{body}");
     // The query names another command than the extractor's type.
-    let (status, _) = axum_send(app.clone(), request(&uri(APP, TOKEN, &format!("CallbackCommand={AFTER}")), &before_body("x"))).await;
+    let (status, _) = axum_send(
+        app.clone(),
+        request(
+            &uri(APP, TOKEN, &format!("CallbackCommand={AFTER}")),
+            &before_body("x"),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // Unreadable before-callback: the policy, the handler not run.
     let (status, body) = axum_send(app.clone(), request(&uri(APP, TOKEN, &q), "{")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, FORBID));
     let big = before_body(&"a".repeat(2000));
-    assert_eq!(axum_send(app, request(&uri(APP, TOKEN, &q), &big)).await.1, FORBID);
+    assert_eq!(
+        axum_send(app, request(&uri(APP, TOKEN, &q), &big)).await.1,
+        FORBID
+    );
     assert_eq!(extractor_stats.dispatched(), 1);
     assert_eq!(extractor_stats.refused(ErrorKind::CommandConflict), 1);
     assert_eq!(extractor_stats.answered_by_policy(ErrorKind::Malformed), 1);
@@ -277,21 +416,43 @@ async fn in_axum_the_router_and_the_extractor_read_alike() {
 #[tokio::test]
 async fn a_trtc_event_is_typed_behind_the_trtc_layer() {
     let key = TrtcKey::new("TrtcRouterTestKey").unwrap();
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
-    let body = format!(r#"{{"EventGroupId":2,"EventType":201,"CallbackTs":{ms},"EventInfo":{{"RoomId":"r-9","EventTs":1,"UserId":"carol"}}}}"#);
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let body = format!(
+        r#"{{"EventGroupId":2,"EventType":201,"CallbackTs":{ms},"EventInfo":{{"RoomId":"r-9","EventTs":1,"UserId":"carol"}}}}"#
+    );
     let sign = key.sign(body.as_bytes());
     async fn handler(TypedTrtc(event): TypedTrtc) -> Reply {
-        let TrtcEvent::StartVideo(info) = event else { panic!("{event:?}") };
-        assert_eq!((info.room_id.to_string(), info.user_id.as_str()), ("r-9".to_owned(), "carol"));
+        let TrtcEvent::StartVideo(info) = event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(
+            (info.room_id.to_string(), info.user_id.as_str()),
+            ("r-9".to_owned(), "carol")
+        );
         Reply::trtc_ok()
     }
     let app = axum::Router::new()
         .route("/trtc/callback", post(handler))
         .layer(TrtcCallbackAuthLayer::new(TrtcKeys::single(APP, key)));
-    let signed = Request::post("/trtc/callback").header("SdkAppId", APP.to_string()).header("Sign", sign).body(body).unwrap();
-    assert_eq!(axum_send(app.clone(), signed).await, (StatusCode::OK, r#"{"code":0}"#.to_owned()));
+    let signed = Request::post("/trtc/callback")
+        .header("SdkAppId", APP.to_string())
+        .header("Sign", sign)
+        .body(body)
+        .unwrap();
+    assert_eq!(
+        axum_send(app.clone(), signed).await,
+        (StatusCode::OK, r#"{"code":0}"#.to_owned())
+    );
     // Without the layer: refused.
     let bare = axum::Router::new().route("/trtc/callback", post(handler));
-    let unsigned = Request::post("/trtc/callback").body("{}".to_owned()).unwrap();
-    assert_eq!(axum_send(bare, unsigned).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    let unsigned = Request::post("/trtc/callback")
+        .body("{}".to_owned())
+        .unwrap();
+    assert_eq!(
+        axum_send(bare, unsigned).await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
 }

@@ -271,6 +271,18 @@ mod tests {
             ClientAddress::x_forwarded_for(1).of(&request(&[("x-forwarded-for", &long)])),
             None
         );
+        // The bound is inclusive: a header of exactly the limit is read, one byte more is not.
+        let exact = format!("{}1.1.1.1", " ".repeat(MAX_HEADER_LEN - "1.1.1.1".len()));
+        assert_eq!(exact.len(), MAX_HEADER_LEN);
+        assert_eq!(
+            ClientAddress::x_forwarded_for(1).of(&request(&[("x-forwarded-for", &exact)])),
+            ip("1.1.1.1")
+        );
+        let over = format!(" {exact}");
+        assert_eq!(
+            ClientAddress::x_forwarded_for(1).of(&request(&[("x-forwarded-for", &over)])),
+            None
+        );
         let mut binary = Request::get("/").body(()).unwrap();
         binary.headers_mut().insert(
             "x-forwarded-for",

@@ -6,7 +6,8 @@
 //! their tables say Integer: every integer here is read either way.
 //!
 //! The group before-callbacks' pages give `[10100, 10200]` as the range of error codes passed to
-//! the client, not the 120001–130000 that [`Verdict::forbid_with`] accepts.
+//! the client (not the one-to-one pages' 120001–130000): [`Verdict::forbid_with`] takes those
+//! for them.
 
 use serde::Deserialize;
 
@@ -15,6 +16,9 @@ use crate::reply::Verdict;
 use crate::{Ack, Callback};
 
 // @@ group @@
+
+/// The error codes the group before-callbacks' pages pass to the client.
+const GROUP_CLIENT_CODES: std::ops::RangeInclusive<u32> = 10_100..=10_200;
 
 /// One member of a member list: `{"Member_Account": "…"}`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -75,6 +79,7 @@ pub struct GroupBeforeCreateGroup {
 impl Callback for GroupBeforeCreateGroup {
     const COMMAND: &'static str = "Group.CallbackBeforeCreateGroup";
     type Reply = Verdict<Self>;
+    const CLIENT_CODES: std::ops::RangeInclusive<u32> = GROUP_CLIENT_CODES;
 }
 
 /// `Group.CallbackAfterCreateGroup`: a group was created. Reply: [`Ack`].
@@ -141,6 +146,7 @@ pub struct GroupBeforeApplyJoinGroup {
 impl Callback for GroupBeforeApplyJoinGroup {
     const COMMAND: &'static str = "Group.CallbackBeforeApplyJoinGroup";
     type Reply = Verdict<Self>;
+    const CLIENT_CODES: std::ops::RangeInclusive<u32> = GROUP_CLIENT_CODES;
 }
 
 /// `Group.CallbackBeforeInviteJoinGroup`: users are about to be added to a group; the reply
@@ -174,6 +180,7 @@ pub struct GroupBeforeInviteJoinGroup {
 impl Callback for GroupBeforeInviteJoinGroup {
     const COMMAND: &'static str = "Group.CallbackBeforeInviteJoinGroup";
     type Reply = Verdict<Self>;
+    const CLIENT_CODES: std::ops::RangeInclusive<u32> = GROUP_CLIENT_CODES;
 }
 
 impl Verdict<GroupBeforeInviteJoinGroup> {
@@ -297,6 +304,7 @@ pub struct GroupBeforeSendMsg {
 impl Callback for GroupBeforeSendMsg {
     const COMMAND: &'static str = "Group.CallbackBeforeSendMsg";
     type Reply = Verdict<Self>;
+    const CLIENT_CODES: std::ops::RangeInclusive<u32> = GROUP_CLIENT_CODES;
 }
 
 impl crate::reply::RewritesMessage for GroupBeforeSendMsg {}
@@ -536,6 +544,7 @@ pub struct GroupBeforeCreateTopic {
 impl Callback for GroupBeforeCreateTopic {
     const COMMAND: &'static str = "Group.CallbackBeforeCreateTopic";
     type Reply = Verdict<Self>;
+    const CLIENT_CODES: std::ops::RangeInclusive<u32> = GROUP_CLIENT_CODES;
 }
 
 /// `Group.CallbackAfterCreateTopic`: a topic was created in a community. Reply: [`Ack`].
