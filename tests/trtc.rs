@@ -979,13 +979,22 @@ fn the_verified_event_reports_the_body_s_own_group_type_and_time() {
     let keys = TrtcKeys::single(APP, key.clone());
     for (group, event_type) in [(2u64, 201u64), (1, 105), (3, 301), (4, 401)] {
         let ts = DOCS_TS + group;
-        let body = format!(r#"{{"EventGroupId":{group},"EventType":{event_type},"CallbackTs":{ts},"EventInfo":{{"UserId":"u"}}}}"#);
+        let body = format!(
+            r#"{{"EventGroupId":{group},"EventType":{event_type},"CallbackTs":{ts},"EventInfo":{{"UserId":"u"}}}}"#
+        );
         let mut headers = http::HeaderMap::new();
         headers.insert("SdkAppId", APP.to_string().parse().unwrap());
         headers.insert("Sign", key.sign(body.as_bytes()).parse().unwrap());
-        let event = TrtcVerifier::new().verify(&keys, &headers, body.as_bytes(), ts).unwrap();
+        let event = TrtcVerifier::new()
+            .verify(&keys, &headers, body.as_bytes(), ts)
+            .unwrap();
         assert_eq!(
-            (event.app_id(), event.event_group_id(), event.event_type(), event.callback_ts_ms()),
+            (
+                event.app_id(),
+                event.event_group_id(),
+                event.event_type(),
+                event.callback_ts_ms()
+            ),
             (APP, group, event_type, ts)
         );
         assert_eq!(event.event_info(body.as_bytes()), Some(r#"{"UserId":"u"}"#));

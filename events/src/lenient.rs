@@ -1,11 +1,13 @@
 //! Numbers as Tencent writes them: some pages send a number as a JSON string
 //! (`"EventTime":"1670574414123"` in the group pages' samples), others as a number; both are read.
-//! Used with `#[serde(deserialize_with = "…")]` on the event types' integer fields.
+//! Used with `#[serde(deserialize_with = "…")]` on the event types' integer fields; accounts
+//! likewise, which some pages send as numbers.
 
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
 
 /// An integer field: a JSON integer, or a string holding one (`" 12"`, `"1e3"`, `"1.0"` are not).
 pub(crate) fn int<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -73,6 +75,53 @@ impl<T: TryFrom<u64> + TryFrom<i64>> Visitor<'_> for Int<T> {
     }
 }
 
+/// An account field (a UserID): a JSON string, or an integer written as its decimal digits (the
+/// Live pages' samples send `Owner_Account` and `Member_Account` as numbers).
+pub(crate) fn account<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    deserializer.deserialize_any(Account)
+}
+
+/// An optional account field (`null` is `None`): as [`account`].
+pub(crate) fn opt_account<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Option::<AccountValue>::deserialize(deserializer).map(|v| v.map(|v| v.0))
+}
+
+struct AccountValue(String);
+
+impl<'de> Deserialize<'de> for AccountValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        account(deserializer).map(AccountValue)
+    }
+}
+
+struct Account;
+
+impl Visitor<'_> for Account {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a UserID: a string or an integer")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -131,6 +180,50 @@ mod tests {
             r#"{"a":"-"}"#,
         ] {
             assert!(t(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct A {
+        #[serde(deserialize_with = "super::account", default)]
+        a: String,
+        #[serde(deserialize_with = "super::opt_account", default)]
+        b: Option<String>,
+    }
+
+    #[test]
+    fn accounts_are_strings_or_integers() {
+        let a: A = serde_json::from_str(r#"{"a":144115216631667826,"b":"x"}"#).unwrap();
+        assert_eq!(
+            a,
+            A {
+                a: "144115216631667826".into(),
+                b: Some("x".into())
+            }
+        );
+        let a: A = serde_json::from_str(r#"{"a":"y","b":-3}"#).unwrap();
+        assert_eq!(
+            a,
+            A {
+                a: "y".into(),
+                b: Some("-3".into())
+            }
+        );
+        let a: A = serde_json::from_str(r#"{"b":null}"#).unwrap();
+        assert_eq!(
+            a,
+            A {
+                a: String::new(),
+                b: None
+            }
+        );
+        for bad in [
+            r#"{"a":1.5}"#,
+            r#"{"a":true}"#,
+            r#"{"a":[]}"#,
+            r#"{"b":{}}"#,
+        ] {
+            assert!(serde_json::from_str::<A>(bad).is_err(), "{bad}");
         }
     }
 }

@@ -11,9 +11,6 @@
 //! pages document them as strings, but their samples send numeric IDs
 //! (`"Owner_Account": 144115216631667826`).
 
-use std::fmt;
-
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::reply::Verdict;
@@ -36,7 +33,7 @@ pub struct LiveCreatedRoom {
     #[serde(rename = "RoomType")]
     pub room_type: String,
     /// `Owner_Account`: the host's UserID (read from a string or an integer).
-    #[serde(rename = "Owner_Account", deserialize_with = "account")]
+    #[serde(rename = "Owner_Account", deserialize_with = "crate::lenient::account")]
     pub owner_account: String,
     /// `MaxMemberCount`: the maximum number of room members.
     #[serde(rename = "MaxMemberCount", deserialize_with = "crate::lenient::int")]
@@ -113,7 +110,7 @@ pub struct LiveDestroyedRoom {
     pub room_type: String,
     /// `Owner_Account`: the host's UserID (read from a string or an integer: the page's sample
     /// sends a number).
-    #[serde(rename = "Owner_Account", deserialize_with = "account")]
+    #[serde(rename = "Owner_Account", deserialize_with = "crate::lenient::account")]
     pub owner_account: String,
     /// `IsSeatEnabled`: whether the room has seats.
     #[serde(rename = "IsSeatEnabled")]
@@ -375,7 +372,10 @@ impl Callback for LiveAfterCreateRoomReachingThreshold {
 #[non_exhaustive]
 pub struct LiveMember {
     /// `Member_Account`: the member's UserID (read from a string or an integer).
-    #[serde(rename = "Member_Account", deserialize_with = "account")]
+    #[serde(
+        rename = "Member_Account",
+        deserialize_with = "crate::lenient::account"
+    )]
     pub member_account: String,
 }
 
@@ -472,7 +472,10 @@ pub struct LiveSeat {
     pub index: u32,
     /// `Member_Account`: the UserID on the seat (`None` when the seat is free; read from a string
     /// or an integer).
-    #[serde(rename = "Member_Account", deserialize_with = "opt_account")]
+    #[serde(
+        rename = "Member_Account",
+        deserialize_with = "crate::lenient::opt_account"
+    )]
     pub member_account: Option<String>,
     /// `IsTakenDisabled`: whether the seat is locked.
     #[serde(rename = "IsTakenDisabled")]
@@ -560,7 +563,7 @@ pub struct LiveBattleRoom {
     pub room_id: String,
     /// `Owner_Account`: the room's owner (read from a string or an integer: the end-of-battle
     /// sample sends numbers).
-    #[serde(rename = "Owner_Account", deserialize_with = "account")]
+    #[serde(rename = "Owner_Account", deserialize_with = "crate::lenient::account")]
     pub owner_account: String,
     /// `Score`: the room's score in the battle (end of battle only; `None` when absent).
     #[serde(rename = "Score", deserialize_with = "crate::lenient::opt_int")]
@@ -694,50 +697,6 @@ impl Callback for LiveBeforeSendGift {
 }
 
 // @@ live end @@
-
-/// An account field: a JSON string, or an integer written as its decimal digits.
-fn account<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    deserializer.deserialize_any(Account)
-}
-
-/// An optional account field (`null` is `None`): as [`account`].
-fn opt_account<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Option::<AccountValue>::deserialize(deserializer).map(|v| v.map(|v| v.0))
-}
-
-struct AccountValue(String);
-
-impl<'de> Deserialize<'de> for AccountValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        account(deserializer).map(AccountValue)
-    }
-}
-
-struct Account;
-
-impl Visitor<'_> for Account {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a UserID: a string or an integer")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        Ok(v.to_string())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        Ok(v.to_string())
-    }
-}
 
 #[cfg(test)]
 mod tests {
