@@ -132,6 +132,7 @@ events! {
     OfficialAccountAfterCreateOfficialAccount(chat::official::OfficialAccountAfterCreateOfficialAccount),
     OfficialAccountAfterOfficialAccountInfoChanged(chat::official::OfficialAccountAfterOfficialAccountInfoChanged),
     OfficialAccountAfterOfficialAccountDestroyed(chat::official::OfficialAccountAfterOfficialAccountDestroyed),
+    OfficialAccountBeforeAddSubscriber(chat::official::OfficialAccountBeforeAddSubscriber),
     OfficialAccountAfterAddSubscriber(chat::official::OfficialAccountAfterAddSubscriber),
     OfficialAccountAfterDeleteSubscriber(chat::official::OfficialAccountAfterDeleteSubscriber),
     OfficialAccountAfterOfficialAccountFull(chat::official::OfficialAccountAfterOfficialAccountFull),

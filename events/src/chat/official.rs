@@ -105,6 +105,46 @@ pub struct OfficialSubscriber {
     pub subscriber_account: String,
 }
 
+/// `OfficialAccount.CallbackBeforeAddSubscriber`: users are about to subscribe to an official
+/// account; the reply decides (`ErrorCode` 0 lets the request go on, 1 refuses it).
+///
+/// Reply: [`Verdict<OfficialAccountBeforeAddSubscriber>`], with
+/// [`allow_with_refused_subscribers`](Verdict::allow_with_refused_subscribers) to let the others
+/// subscribe.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct OfficialAccountBeforeAddSubscriber {
+    /// `Official_Account`: the official account's UserID.
+    #[serde(rename = "Official_Account")]
+    pub official_account: String,
+    /// `Operator_Account`: the UserID of the operator.
+    #[serde(rename = "Operator_Account")]
+    pub operator_account: String,
+    /// `SubscribeAccountList`: the subscribers to be added.
+    #[serde(rename = "SubscribeAccountList")]
+    pub subscribe_account_list: Vec<OfficialSubscriber>,
+    /// `EventTime`: when the callback was triggered, Unix milliseconds (`None` when absent).
+    #[serde(rename = "EventTime", deserialize_with = "crate::lenient::opt_int")]
+    pub event_time: Option<u64>,
+}
+
+impl Callback for OfficialAccountBeforeAddSubscriber {
+    const COMMAND: &'static str = "OfficialAccount.CallbackBeforeAddSubscriber";
+    type Reply = Verdict<Self>;
+}
+
+impl Verdict<OfficialAccountBeforeAddSubscriber> {
+    /// Allow the request, refusing these users (`RefusedSubscribers_Account`): the others
+    /// subscribe.
+    pub fn allow_with_refused_subscribers<S: Into<String>>(
+        refused: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let refused: Vec<String> = refused.into_iter().map(Into::into).collect();
+        Self::allow().with_field("RefusedSubscribers_Account", refused)
+    }
+}
+
 /// `OfficialAccount.CallbackAfterAddSubscriber`: users subscribed to an official account.
 /// Reply: [`Ack`].
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -342,6 +382,35 @@ mod tests {
         let e: OfficialAccountAfterOfficialAccountFull = from_slice(full).unwrap();
         assert_eq!(e.official_account, "@TOA#_news");
         assert_eq!(e.event_time, Some(1_713_000_000_004));
+    }
+
+    #[test]
+    fn before_add_subscriber_reads_the_documented_fields_and_refuses_some() {
+        let body = br#"{"CallbackCommand":"OfficialAccount.CallbackBeforeAddSubscriber",
+            "Official_Account":"@TOA#_weather","Operator_Account":"ops",
+            "SubscribeAccountList":[{"Subscriber_Account":"ivy"},{"Subscriber_Account":"jon"}],
+            "EventTime":"1712000000999","Later":true}"#;
+        let e: OfficialAccountBeforeAddSubscriber = from_slice(body).unwrap();
+        assert_eq!(
+            (e.official_account.as_str(), e.operator_account.as_str()),
+            ("@TOA#_weather", "ops")
+        );
+        let who: Vec<&str> = e
+            .subscribe_account_list
+            .iter()
+            .map(|s| s.subscriber_account.as_str())
+            .collect();
+        assert_eq!(who, ["ivy", "jon"]);
+        assert_eq!(e.event_time, Some(1_712_000_000_999));
+        assert_eq!(
+            Verdict::<OfficialAccountBeforeAddSubscriber>::allow_with_refused_subscribers(["jon"])
+                .to_json(),
+            r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jon"]}"#
+        );
+        assert_eq!(
+            Verdict::<OfficialAccountBeforeAddSubscriber>::forbid().to_json(),
+            r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#
+        );
     }
 
     #[test]
