@@ -78,6 +78,7 @@ pub(crate) fn refuse(
             | ErrorKind::TooLarge
             | ErrorKind::UnsupportedMediaType
             | ErrorKind::BodyRead
+            | ErrorKind::HandlerPanicked
     );
     let command = command.unwrap_or("-");
     if decides && unreadable {

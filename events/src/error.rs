@@ -43,11 +43,15 @@ pub enum ErrorKind {
     NotVerified,
     /// The body could not be read from the connection (400).
     BodyRead,
+    /// The handler panicked (500; a before-callback is answered by the policy). The router
+    /// catches it so that Tencent gets an answer: without one, a before-callback counts as
+    /// failed and the message is delivered unmoderated.
+    HandlerPanicked,
 }
 
 impl ErrorKind {
     /// Every kind, in counter order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         Self::Malformed,
         Self::Mismatch,
         Self::CommandConflict,
@@ -57,6 +61,7 @@ impl ErrorKind {
         Self::UnsupportedMediaType,
         Self::NotVerified,
         Self::BodyRead,
+        Self::HandlerPanicked,
     ];
 
     /// The HTTP status this refusal is answered with (where no before-callback policy applies).
@@ -64,7 +69,7 @@ impl ErrorKind {
         match self {
             Self::TooLarge => http::StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotVerified => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotVerified | Self::HandlerPanicked => http::StatusCode::INTERNAL_SERVER_ERROR,
             _ => http::StatusCode::BAD_REQUEST,
         }
     }
@@ -81,11 +86,13 @@ impl ErrorKind {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::NotVerified => "not_verified",
             Self::BodyRead => "body_read",
+            Self::HandlerPanicked => "handler_panicked",
         }
     }
 
-    pub(crate) fn index(self) -> usize {
-        Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    /// The counter slot: the declaration order, which `ALL` follows (checked below).
+    pub(crate) const fn index(self) -> usize {
+        self as usize
     }
 
     fn describe(self) -> &'static str {
@@ -103,9 +110,21 @@ impl ErrorKind {
                 "the request did not pass a verification layer (no verified extension)"
             }
             Self::BodyRead => "the body could not be read",
+            Self::HandlerPanicked => "the handler panicked",
         }
     }
 }
+
+const _: () = {
+    let mut i = 0;
+    while i < ErrorKind::ALL.len() {
+        assert!(
+            ErrorKind::ALL[i] as usize == i,
+            "ErrorKind::ALL is in declaration order"
+        );
+        i += 1;
+    }
+};
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

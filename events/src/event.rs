@@ -34,7 +34,8 @@ macro_rules! events {
             Unknown {
                 /// The command.
                 command: String,
-                /// The whole body.
+                /// The body as serde_json reads it (a member given twice: the last one), without
+                /// its `CallbackCommand`/`WebhookCommand` members, read aside and checked.
                 body: Value,
             },
         }

@@ -17,6 +17,10 @@ use crate::{from_slice, query, Ack, Callback, CallbackReply, Config, Error, Erro
 /// handler behind [`CallbackAuthLayer`](tim_callback_auth::CallbackAuthLayer) (take the
 /// `VerifiedCallback` too with `Extension<VerifiedCallback>`).
 ///
+/// For a route that receives `C` only: Tencent posts every command of an app to the one callback
+/// URL, and any other command is refused here (400). Behind a shared URL, use the
+/// [`Router`](crate::Router) (`route_service`) or [`AnyEvent`].
+///
 /// The query's command, when present, must be `C::COMMAND`, and so must the body's (else 400,
 /// [`CommandConflict`](ErrorKind::CommandConflict)); the rest is the [`Router`](crate::Router)'s
 /// reading, with the [`Config`] found in the request's extensions (`.layer(Extension(config))`),
@@ -70,6 +74,12 @@ fn default_config() -> &'static Config {
     DEFAULT.get_or_init(Config::new)
 }
 
+/// The counters of the extractors that found no [`Config`] in the request's extensions
+/// (process-wide).
+pub fn default_stats() -> crate::Stats {
+    default_config().stats().clone()
+}
+
 impl<S: Send + Sync, C: Callback> FromRequest<S> for Typed<C> {
     type Rejection = Rejected;
 
@@ -79,7 +89,7 @@ impl<S: Send + Sync, C: Callback> FromRequest<S> for Typed<C> {
             .get::<Config>()
             .cloned()
             .unwrap_or_else(|| default_config().clone());
-        let decides = <C::Reply as CallbackReply>::DECIDES;
+        let decides = <C::Reply as CallbackReply>::DECIDES || crate::Event::decides(C::COMMAND);
         let rejected = |error: Error, decides: bool| Rejected {
             kind: error.kind(),
             response: refuse(&error, Some(C::COMMAND), decides, &config),
@@ -134,10 +144,72 @@ impl<S: Send + Sync> FromRequest<S> for TypedTrtc {
             return Err(rejected(Error::new(ErrorKind::NotVerified)));
         };
         // The layer buffered and verified the body: this collects what it holds.
-        let bytes = collect(request.into_body(), usize::MAX)
+        // Within the limit all the same, should a layer between them change the body.
+        let bytes = collect(request.into_body(), config.body_limit)
             .await
             .map_err(rejected)?;
         let event = TrtcEvent::from_verified(&verified, &bytes).map_err(rejected)?;
+        config.stats.count_dispatched();
+        Ok(Self(event))
+    }
+}
+
+/// Any verified callback, typed by its command ([`Event`](crate::Event); `Event::Unknown` for
+/// commands this crate does not know): for a handler behind the one callback URL Tencent posts
+/// every command to, matching on the event itself. The command is read as the
+/// [`Router`](crate::Router) reads it (the query's, else the body's; both must agree), with the
+/// same body rules and policy; answer with an untyped [`Reply`](tim_callback_auth::Reply) (or a
+/// `Verdict`/`Ack`, which are `IntoResponse` too).
+///
+/// ```no_run
+/// use tim_callback_auth::Reply;
+/// use tim_callback_events::extract::AnyEvent;
+/// use tim_callback_events::Event;
+///
+/// async fn callback(AnyEvent(event): AnyEvent) -> Reply {
+///     match event {
+///         Event::C2cBeforeSendMsg(message) if message.msg_body.is_empty() => Reply::forbid(),
+///         _ => Reply::ok(),
+///     }
+/// }
+/// let app: axum::Router = axum::Router::new().route("/im/callback", axum::routing::post(callback));
+/// ```
+#[derive(Clone, Debug)]
+pub struct AnyEvent(pub crate::Event);
+
+impl<S: Send + Sync> FromRequest<S> for AnyEvent {
+    type Rejection = Rejected;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Rejected> {
+        let config = request
+            .extensions()
+            .get::<Config>()
+            .cloned()
+            .unwrap_or_else(|| default_config().clone());
+        let rejected = |error: Error, command: Option<&str>, decides: bool| Rejected {
+            kind: error.kind(),
+            response: refuse(&error, command, decides, &config),
+        };
+        if request.extensions().get::<VerifiedCallback>().is_none() {
+            return Err(rejected(Error::new(ErrorKind::NotVerified), None, false));
+        }
+        let in_query = query::command(request.uri().query())
+            .map_err(|e| rejected(e, None, false))?
+            .map(str::to_owned);
+        let decides = in_query.as_deref().is_some_and(crate::Event::decides);
+        if let Err(error) = check_headers(request.headers(), config.body_limit) {
+            return Err(rejected(error, in_query.as_deref(), decides));
+        }
+        let bytes = collect(request.into_body(), config.body_limit)
+            .await
+            .map_err(|e| rejected(e, in_query.as_deref(), decides))?;
+        let command = match in_query {
+            Some(command) => command,
+            None => crate::parse::body_command(&bytes).map_err(|e| rejected(e, None, false))?,
+        };
+        let decides = crate::Event::decides(&command);
+        let event = crate::Event::parse(&command, &bytes)
+            .map_err(|e| rejected(e, Some(&command), decides))?;
         config.stats.count_dispatched();
         Ok(Self(event))
     }

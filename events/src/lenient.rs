@@ -43,6 +43,50 @@ where
     deserializer.deserialize_option(Opt(PhantomData))
 }
 
+/// An optional floating-point field (`null` is `None`): a JSON number, or a string holding a
+/// finite decimal number (`"22.5"`).
+pub(crate) fn opt_float<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
+    struct Float;
+    impl<'de> Visitor<'de> for Float {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number, a string holding one, or null")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<f64>, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<f64>, E> {
+            Ok(Some(v))
+        }
+        #[allow(clippy::cast_precision_loss)]
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        #[allow(clippy::cast_precision_loss)]
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<f64>, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<f64>, E> {
+            let plain = !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+            match v.parse::<f64>() {
+                Ok(n) if plain && n.is_finite() => Ok(Some(n)),
+                _ => Err(E::custom("expected a decimal number in a string")),
+            }
+        }
+    }
+    deserializer.deserialize_any(Float)
+}
+
 struct Int<T>(PhantomData<T>);
 
 impl<T: TryFrom<u64> + TryFrom<i64>> Visitor<'_> for Int<T> {

@@ -2,10 +2,12 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// One element of a message body: `{"MsgType": "TIMTextElem", "MsgContent": {...}}`.
 ///
@@ -62,13 +64,16 @@ pub enum MsgElement {
 impl MsgElement {
     /// A text element.
     pub fn text(text: impl Into<String>) -> Self {
-        Self::Text(TextElem { text: text.into() })
+        Self::Text(TextElem {
+            text: Some(text.into()),
+            extra: Map::new(),
+        })
     }
 
     /// The text of a text element; `None` for any other element.
     pub fn as_text(&self) -> Option<&str> {
         match self {
-            Self::Text(elem) => Some(&elem.text),
+            Self::Text(elem) => elem.text.as_deref(),
             _ => None,
         }
     }
@@ -89,181 +94,253 @@ impl MsgElement {
     }
 }
 
-/// `TIMTextElem`'s content.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TextElem {
-    /// `Text`: the message text.
-    #[serde(rename = "Text", default)]
-    pub text: String,
+/// A content type: its fields (each `Option`, written back only when present, so an element
+/// read and written again is the element Tencent sent), and the members this crate does not know
+/// (kept in `extra`, written back unchanged). Numbers are read as numbers or numeric strings.
+macro_rules! content {
+    ($(#[$meta:meta])* $name:ident { $( $(#[$field_meta:meta])* $field:ident : $ty:ty = $key:literal, )* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        #[non_exhaustive]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: Option<$ty>, )*
+            /// The members this crate does not know, kept as they came and written back.
+            pub extra: Map<String, Value>,
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(None)?;
+                $( if let Some(value) = &self.$field { map.serialize_entry($key, value)?; } )*
+                for (key, value) in &self.extra {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct ContentVisitor;
+                impl<'de> Visitor<'de> for ContentVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("the content of a message element (", stringify!($name), ")"))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        let mut out = $name::default();
+                        // The members read so far (at most 16 fields a type: no allocation).
+                        let mut seen: [&str; 16] = [""; 16];
+                        let mut count = 0;
+                        while let Some(key) = map.next_key::<crate::parse::Key<'de>>()? {
+                            match key.as_str() {
+                                $( $key => {
+                                    if seen[..count].contains(&$key) {
+                                        return Err(de::Error::duplicate_field($key));
+                                    }
+                                    if let Some(slot) = seen.get_mut(count) {
+                                        *slot = $key;
+                                        count += 1;
+                                    }
+                                    out.$field = map.next_value_seed(Lenient::<$ty>(PhantomData))?;
+                                } )*
+                                other => {
+                                    let value = map.next_value::<Value>()?;
+                                    if out.extra.insert(other.to_owned(), value).is_some() {
+                                        return Err(de::Error::custom("a member is given twice"));
+                                    }
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                deserializer.deserialize_map(ContentVisitor)
+            }
+        }
+    };
 }
 
-/// `TIMFaceElem`'s content: an emoji.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct FaceElem {
-    /// `Index`: the emoji's index, defined by the app.
-    #[serde(rename = "Index", default)]
-    pub index: i64,
-    /// `Data`: extra data, defined by the app.
-    #[serde(rename = "Data", default)]
-    pub data: String,
+/// How a content field is read: strings and lists as they are, numbers as numbers or numeric
+/// strings; `null` is absent.
+trait Field: Sized {
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error>;
 }
 
-/// `TIMLocationElem`'s content.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct LocationElem {
-    /// `Desc`: a description of the place.
-    #[serde(rename = "Desc", default)]
-    pub desc: String,
-    /// `Latitude`.
-    #[serde(rename = "Latitude", default)]
-    pub latitude: f64,
-    /// `Longitude`.
-    #[serde(rename = "Longitude", default)]
-    pub longitude: f64,
+impl Field for String {
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        Option::<String>::deserialize(deserializer)
+    }
 }
 
-/// `TIMCustomElem`'s content: app-defined data (not moderated by Tencent's filters).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CustomElem {
-    /// `Data`: the custom payload.
-    #[serde(rename = "Data", default)]
-    pub data: String,
-    /// `Desc`: the text an offline push shows.
-    #[serde(rename = "Desc", default, skip_serializing_if = "String::is_empty")]
-    pub desc: String,
-    /// `Ext`: the extension field of an offline push.
-    #[serde(rename = "Ext", default, skip_serializing_if = "String::is_empty")]
-    pub ext: String,
-    /// `Sound`: the sound of an offline push.
-    #[serde(rename = "Sound", default, skip_serializing_if = "String::is_empty")]
-    pub sound: String,
+impl Field for Vec<ImageInfo> {
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        Option::<Vec<ImageInfo>>::deserialize(deserializer)
+    }
 }
 
-/// `TIMImageElem`'s content.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ImageElem {
-    /// `UUID`: the image's id.
-    #[serde(rename = "UUID", default)]
-    pub uuid: String,
-    /// `ImageFormat`: 1 JPG, 2 GIF, 3 PNG, 4 BMP, 255 other.
-    #[serde(rename = "ImageFormat", default)]
-    pub image_format: u32,
-    /// `ImageInfoArray`: the original, large and thumbnail versions.
-    #[serde(rename = "ImageInfoArray", default)]
-    pub image_info_array: Vec<ImageInfo>,
+macro_rules! int_field {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+                crate::lenient::opt_int(deserializer)
+            }
+        }
+    )*};
+}
+int_field!(u32, u64, i64);
+
+impl Field for f64 {
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Self>, D::Error> {
+        crate::lenient::opt_float(deserializer)
+    }
 }
 
-/// One version of an image (`ImageInfoArray`'s entries).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ImageInfo {
-    /// `Type`: 1 original, 2 large, 3 thumbnail.
-    #[serde(rename = "Type", default)]
-    pub kind: u32,
-    /// `Size`: bytes.
-    #[serde(rename = "Size", default)]
-    pub size: u64,
-    /// `Width`: pixels.
-    #[serde(rename = "Width", default)]
-    pub width: u32,
-    /// `Height`: pixels.
-    #[serde(rename = "Height", default)]
-    pub height: u32,
-    /// `URL`: where to download it.
-    #[serde(rename = "URL", default)]
-    pub url: String,
+/// The seed reading one field by its [`Field`] rule.
+struct Lenient<T>(PhantomData<T>);
+
+impl<'de, T: Field> DeserializeSeed<'de> for Lenient<T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<T>, D::Error> {
+        T::read(deserializer)
+    }
 }
 
-/// `TIMSoundElem`'s content: a voice message.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct SoundElem {
-    /// `Url`: where to download it.
-    #[serde(rename = "Url", default)]
-    pub url: String,
-    /// `UUID`: the sound's id.
-    #[serde(rename = "UUID", default)]
-    pub uuid: String,
-    /// `Size`: bytes.
-    #[serde(rename = "Size", default)]
-    pub size: u64,
-    /// `Second`: its length in seconds.
-    #[serde(rename = "Second", default)]
-    pub second: u32,
-    /// `Download_Flag`: 2 means it is downloaded from `Url`.
-    #[serde(rename = "Download_Flag", default)]
-    pub download_flag: u32,
+content! {
+    /// `TIMTextElem`'s content.
+    TextElem {
+        /// `Text`: the message text.
+        text: String = "Text",
+    }
 }
 
-/// `TIMFileElem`'s content.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct FileElem {
-    /// `Url`: where to download it.
-    #[serde(rename = "Url", default)]
-    pub url: String,
-    /// `UUID`: the file's id.
-    #[serde(rename = "UUID", default)]
-    pub uuid: String,
-    /// `FileSize`: bytes.
-    #[serde(rename = "FileSize", default)]
-    pub file_size: u64,
-    /// `FileName`.
-    #[serde(rename = "FileName", default)]
-    pub file_name: String,
-    /// `Download_Flag`: 2 means it is downloaded from `Url`.
-    #[serde(rename = "Download_Flag", default)]
-    pub download_flag: u32,
+content! {
+    /// `TIMFaceElem`'s content: an emoji.
+    FaceElem {
+        /// `Index`: the emoji's index, defined by the app.
+        index: i64 = "Index",
+        /// `Data`: extra data, defined by the app.
+        data: String = "Data",
+    }
 }
 
-/// `TIMVideoFileElem`'s content: a video and its thumbnail.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct VideoFileElem {
-    /// `VideoUrl`.
-    #[serde(rename = "VideoUrl", default)]
-    pub video_url: String,
-    /// `VideoUUID`.
-    #[serde(rename = "VideoUUID", default)]
-    pub video_uuid: String,
-    /// `VideoSize`: bytes.
-    #[serde(rename = "VideoSize", default)]
-    pub video_size: u64,
-    /// `VideoSecond`: its length in seconds.
-    #[serde(rename = "VideoSecond", default)]
-    pub video_second: u32,
-    /// `VideoFormat`: `mp4`, …
-    #[serde(rename = "VideoFormat", default)]
-    pub video_format: String,
-    /// `VideoDownloadFlag`: 2 means it is downloaded from `VideoUrl`.
-    #[serde(rename = "VideoDownloadFlag", default)]
-    pub video_download_flag: u32,
-    /// `ThumbUrl`.
-    #[serde(rename = "ThumbUrl", default)]
-    pub thumb_url: String,
-    /// `ThumbUUID`.
-    #[serde(rename = "ThumbUUID", default)]
-    pub thumb_uuid: String,
-    /// `ThumbSize`: bytes.
-    #[serde(rename = "ThumbSize", default)]
-    pub thumb_size: u64,
-    /// `ThumbWidth`: pixels.
-    #[serde(rename = "ThumbWidth", default)]
-    pub thumb_width: u32,
-    /// `ThumbHeight`: pixels.
-    #[serde(rename = "ThumbHeight", default)]
-    pub thumb_height: u32,
-    /// `ThumbFormat`: `JPG`, …
-    #[serde(rename = "ThumbFormat", default)]
-    pub thumb_format: String,
-    /// `ThumbDownloadFlag`: 2 means it is downloaded from `ThumbUrl`.
-    #[serde(rename = "ThumbDownloadFlag", default)]
-    pub thumb_download_flag: u32,
+content! {
+    /// `TIMLocationElem`'s content.
+    LocationElem {
+        /// `Desc`: a description of the place.
+        desc: String = "Desc",
+        /// `Latitude`.
+        latitude: f64 = "Latitude",
+        /// `Longitude`.
+        longitude: f64 = "Longitude",
+    }
+}
+
+content! {
+    /// `TIMCustomElem`'s content: app-defined data (not moderated by Tencent's filters).
+    CustomElem {
+        /// `Data`: the custom payload.
+        data: String = "Data",
+        /// `Desc`: the text an offline push shows.
+        desc: String = "Desc",
+        /// `Ext`: the extension field of an offline push.
+        ext: String = "Ext",
+        /// `Sound`: the sound of an offline push.
+        sound: String = "Sound",
+    }
+}
+
+content! {
+    /// `TIMImageElem`'s content.
+    ImageElem {
+        /// `UUID`: the image's id.
+        uuid: String = "UUID",
+        /// `ImageFormat`: 1 JPG, 2 GIF, 3 PNG, 4 BMP, 255 other.
+        image_format: u32 = "ImageFormat",
+        /// `ImageInfoArray`: the original, large and thumbnail versions.
+        image_info_array: Vec<ImageInfo> = "ImageInfoArray",
+    }
+}
+
+content! {
+    /// One version of an image (`ImageInfoArray`'s entries).
+    ImageInfo {
+        /// `Type`: 1 original, 2 large, 3 thumbnail.
+        kind: u32 = "Type",
+        /// `Size`: bytes.
+        size: u64 = "Size",
+        /// `Width`: pixels.
+        width: u32 = "Width",
+        /// `Height`: pixels.
+        height: u32 = "Height",
+        /// `URL`: where to download it.
+        url: String = "URL",
+    }
+}
+
+content! {
+    /// `TIMSoundElem`'s content: a voice message.
+    SoundElem {
+        /// `Url`: where to download it.
+        url: String = "Url",
+        /// `UUID`: the sound's id.
+        uuid: String = "UUID",
+        /// `Size`: bytes.
+        size: u64 = "Size",
+        /// `Second`: its length in seconds.
+        second: u32 = "Second",
+        /// `Download_Flag`: 2 means it is downloaded from `Url`.
+        download_flag: u32 = "Download_Flag",
+    }
+}
+
+content! {
+    /// `TIMFileElem`'s content.
+    FileElem {
+        /// `Url`: where to download it.
+        url: String = "Url",
+        /// `UUID`: the file's id.
+        uuid: String = "UUID",
+        /// `FileSize`: bytes.
+        file_size: u64 = "FileSize",
+        /// `FileName`.
+        file_name: String = "FileName",
+        /// `Download_Flag`: 2 means it is downloaded from `Url`.
+        download_flag: u32 = "Download_Flag",
+    }
+}
+
+content! {
+    /// `TIMVideoFileElem`'s content: a video and its thumbnail.
+    VideoFileElem {
+        /// `VideoUrl`.
+        video_url: String = "VideoUrl",
+        /// `VideoUUID`.
+        video_uuid: String = "VideoUUID",
+        /// `VideoSize`: bytes.
+        video_size: u64 = "VideoSize",
+        /// `VideoSecond`: its length in seconds.
+        video_second: u32 = "VideoSecond",
+        /// `VideoFormat`: `mp4`, …
+        video_format: String = "VideoFormat",
+        /// `VideoDownloadFlag`: 2 means it is downloaded from `VideoUrl`.
+        video_download_flag: u32 = "VideoDownloadFlag",
+        /// `ThumbUrl`.
+        thumb_url: String = "ThumbUrl",
+        /// `ThumbUUID`.
+        thumb_uuid: String = "ThumbUUID",
+        /// `ThumbSize`: bytes.
+        thumb_size: u64 = "ThumbSize",
+        /// `ThumbWidth`: pixels.
+        thumb_width: u32 = "ThumbWidth",
+        /// `ThumbHeight`: pixels.
+        thumb_height: u32 = "ThumbHeight",
+        /// `ThumbFormat`: `JPG`, …
+        thumb_format: String = "ThumbFormat",
+        /// `ThumbDownloadFlag`: 2 means it is downloaded from `ThumbUrl`.
+        thumb_download_flag: u32 = "ThumbDownloadFlag",
+    }
 }
 
 impl Serialize for MsgElement {
@@ -416,71 +493,117 @@ mod tests {
         let MsgElement::Face(face) = &elements[1] else {
             panic!("{:?}", elements[1])
         };
-        assert_eq!((face.index, face.data.as_str()), (3, "smile"));
+        assert_eq!((face.index, face.data.as_deref()), (Some(3), Some("smile")));
         let MsgElement::Location(place) = &elements[2] else {
             panic!()
         };
         assert_eq!(
-            (place.desc.as_str(), place.latitude, place.longitude),
-            ("office", 22.5, 113.9)
+            (place.desc.as_deref(), place.latitude, place.longitude),
+            (Some("office"), Some(22.5), Some(113.9))
         );
         let MsgElement::Custom(custom) = &elements[3] else {
             panic!()
         };
         assert_eq!(
             (
-                custom.data.as_str(),
-                custom.desc.as_str(),
-                custom.ext.as_str(),
-                custom.sound.as_str()
+                custom.data.as_deref(),
+                custom.desc.as_deref(),
+                custom.ext.as_deref(),
+                custom.sound.as_deref()
             ),
-            ("{\"k\":1}", "d", "e", "s.mp3")
+            (Some("{\"k\":1}"), Some("d"), Some("e"), Some("s.mp3"))
         );
         let MsgElement::Image(image) = &elements[4] else {
             panic!()
         };
-        assert_eq!((image.uuid.as_str(), image.image_format), ("u1", 1));
-        assert_eq!(image.image_info_array[0].url, "https://img/1");
+        assert_eq!(
+            (image.uuid.as_deref(), image.image_format),
+            (Some("u1"), Some(1))
+        );
+        let info = &image.image_info_array.as_ref().unwrap()[0];
         assert_eq!(
             (
-                image.image_info_array[0].kind,
-                image.image_info_array[0].size,
-                image.image_info_array[0].width,
-                image.image_info_array[0].height
+                info.kind,
+                info.size,
+                info.width,
+                info.height,
+                info.url.as_deref()
             ),
-            (1, 10, 2, 3)
+            (Some(1), Some(10), Some(2), Some(3), Some("https://img/1"))
         );
         let MsgElement::Sound(sound) = &elements[5] else {
             panic!()
         };
         assert_eq!(
             (
-                sound.url.as_str(),
-                sound.uuid.as_str(),
+                sound.url.as_deref(),
+                sound.uuid.as_deref(),
                 sound.size,
                 sound.second,
                 sound.download_flag
             ),
-            ("https://s", "u2", 99, 4, 2)
+            (Some("https://s"), Some("u2"), Some(99), Some(4), Some(2))
         );
         let MsgElement::VideoFile(video) = &elements[6] else {
             panic!()
         };
         assert_eq!(
             (
-                video.video_url.as_str(),
+                video.video_url.as_deref(),
+                video.video_uuid.as_deref(),
                 video.video_size,
                 video.video_second,
+                video.video_format.as_deref(),
+                video.video_download_flag
+            ),
+            (
+                Some("https://v"),
+                Some("u3"),
+                Some(7),
+                Some(5),
+                Some("mp4"),
+                Some(2)
+            )
+        );
+        assert_eq!(
+            (
+                video.thumb_url.as_deref(),
+                video.thumb_uuid.as_deref(),
+                video.thumb_size,
                 video.thumb_width,
                 video.thumb_height,
-                video.thumb_format.as_str()
+                video.thumb_format.as_deref(),
+                video.thumb_download_flag
             ),
-            ("https://v", 7, 5, 8, 9, "JPG")
+            (
+                Some("https://t"),
+                Some("u4"),
+                Some(6),
+                Some(8),
+                Some(9),
+                Some("JPG"),
+                Some(2)
+            )
         );
         let MsgElement::File(file) = &elements[7] else {
             panic!()
         };
-        assert_eq!((file.file_name.as_str(), file.file_size), ("a.pdf", 11));
+        assert_eq!(
+            (
+                file.url.as_deref(),
+                file.uuid.as_deref(),
+                file.file_name.as_deref(),
+                file.file_size,
+                file.download_flag
+            ),
+            (
+                Some("https://f"),
+                Some("u5"),
+                Some("a.pdf"),
+                Some(11),
+                Some(2)
+            )
+        );
         let types: Vec<&str> = elements.iter().map(MsgElement::msg_type).collect();
         assert_eq!(
             types,
@@ -495,10 +618,48 @@ mod tests {
                 "TIMFileElem"
             ]
         );
-        // Written and read again: the same elements.
-        let again: Vec<MsgElement> =
-            serde_json::from_str(&serde_json::to_string(&elements).unwrap()).unwrap();
-        assert_eq!(again, elements);
+        // Written back, every element is the one Tencent sent: the same JSON value.
+        let written: Value = serde_json::to_value(&elements).unwrap();
+        assert_eq!(written, serde_json::from_str::<Value>(body).unwrap());
+    }
+
+    #[test]
+    fn a_rewrite_keeps_what_it_does_not_touch() {
+        // Unknown members, absent numbers, numbers as strings: written back as they came.
+        let body = r#"{"MsgType":"TIMImageElem","MsgContent":{"UUID":"u","ImageFormat":"1",
+            "ImageInfoArray":[{"Type":1,"URL":"x","NewField":"keep me"}],"Extra":7}}"#;
+        let element: MsgElement = serde_json::from_str(body).unwrap();
+        let MsgElement::Image(image) = &element else {
+            panic!()
+        };
+        assert_eq!(
+            (image.image_format, image.extra["Extra"].clone()),
+            (Some(1), Value::from(7))
+        );
+        assert_eq!(
+            serde_json::to_string(&element).unwrap(),
+            r#"{"MsgType":"TIMImageElem","MsgContent":{"UUID":"u","ImageFormat":1,"ImageInfoArray":[{"Type":1,"URL":"x","NewField":"keep me"}],"Extra":7}}"#
+        );
+        let place: MsgElement = serde_json::from_str(
+            r#"{"MsgType":"TIMLocationElem","MsgContent":{"Latitude":"22.5","Longitude":null}}"#,
+        )
+        .unwrap();
+        let MsgElement::Location(place) = place else {
+            panic!()
+        };
+        assert_eq!(
+            (place.latitude, place.longitude, place.desc),
+            (Some(22.5), None, None)
+        );
+        for bad in [
+            r#"{"Latitude":"north"}"#,
+            r#"{"Latitude":"1e999"}"#,
+            r#"{"Latitude":true}"#,
+        ] {
+            assert!(serde_json::from_str::<LocationElem>(bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<TextElem>(r#"{"Text":"a","Text":"b"}"#).is_err());
+        assert!(serde_json::from_str::<TextElem>(r#"{"X":1,"X":2}"#).is_err());
     }
 
     #[test]

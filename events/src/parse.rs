@@ -81,9 +81,14 @@ pub(crate) fn tagged<T: DeserializeOwned>(
     }
 }
 
-/// Only the body's command (for a router whose query has none), by the same rules.
-pub(crate) fn command_only(body: &[u8]) -> Result<Option<String>, Error> {
-    tagged::<de::IgnoredAny>(body, None).map(|(_, command)| command)
+/// Only the body's command, for a request whose query names none: by the same rules, and it
+/// must be a plausible command name.
+pub(crate) fn body_command(body: &[u8]) -> Result<String, Error> {
+    match tagged::<de::IgnoredAny>(body, None)?.1 {
+        Some(command) if crate::query::plausible(&command) => Ok(command),
+        Some(_) => Err(Error::new(ErrorKind::BadQueryCommand)),
+        None => Err(Error::new(ErrorKind::MissingCommand)),
+    }
 }
 
 /// A JSON object key, borrowed from the input when it has no escapes.
@@ -114,6 +119,60 @@ impl<'de> Deserialize<'de> for Key<'de> {
             }
         }
         deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// A command member's value: a string, or any other well-formed JSON value (consumed).
+enum CommandValue {
+    Text(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for CommandValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValueVisitor;
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = CommandValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CommandValue, E> {
+                Ok(CommandValue::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<CommandValue, E> {
+                Ok(CommandValue::Text(v))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<CommandValue, E> {
+                Ok(CommandValue::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<CommandValue, E> {
+                Ok(CommandValue::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<CommandValue, E> {
+                Ok(CommandValue::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<CommandValue, E> {
+                Ok(CommandValue::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<CommandValue, E> {
+                Ok(CommandValue::Other)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<CommandValue, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(CommandValue::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CommandValue, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(CommandValue::Other)
+            }
+        }
+        deserializer.deserialize_any(ValueVisitor)
     }
 }
 
@@ -192,12 +251,11 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut Intercept<'_, A> {
                     .deserialize(StrDeserializer::new(key.as_str()))
                     .map(Some);
             };
-            let value = match self.inner.next_value::<String>() {
-                Ok(value) => value,
-                Err(e) => {
-                    self.conflict.set(true);
-                    return Err(e);
-                }
+            // A malformed value is a malformed body (its error propagates as such); a well-formed
+            // value that is not a string is no command: a conflict.
+            let CommandValue::Text(value) = self.inner.next_value::<CommandValue>()? else {
+                self.conflict.set(true);
+                return Err(de::Error::custom("the command is not a string"));
             };
             if self.expected.is_some_and(|expected| expected != value) {
                 self.conflict.set(true);
@@ -249,7 +307,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(command.as_deref(), Some("A.B"));
-        assert_eq!(command_only(br#"{"x":1}"#).unwrap(), None);
+        assert_eq!(
+            body_command(br#"{"x":1}"#).unwrap_err().kind(),
+            ErrorKind::MissingCommand
+        );
+        assert_eq!(
+            body_command(br#"{"CallbackCommand":"a b"}"#)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::BadQueryCommand
+        );
+        assert_eq!(body_command(br#"{"WebhookCommand":"A.B"}"#).unwrap(), "A.B");
     }
 
     #[test]
@@ -261,8 +329,19 @@ mod tests {
             r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","Callback\u0043ommand":"Group.CallbackAfterSendMsg"}"#,
             r#"{"CallbackCommand":5}"#,
             r#"{"CallbackCommand":null}"#,
+            r#"{"CallbackCommand":{"a":[1]}}"#,
         ] {
             assert_eq!(kind(body), Some(ErrorKind::CommandConflict), "{body}");
+        }
+        // A command member that is not well-formed JSON makes a malformed body, not a conflict
+        // (a before-callback then gets the policy's answer, not a 400).
+        for body in [
+            r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg"#,
+            r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg\ud800"}"#,
+            r#"{"CallbackCommand":"#,
+            r#"{"CallbackCommand":tru}"#,
+        ] {
+            assert_eq!(kind(body), Some(ErrorKind::Malformed), "{body}");
         }
     }
 

@@ -20,8 +20,23 @@ use crate::{Error, ErrorKind};
 /// The longest command accepted.
 pub(crate) const MAX_COMMAND: usize = 64;
 
-/// The command of `query`, `None` when it names none.
-pub(crate) fn command(query: Option<&str>) -> Result<Option<&str>, Error> {
+/// The command of a request's query (`uri.query()`) by the rules above; `None` when it names
+/// none. What the [`Router`](crate::Router) and the extractors dispatch on: use it with
+/// [`Event::parse`](crate::Event::parse) when you dispatch yourself.
+///
+/// ```
+/// use tim_callback_events::query::command;
+///
+/// assert_eq!(command(Some("SdkAppid=1&CallbackCommand=State.StateChange&Sign=x"))?, Some("State.StateChange"));
+/// assert!(command(Some("CallbackCommand=State.StateChange&Callback%43ommand=Group.CallbackBeforeSendMsg")).is_err());
+/// # Ok::<(), tim_callback_events::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`BadQueryCommand`](ErrorKind::BadQueryCommand) or
+/// [`CommandConflict`](ErrorKind::CommandConflict), by the rules above.
+pub fn command(query: Option<&str>) -> Result<Option<&str>, Error> {
     let Some(query) = query else { return Ok(None) };
     let mut found: [Option<&str>; 2] = [None, None];
     for segment in query.split('&') {
@@ -57,8 +72,9 @@ pub(crate) fn plausible(value: &str) -> bool {
 
 /// Whether `key`, not literally a command name, reads as one to a decoding or case-folding parser.
 fn disguised(key: &str) -> bool {
-    // Longer than any spelling of the names (each byte at most `%XX`, the Kelvin sign 3 bytes).
-    if key.len() > 3 * "CallbackCommand".len() {
+    // Longer than any spelling of the names: each character at most 9 bytes (the Kelvin sign,
+    // 3 bytes, each percent-encoded).
+    if key.len() > 9 * "CallbackCommand".len() {
         return false;
     }
     let bytes = key.as_bytes();
@@ -160,6 +176,9 @@ mod tests {
             "CallbackCommand=A+B",
             "CallbackCommand=A.B%00",
             "CallbackCommand=\u{e9}",
+            // The Kelvin sign percent-encoded: 9 bytes for one letter.
+            "%43%61%6C%6C%62%61%63%E2%84%AA%43%6F%6D%6D%61%6E%64=A.B",
+            "%57%65%62%68%6F%6F%E2%84%AA%43%6F%6D%6D%61%6E%64=A.B",
         ] {
             assert_eq!(kind(q), Some(ErrorKind::BadQueryCommand), "{q}");
         }

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::{ready, Future};
 use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,7 +17,7 @@ use tim_callback_auth::{Reply, VerifiedCallback};
 
 use crate::body::{check_headers, collect, json, refuse};
 use crate::event::Event;
-use crate::parse::command_only;
+use crate::parse::body_command;
 use crate::reply::OK_JSON;
 use crate::{from_slice, query, Callback, CallbackReply, Config, Error, ErrorKind, Stats};
 
@@ -43,8 +44,13 @@ type BoxFuture = Pin<Box<dyn Future<Output = Response<String>> + Send>>;
 ///
 /// A body that cannot be read is refused with its status (400, 413, 415), except for a
 /// before-callback, answered by the [`UnreadableBody`](crate::UnreadableBody) policy (see
-/// [`Config`]). Neither the query's command nor the body's is covered by the `Sign`: the
-/// router makes them agree, it cannot make them Tencent's.
+/// [`Config`]). A handler that panics is answered alike (500, or the policy for a
+/// before-callback: Tencent delivers a message whose before-callback got no answer), counted as
+/// [`HandlerPanicked`](ErrorKind::HandlerPanicked). When the query names no command (Tencent's
+/// always does), the body is read for it first, then parsed for its route: two passes.
+///
+/// Neither the query's command nor the body's is covered by the `Sign`: the router makes them
+/// agree, it cannot make them Tencent's.
 ///
 /// ```
 /// use tim_callback_events::chat::c2c::{C2cAfterSendMsg, C2cBeforeSendMsg};
@@ -108,6 +114,11 @@ impl Router {
         H: Fn(C, VerifiedCallback) -> F + Send + Sync + 'static,
         F: Future<Output = C::Reply> + Send + 'static,
     {
+        debug_assert!(
+            query::plausible(C::COMMAND),
+            "{} is not a command name the router can read",
+            C::COMMAND
+        );
         let route: Arc<dyn Route> = Arc::new(Typed {
             handler,
             command: PhantomData::<fn() -> C>,
@@ -176,15 +187,9 @@ impl Router {
         };
         let command = match in_query {
             Some(command) => command,
-            None => match command_only(&bytes) {
-                Ok(Some(command)) if query::plausible(&command) => command,
-                Ok(Some(_)) => {
-                    return refuse(&Error::new(ErrorKind::BadQueryCommand), None, false, config)
-                }
-                Ok(None) => {
-                    return refuse(&Error::new(ErrorKind::MissingCommand), None, false, config)
-                }
-                // No command could be read, so no route: refused with its status.
+            // No command could be read, so no route: refused with its status.
+            None => match body_command(&bytes) {
+                Ok(command) => command,
                 Err(error) => return refuse(&error, None, false, config),
             },
         };
@@ -198,7 +203,14 @@ impl Router {
         match Event::parse(&command, &bytes) {
             Ok(event) => {
                 config.stats.count_dispatched();
-                json(fallback.call(event, verified).await.to_json())
+                let decides = Event::decides(&command);
+                match catch_unwind(AssertUnwindSafe(|| fallback.call(event, verified))) {
+                    Ok(reply) => {
+                        let reply = Box::pin(async move { json(reply.await.to_json()) });
+                        guarded(reply, "-", decides, config).await
+                    }
+                    Err(_) => panicked(&command, decides, config),
+                }
             }
             Err(error) => refuse(&error, Some(&command), Event::decides(&command), config),
         }
@@ -241,6 +253,45 @@ impl Future for RouterFuture {
     }
 }
 
+/// The answer when a handler panicked: the policy's for a command whose reply decides, else 500.
+fn panicked(command: &str, decides: bool, config: &Config) -> Response<String> {
+    refuse(
+        &Error::new(ErrorKind::HandlerPanicked),
+        Some(command),
+        decides,
+        config,
+    )
+}
+
+/// `future`, with a panic while it runs answered as [`panicked`].
+fn guarded(future: BoxFuture, command: &'static str, decides: bool, config: &Config) -> BoxFuture {
+    Box::pin(Guarded {
+        future,
+        command,
+        decides,
+        config: config.clone(),
+    })
+}
+
+struct Guarded {
+    future: BoxFuture,
+    command: &'static str,
+    decides: bool,
+    config: Config,
+}
+
+impl Future for Guarded {
+    type Output = Response<String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<String>> {
+        let this = &mut *self;
+        match catch_unwind(AssertUnwindSafe(|| this.future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => Poll::Ready(panicked(this.command, this.decides, &this.config)),
+        }
+    }
+}
+
 /// A typed route, its command's type erased.
 trait Route: Send + Sync {
     fn decides(&self) -> bool;
@@ -259,22 +310,25 @@ where
     F: Future<Output = C::Reply> + Send + 'static,
 {
     fn decides(&self) -> bool {
-        <C::Reply as CallbackReply>::DECIDES
+        // A custom type for a known before-callback keeps the policy, whatever its reply type.
+        <C::Reply as CallbackReply>::DECIDES || Event::decides(C::COMMAND)
     }
 
     fn call(&self, body: Bytes, verified: VerifiedCallback, config: &Config) -> BoxFuture {
+        let decides = self.decides();
         match from_slice::<C>(&body) {
             Ok(event) => {
                 config.stats.count_dispatched();
-                let reply = (self.handler)(event, verified);
-                Box::pin(async move { json(reply.await.to_json()) })
+                let handler = &self.handler;
+                match catch_unwind(AssertUnwindSafe(|| handler(event, verified))) {
+                    Ok(reply) => {
+                        let reply = Box::pin(async move { json(reply.await.to_json()) });
+                        guarded(reply, C::COMMAND, decides, config)
+                    }
+                    Err(_) => Box::pin(ready(panicked(C::COMMAND, decides, config))),
+                }
             }
-            Err(error) => Box::pin(ready(refuse(
-                &error,
-                Some(C::COMMAND),
-                self.decides(),
-                config,
-            ))),
+            Err(error) => Box::pin(ready(refuse(&error, Some(C::COMMAND), decides, config))),
         }
     }
 }

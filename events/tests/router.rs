@@ -14,7 +14,7 @@ use tim_callback_auth::{
     AppSet, CallbackAuthLayer, CallbackToken, Reply, TokenHandle, VerifiedCallback,
 };
 use tim_callback_events::chat::c2c::{C2cAfterSendMsg, C2cBeforeSendMsg};
-use tim_callback_events::extract::{Typed, TypedTrtc};
+use tim_callback_events::extract::{AnyEvent, Typed, TypedTrtc};
 use tim_callback_events::message::MsgElement;
 use tim_callback_events::trtc::TrtcEvent;
 use tim_callback_events::{Ack, Config, ErrorKind, Event, Router, Stats, UnreadableBody, Verdict};
@@ -454,5 +454,119 @@ async fn a_trtc_event_is_typed_behind_the_trtc_layer() {
     assert_eq!(
         axum_send(bare, unsigned).await.0,
         StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_answered_not_dropped() {
+    let stats = Stats::new();
+    let router = Router::new()
+        .with_config(Config::new().with_stats(stats.clone()))
+        .on(|_: C2cBeforeSendMsg, _| async move {
+            if true {
+                panic!("the handler failed");
+            }
+            Verdict::allow()
+        })
+        .on(|_: C2cAfterSendMsg, _| -> std::future::Ready<Ack> { panic!("before its future") });
+    let service =
+        CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap()).layer(router);
+    // A before-callback: the policy's forbid, not a dropped connection (Tencent would deliver).
+    let q = format!("CallbackCommand={BEFORE}");
+    assert_eq!(
+        send(
+            service.clone(),
+            request(&uri(APP, TOKEN, &q), &before_body("x"))
+        )
+        .await,
+        (StatusCode::OK, FORBID.to_owned())
+    );
+    // An after-callback: 500, which Tencent retries where it retries.
+    let q = format!("CallbackCommand={AFTER}");
+    assert_eq!(
+        send(service, request(&uri(APP, TOKEN, &q), "{}")).await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(stats.answered_by_policy(ErrorKind::HandlerPanicked), 1);
+    assert_eq!(stats.refused(ErrorKind::HandlerPanicked), 1);
+}
+
+#[tokio::test]
+async fn any_event_reads_every_command_behind_one_url() {
+    async fn handler(
+        Extension(verified): Extension<VerifiedCallback>,
+        AnyEvent(event): AnyEvent,
+    ) -> Reply {
+        assert_eq!(verified.app_id(), APP);
+        match event {
+            Event::C2cBeforeSendMsg(message)
+                if message.msg_body.iter().any(|e| e.as_text() == Some("spam")) =>
+            {
+                Reply::forbid()
+            }
+            Event::Unknown { command, .. } if command == "Chat.CallbackNew" => Reply::discard(),
+            _ => Reply::ok(),
+        }
+    }
+    let stats = Stats::new();
+    let app = axum::Router::new()
+        .route("/im/callback", post(handler))
+        .layer(CallbackAuthLayer::new(
+            TokenHandle::from_token(APP, TOKEN).unwrap(),
+        ))
+        .layer(Extension(Config::new().with_stats(stats.clone())));
+    let q = format!("CallbackCommand={BEFORE}");
+    assert_eq!(
+        axum_send(
+            app.clone(),
+            request(&uri(APP, TOKEN, &q), &before_body("spam"))
+        )
+        .await
+        .1,
+        FORBID
+    );
+    assert_eq!(
+        axum_send(
+            app.clone(),
+            request(&uri(APP, TOKEN, &q), &before_body("fine"))
+        )
+        .await
+        .1,
+        OK
+    );
+    // The command from the body when the query has none; an unknown one kept.
+    let (_, body) = axum_send(
+        app.clone(),
+        request(
+            &uri(APP, TOKEN, "x=1"),
+            r#"{"CallbackCommand":"Chat.CallbackNew"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(
+        body,
+        r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":2}"#
+    );
+    // Disagreement: 400; an unreadable before-callback: the policy.
+    let (status, _) = axum_send(
+        app.clone(),
+        request(
+            &uri(APP, TOKEN, &q),
+            r#"{"CallbackCommand":"Group.CallbackBeforeSendMsg"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        axum_send(app, request(&uri(APP, TOKEN, &q), "{")).await,
+        (StatusCode::OK, FORBID.to_owned())
+    );
+    assert_eq!(
+        (
+            stats.dispatched(),
+            stats.refused(ErrorKind::CommandConflict),
+            stats.answered_by_policy(ErrorKind::Malformed)
+        ),
+        (3, 1, 1)
     );
 }
