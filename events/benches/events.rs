@@ -12,8 +12,14 @@ use std::task::{Context, Poll, Waker};
 use criterion::{criterion_group, criterion_main, Criterion};
 use http::Request;
 use tim_callback_auth::{TokenSnapshot, VerifiedCallback, Verifier};
-use tim_callback_events::chat::c2c::C2cBeforeSendMsg;
+use tim_callback_events::chat::c2c::{
+    C2cAfterMsgReport, C2cAfterMsgWithDraw, C2cAfterSendMsg, C2cBeforeSendMsg,
+};
+use tim_callback_events::chat::group::{GroupAfterSendMsg, GroupBeforeSendMsg};
+use tim_callback_events::chat::sns::{SnsFriendAdd, SnsFriendDelete};
+use tim_callback_events::chat::state::StateStateChange;
 use tim_callback_events::{from_slice, CallbackReply, Router, Verdict};
+use tim_callback_events::{Ack, Callback};
 use tower::Service as _;
 
 fn body() -> String {
@@ -56,6 +62,11 @@ fn parse(c: &mut Criterion) {
     group.bench_function("typed", |b| {
         b.iter(|| from_slice::<C2cBeforeSendMsg>(black_box(bytes)).unwrap())
     });
+    // The derived deserializer alone (no UTF-8 check, no command taken aside): what the
+    // one-pass reading of the command costs.
+    group.bench_function("derived_only", |b| {
+        b.iter(|| serde_json::from_slice::<C2cBeforeSendMsg>(black_box(bytes)).unwrap())
+    });
     group.bench_function("serde_json_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(bytes)).unwrap())
     });
@@ -69,7 +80,31 @@ fn dispatch(c: &mut Criterion) {
         .unwrap();
     let mut router = Router::new().on(handler);
     let uri = "/im/callback?SdkAppid=1400000001&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json&ClientIP=127.0.0.1&OptPlatform=iOS";
+    // Ten routes: the command is found by one hash lookup whatever their number.
+    fn ack<C: Callback<Reply = Ack>>(router: Router) -> Router {
+        router.on(|_: C, _| async { Ack })
+    }
+    let mut many = [
+        ack::<C2cAfterSendMsg>,
+        ack::<C2cAfterMsgReport>,
+        ack::<C2cAfterMsgWithDraw>,
+        ack::<GroupAfterSendMsg>,
+        ack::<SnsFriendAdd>,
+        ack::<SnsFriendDelete>,
+        ack::<StateStateChange>,
+    ]
+    .into_iter()
+    .fold(Router::new(), |router, add| add(router))
+    .on(|_: GroupBeforeSendMsg, _| async { Verdict::allow() })
+    .on(handler);
     let mut group = c.benchmark_group("dispatch_c2c_before_send");
+    group.bench_function("router_nine_routes", |b| {
+        b.iter(|| {
+            let mut request = Request::post(uri).body(body.clone()).unwrap();
+            request.extensions_mut().insert(verified);
+            now(many.call(black_box(request))).unwrap()
+        })
+    });
     group.bench_function("router", |b| {
         b.iter(|| {
             let mut request = Request::post(uri).body(body.clone()).unwrap();

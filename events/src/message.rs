@@ -129,19 +129,17 @@ macro_rules! content {
                     }
                     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         let mut out = $name::default();
-                        // The members read so far (at most 16 fields a type: no allocation).
-                        let mut seen: [&str; 16] = [""; 16];
-                        let mut count = 0;
+                        const KEYS: &[&str] = &[$($key),*];
+                        // The fields read so far, one bit each.
+                        let mut seen = 0u32;
                         while let Some(key) = map.next_key::<crate::parse::Key<'de>>()? {
                             match key.as_str() {
                                 $( $key => {
-                                    if seen[..count].contains(&$key) {
+                                    const BIT: u32 = 1 << index_of(KEYS, $key);
+                                    if seen & BIT != 0 {
                                         return Err(de::Error::duplicate_field($key));
                                     }
-                                    if let Some(slot) = seen.get_mut(count) {
-                                        *slot = $key;
-                                        count += 1;
-                                    }
+                                    seen |= BIT;
                                     out.$field = map.next_value_seed(Lenient::<$ty>(PhantomData))?;
                                 } )*
                                 other => {
@@ -159,6 +157,25 @@ macro_rules! content {
             }
         }
     };
+}
+
+/// Where `key` is in `keys` (at compile time; a content type has at most 32 fields).
+const fn index_of(keys: &[&str], key: &str) -> usize {
+    let mut i = 0;
+    while i < keys.len() {
+        let (a, b) = (keys[i].as_bytes(), key.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a key of this content type")
 }
 
 /// How a content field is read: strings and lists as they are, numbers as numbers or numeric

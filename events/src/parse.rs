@@ -60,7 +60,8 @@ pub fn from_slice<C: Callback>(body: &[u8]) -> Result<C, Error> {
 }
 
 /// Parses `body` as `T` and returns the body's own command (either name), by the module's rules;
-/// with `expected`, a body command other than it is a conflict, found as soon as it is read.
+/// with `expected`, a body command other than it is a conflict, found as soon as it is read (and
+/// none is returned: it can only be `expected`).
 pub(crate) fn tagged<T: DeserializeOwned>(
     body: &[u8],
     expected: Option<&str>,
@@ -123,48 +124,55 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// A command member's value: a string, or any other well-formed JSON value (consumed).
-enum CommandValue {
-    Text(String),
+/// Borrowed from the input when it has no escapes (no allocation on the common path).
+enum CommandValue<'de> {
+    Text(Cow<'de, str>),
     Other,
 }
 
-impl<'de> Deserialize<'de> for CommandValue {
+impl<'de> Deserialize<'de> for CommandValue<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ValueVisitor;
         impl<'de> Visitor<'de> for ValueVisitor {
-            type Value = CommandValue;
+            type Value = CommandValue<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<CommandValue, E> {
-                Ok(CommandValue::Text(v.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<CommandValue<'de>, E> {
+                Ok(CommandValue::Text(Cow::Borrowed(v)))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<CommandValue, E> {
-                Ok(CommandValue::Text(v))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CommandValue<'de>, E> {
+                Ok(CommandValue::Text(Cow::Owned(v.to_owned())))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<CommandValue, E> {
+            fn visit_string<E: de::Error>(self, v: String) -> Result<CommandValue<'de>, E> {
+                Ok(CommandValue::Text(Cow::Owned(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<CommandValue<'de>, E> {
                 Ok(CommandValue::Other)
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<CommandValue, E> {
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<CommandValue<'de>, E> {
                 Ok(CommandValue::Other)
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<CommandValue, E> {
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<CommandValue<'de>, E> {
                 Ok(CommandValue::Other)
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<CommandValue, E> {
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<CommandValue<'de>, E> {
                 Ok(CommandValue::Other)
             }
-            fn visit_unit<E: de::Error>(self) -> Result<CommandValue, E> {
+            fn visit_unit<E: de::Error>(self) -> Result<CommandValue<'de>, E> {
                 Ok(CommandValue::Other)
             }
             fn visit_seq<A: de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> Result<CommandValue, A::Error> {
+            ) -> Result<CommandValue<'de>, A::Error> {
                 while seq.next_element::<de::IgnoredAny>()?.is_some() {}
                 Ok(CommandValue::Other)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CommandValue, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CommandValue<'de>, A::Error> {
                 while map
                     .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
                     .is_some()
@@ -223,19 +231,25 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Tagged<'_, T> {
             (Some(a), _) => Some(a),
             (None, b) => b,
         };
+        // Owned only for a caller that wants it (from_slice has checked it already).
+        let command = if self.expected.is_some() {
+            None
+        } else {
+            command.map(Cow::into_owned)
+        };
         Ok((value, command))
     }
 }
 
 /// Forwards every member to the type's visitor except the command's two names.
-struct Intercept<'c, A> {
+struct Intercept<'c, 'de, A> {
     inner: A,
-    commands: [Option<String>; 2],
+    commands: [Option<Cow<'de, str>>; 2],
     conflict: &'c Cell<bool>,
     expected: Option<&'c str>,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut Intercept<'_, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut Intercept<'_, 'de, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -253,7 +267,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for &mut Intercept<'_, A> {
             };
             // A malformed value is a malformed body (its error propagates as such); a well-formed
             // value that is not a string is no command: a conflict.
-            let CommandValue::Text(value) = self.inner.next_value::<CommandValue>()? else {
+            let CommandValue::Text(value) = self.inner.next_value::<CommandValue<'de>>()? else {
                 self.conflict.set(true);
                 return Err(de::Error::custom("the command is not a string"));
             };
