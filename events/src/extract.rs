@@ -74,6 +74,15 @@ fn default_config() -> &'static Config {
     DEFAULT.get_or_init(Config::new)
 }
 
+/// The request's [`Config`] (an `Extension`), else the process-wide default.
+fn config_of(request: &Request) -> Config {
+    request
+        .extensions()
+        .get::<Config>()
+        .cloned()
+        .unwrap_or_else(|| default_config().clone())
+}
+
 /// The counters of the extractors that found no [`Config`] in the request's extensions
 /// (process-wide).
 pub fn default_stats() -> crate::Stats {
@@ -84,11 +93,7 @@ impl<S: Send + Sync, C: Callback> FromRequest<S> for Typed<C> {
     type Rejection = Rejected;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Rejected> {
-        let config = request
-            .extensions()
-            .get::<Config>()
-            .cloned()
-            .unwrap_or_else(|| default_config().clone());
+        let config = config_of(&request);
         let decides = <C::Reply as CallbackReply>::DECIDES || crate::Event::decides(C::COMMAND);
         let rejected = |error: Error, decides: bool| Rejected {
             kind: error.kind(),
@@ -131,11 +136,7 @@ impl<S: Send + Sync> FromRequest<S> for TypedTrtc {
     type Rejection = Rejected;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Rejected> {
-        let config = request
-            .extensions()
-            .get::<Config>()
-            .cloned()
-            .unwrap_or_else(|| default_config().clone());
+        let config = config_of(&request);
         let rejected = |error: Error| Rejected {
             kind: error.kind(),
             response: refuse(&error, None, false, &config),
@@ -181,11 +182,7 @@ impl<S: Send + Sync> FromRequest<S> for AnyEvent {
     type Rejection = Rejected;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Rejected> {
-        let config = request
-            .extensions()
-            .get::<Config>()
-            .cloned()
-            .unwrap_or_else(|| default_config().clone());
+        let config = config_of(&request);
         let rejected = |error: Error, command: Option<&str>, decides: bool| Rejected {
             kind: error.kind(),
             response: refuse(&error, command, decides, &config),

@@ -332,6 +332,17 @@ mod tests {
             ErrorKind::BadQueryCommand
         );
         assert_eq!(body_command(br#"{"WebhookCommand":"A.B"}"#).unwrap(), "A.B");
+        assert_eq!(
+            body_command(br#"{"WebhookCommand":"A.B","CallbackCommand":"A.B"}"#).unwrap(),
+            "A.B"
+        );
+        // Without an expected command, the two names must still agree.
+        assert_eq!(
+            body_command(br#"{"CallbackCommand":"A.B","WebhookCommand":"C.D"}"#)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::CommandConflict
+        );
     }
 
     #[test]
