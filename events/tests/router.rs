@@ -570,3 +570,47 @@ async fn any_event_reads_every_command_behind_one_url() {
         (3, 1, 1)
     );
 }
+
+#[test]
+fn a_router_shows_its_commands_and_nothing_else() {
+    let router = Router::new()
+        .on(moderate)
+        .on(|_: C2cAfterSendMsg, _| async { Ack });
+    let debug = format!("{router:?}");
+    assert!(debug.starts_with(r#"Router { commands: ["C2C.CallbackAfterSendMsg", "C2C.CallbackBeforeSendMsg"], fallback: false"#), "{debug}");
+}
+
+/// A type of the user's own for a command: the policy follows the command's kind whatever the
+/// reply type says (a known before-callback with `Ack`), and the reply type's (a `Verdict` for a
+/// command this crate does not know).
+#[tokio::test]
+async fn custom_types_keep_the_policy_of_a_deciding_command() {
+    #[derive(serde::Deserialize)]
+    struct MyBeforeSend {}
+    impl tim_callback_events::Callback for MyBeforeSend {
+        const COMMAND: &'static str = BEFORE;
+        type Reply = Ack;
+    }
+    #[derive(serde::Deserialize)]
+    struct MyNewCheck {}
+    impl tim_callback_events::Callback for MyNewCheck {
+        const COMMAND: &'static str = "Chat.CallbackBeforeSomethingNew";
+        type Reply = Verdict<Self>;
+    }
+    let router = Router::new()
+        .on(|_: MyBeforeSend, _| async { Ack })
+        .on(|_: MyNewCheck, _| async { Verdict::allow() });
+    let stats = router.stats().clone();
+    let service =
+        CallbackAuthLayer::new(TokenHandle::from_token(APP, TOKEN).unwrap()).layer(router);
+    for command in [BEFORE, "Chat.CallbackBeforeSomethingNew"] {
+        let q = format!("CallbackCommand={command}");
+        assert_eq!(
+            send(service.clone(), request(&uri(APP, TOKEN, &q), "{")).await,
+            (StatusCode::OK, FORBID.to_owned()),
+            "{command}"
+        );
+    }
+    // The router's own counters (`Router::stats`) saw both.
+    assert_eq!(stats.answered_by_policy(ErrorKind::Malformed), 2);
+}
