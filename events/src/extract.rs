@@ -63,6 +63,14 @@ impl Rejected {
     }
 }
 
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "callback not handed to the handler: {} ({})", self.kind, self.response.status())
+    }
+}
+
+impl std::error::Error for Rejected {}
+
 impl IntoResponse for Rejected {
     fn into_response(self) -> Response {
         self.response.into_response()

@@ -17,6 +17,7 @@ use crate::{Callback, CallbackReply};
 /// assert_eq!(Ack.to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use = "an Ack does nothing until it is answered"]
 pub struct Ack;
 
 /// `{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}`.
@@ -52,6 +53,7 @@ impl CallbackReply for Ack {
 /// );
 /// assert_eq!(Verdict::<C2cBeforeSendMsg>::discard().to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":2}"#);
 /// ```
+#[must_use = "a verdict does nothing until it is answered"]
 pub struct Verdict<C> {
     code: u32,
     info: String,
