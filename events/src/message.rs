@@ -39,19 +39,19 @@ pub enum MsgElement {
     /// `TIMTextElem`.
     Text(TextElem),
     /// `TIMFaceElem`.
-    Face(FaceElem),
+    Face(Box<FaceElem>),
     /// `TIMLocationElem`.
-    Location(LocationElem),
+    Location(Box<LocationElem>),
     /// `TIMCustomElem`.
-    Custom(CustomElem),
+    Custom(Box<CustomElem>),
     /// `TIMImageElem`.
-    Image(ImageElem),
+    Image(Box<ImageElem>),
     /// `TIMSoundElem`.
-    Sound(SoundElem),
+    Sound(Box<SoundElem>),
     /// `TIMVideoFileElem`.
-    VideoFile(VideoFileElem),
+    VideoFile(Box<VideoFileElem>),
     /// `TIMFileElem`.
-    File(FileElem),
+    File(Box<FileElem>),
     /// Any other `MsgType`, its `MsgContent` kept as it came (`Null` when it had none).
     Unknown {
         /// The element's `MsgType`.
@@ -413,13 +413,13 @@ fn element<E: de::Error>(msg_type: String, content: Value) -> Result<MsgElement,
     }
     Ok(match known(&msg_type) {
         Some(Known::Text) => MsgElement::Text(typed(content)?),
-        Some(Known::Face) => MsgElement::Face(typed(content)?),
-        Some(Known::Location) => MsgElement::Location(typed(content)?),
-        Some(Known::Custom) => MsgElement::Custom(typed(content)?),
-        Some(Known::Image) => MsgElement::Image(typed(content)?),
-        Some(Known::Sound) => MsgElement::Sound(typed(content)?),
-        Some(Known::VideoFile) => MsgElement::VideoFile(typed(content)?),
-        Some(Known::File) => MsgElement::File(typed(content)?),
+        Some(Known::Face) => MsgElement::Face(Box::new(typed(content)?)),
+        Some(Known::Location) => MsgElement::Location(Box::new(typed(content)?)),
+        Some(Known::Custom) => MsgElement::Custom(Box::new(typed(content)?)),
+        Some(Known::Image) => MsgElement::Image(Box::new(typed(content)?)),
+        Some(Known::Sound) => MsgElement::Sound(Box::new(typed(content)?)),
+        Some(Known::VideoFile) => MsgElement::VideoFile(Box::new(typed(content)?)),
+        Some(Known::File) => MsgElement::File(Box::new(typed(content)?)),
         None => MsgElement::Unknown { msg_type, content },
     })
 }
@@ -478,13 +478,13 @@ impl<'de> Visitor<'de> for ElementVisitor {
 fn read_known<'de, A: MapAccess<'de>>(kind: Known, map: &mut A) -> Result<MsgElement, A::Error> {
     Ok(match kind {
         Known::Text => MsgElement::Text(map.next_value()?),
-        Known::Face => MsgElement::Face(map.next_value()?),
-        Known::Location => MsgElement::Location(map.next_value()?),
-        Known::Custom => MsgElement::Custom(map.next_value()?),
-        Known::Image => MsgElement::Image(map.next_value()?),
-        Known::Sound => MsgElement::Sound(map.next_value()?),
-        Known::VideoFile => MsgElement::VideoFile(map.next_value()?),
-        Known::File => MsgElement::File(map.next_value()?),
+        Known::Face => MsgElement::Face(Box::new(map.next_value()?)),
+        Known::Location => MsgElement::Location(Box::new(map.next_value()?)),
+        Known::Custom => MsgElement::Custom(Box::new(map.next_value()?)),
+        Known::Image => MsgElement::Image(Box::new(map.next_value()?)),
+        Known::Sound => MsgElement::Sound(Box::new(map.next_value()?)),
+        Known::VideoFile => MsgElement::VideoFile(Box::new(map.next_value()?)),
+        Known::File => MsgElement::File(Box::new(map.next_value()?)),
     })
 }
 
