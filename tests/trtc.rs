@@ -998,6 +998,9 @@ fn the_verified_event_reports_the_body_s_own_group_type_and_time() {
             (APP, group, event_type, ts)
         );
         assert_eq!(event.event_info(body.as_bytes()), Some(r#"{"UserId":"u"}"#));
+        // Another body (a byte more or less) is not the verified one, whatever its range holds.
+        assert_eq!(event.event_info(format!("{body} ").as_bytes()), None);
+        assert_eq!(event.event_info(&body.as_bytes()[..body.len() - 1]), None);
         assert!(!event.signed_with_previous_key());
     }
 }

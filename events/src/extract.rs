@@ -65,7 +65,12 @@ impl Rejected {
 
 impl std::fmt::Display for Rejected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "callback not handed to the handler: {} ({})", self.kind, self.response.status())
+        write!(
+            f,
+            "callback not handed to the handler: {} ({})",
+            self.kind,
+            self.response.status()
+        )
     }
 }
 

@@ -157,6 +157,7 @@ impl TrtcVerifier {
             event_type: fields.event_type,
             callback_ts: fields.callback_ts,
             event_info: fields.event_info,
+            body_len: body.len(),
             key,
         })
     }
@@ -197,6 +198,8 @@ pub struct VerifiedTrtcEvent {
     callback_ts: u64,
     /// `EventInfo`'s byte range in the body.
     event_info: Option<(usize, usize)>,
+    /// The verified body's length: a body of another length is not the one verified.
+    body_len: usize,
     key: Verified,
 }
 
@@ -230,8 +233,8 @@ impl VerifiedTrtcEvent {
     /// `EventInfo`'s value, raw (not decoded: parse it with your JSON parser), from the body the
     /// layer handed on: pass that body (the handler's `String`, `Bytes` or
     /// [`TrtcBody::as_bytes`](super::TrtcBody::as_bytes)). `None` when the event has no `EventInfo`
-    /// (or it is `null`), or when `body` is not the verified body (too short, or the range is not
-    /// UTF-8 there).
+    /// (or it is `null`), or when `body` is not the verified body (not of its length, or the range
+    /// is not UTF-8 there).
     ///
     /// ```
     /// use http::HeaderMap;
@@ -248,6 +251,9 @@ impl VerifiedTrtcEvent {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn event_info<'b>(&self, body: &'b [u8]) -> Option<&'b str> {
+        if body.len() != self.body_len {
+            return None;
+        }
         let range = self.event_info_range()?;
         std::str::from_utf8(body.get(range)?).ok()
     }
