@@ -3,7 +3,7 @@
 //! type ([the commands table](commands)), message bodies as [`MsgElement`](message::MsgElement)s,
 //! typed replies ([`Ack`], [`Verdict`], including a rewritten message for moderation), and
 //! dispatch by command ([`Router`], a tower `Service`; with the `axum` feature, the
-//! [`Typed`](extract::Typed) extractor).
+//! [`AnyEvent`](extract::AnyEvent) and [`Typed`](extract::Typed) extractors).
 //!
 //! ```no_run
 //! use tim_callback_auth::{CallbackAuthLayer, TokenHandle};
@@ -65,7 +65,7 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `axum` | [`extract::Typed`] and [`extract::TypedTrtc`], axum extractors |
+//! | `axum` | the axum extractors [`extract::AnyEvent`], [`extract::Typed`] and [`extract::TypedTrtc`]; `Ack` and `Verdict` as `IntoResponse` |
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
