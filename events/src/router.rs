@@ -26,7 +26,8 @@ type BoxFuture = Pin<Box<dyn Future<Output = Response<String>> + Send>>;
 
 /// Dispatches verified callbacks by command to typed handlers: a tower [`Service`](tower_service::Service)
 /// behind [`CallbackAuthLayer`](tim_callback_auth::CallbackAuthLayer) (one app or an `AppSet`),
-/// in axum (`route_service`) or hyper.
+/// in axum (`route_service`) or tower; hyper takes it through hyper-util's
+/// `TowerToHyperService`.
 ///
 /// For each request:
 ///
