@@ -7,8 +7,9 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 
-use crate::reply::{FORBID_JSON, OK_JSON};
 use crate::stats::may_log;
+use tim_callback_auth::Reply;
+
 use crate::{Config, Error, ErrorKind, UnreadableBody};
 
 /// The `Content-Type` is absent or `application/json` (any case, any parameters: Tencent's is
@@ -35,6 +36,16 @@ fn is_json(value: &HeaderValue) -> bool {
     };
     let essence = value.split(';').next().unwrap_or("").trim();
     essence.eq_ignore_ascii_case("application/json")
+}
+
+/// A request's body under the rules of [`check_headers`], then its bytes, at most `limit`.
+pub(crate) async fn read<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Bytes, Error>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    check_headers(headers, limit)?;
+    collect(body, limit).await
 }
 
 /// The body's bytes, at most `limit` of them.
@@ -83,9 +94,9 @@ pub(crate) fn refuse(
     let command = command.unwrap_or("-");
     if decides && unreadable {
         config.stats.count_by_policy(kind);
-        let (answer, json_body) = match config.unreadable {
-            UnreadableBody::Forbid => ("forbid", FORBID_JSON),
-            UnreadableBody::Allow => ("allow", OK_JSON),
+        let (answer, reply) = match config.unreadable {
+            UnreadableBody::Forbid => ("forbid", Reply::forbid()),
+            UnreadableBody::Allow => ("allow", Reply::ok()),
         };
         if may_log(kind) {
             tracing::warn!(
@@ -95,7 +106,7 @@ pub(crate) fn refuse(
                 "{error}: a before-callback answered by the unreadable-body policy"
             );
         }
-        return json(json_body.to_owned());
+        return reply.into_response();
     }
     config.stats.count_refused(kind);
     if may_log(kind) {
@@ -119,6 +130,9 @@ pub(crate) fn refuse(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const OK_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
+    const FORBID_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

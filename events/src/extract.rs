@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use tim_callback_auth::trtc::VerifiedTrtcEvent;
 use tim_callback_auth::VerifiedCallback;
 
-use crate::body::{check_headers, collect, json, refuse};
+use crate::body::{collect, json, read, refuse};
 use crate::trtc::TrtcEvent;
 use crate::{from_slice, query, Ack, Callback, CallbackReply, Config, Error, ErrorKind, Verdict};
 
@@ -122,10 +122,8 @@ impl<S: Send + Sync, C: Callback> FromRequest<S> for Typed<C> {
             }
             Ok(_) => {}
         }
-        if let Err(error) = check_headers(request.headers(), config.body_limit) {
-            return Err(rejected(error, decides));
-        }
-        let bytes = collect(request.into_body(), config.body_limit)
+        let (parts, body) = request.into_parts();
+        let bytes = read(&parts.headers, body, config.body_limit)
             .await
             .map_err(|e| rejected(e, decides))?;
         let event = from_slice::<C>(&bytes).map_err(|e| rejected(e, decides))?;
@@ -207,10 +205,8 @@ impl<S: Send + Sync> FromRequest<S> for AnyEvent {
             .map_err(|e| rejected(e, None, false))?
             .map(str::to_owned);
         let decides = in_query.as_deref().is_some_and(crate::Event::decides);
-        if let Err(error) = check_headers(request.headers(), config.body_limit) {
-            return Err(rejected(error, in_query.as_deref(), decides));
-        }
-        let bytes = collect(request.into_body(), config.body_limit)
+        let (parts, body) = request.into_parts();
+        let bytes = read(&parts.headers, body, config.body_limit)
             .await
             .map_err(|e| rejected(e, in_query.as_deref(), decides))?;
         let command = match in_query {

@@ -20,16 +20,12 @@ use crate::{Callback, CallbackReply};
 #[must_use = "an Ack does nothing until it is answered"]
 pub struct Ack;
 
-/// `{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}`.
-pub(crate) const OK_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
-/// `ErrorCode` 1: forbidden.
-pub(crate) const FORBID_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#;
-
 impl CallbackReply for Ack {
     const DECIDES: bool = false;
 
     fn to_json(&self) -> String {
-        OK_JSON.to_owned()
+        // The library's `Reply::ok()`: one writer of Tencent's common answers.
+        tim_callback_auth::Reply::ok().to_json()
     }
 }
 
@@ -203,6 +199,9 @@ mod tests {
     use crate::chat::c2c::C2cBeforeSendMsg;
 
     type V = Verdict<C2cBeforeSendMsg>;
+
+    const OK_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
+    const FORBID_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#;
 
     #[test]
     fn the_common_answers_are_the_documented_json() {

@@ -15,10 +15,9 @@ use http::{Request, Response};
 use http_body::Body;
 use tim_callback_auth::{Reply, VerifiedCallback};
 
-use crate::body::{check_headers, collect, json, refuse};
+use crate::body::{json, read, refuse};
 use crate::event::Event;
 use crate::parse::body_command;
-use crate::reply::OK_JSON;
 use crate::{from_slice, query, Callback, CallbackReply, Config, Error, ErrorKind, Stats};
 
 /// A boxed future of a response: each handler is its own future type, and one map holds them all.
@@ -176,13 +175,10 @@ impl Router {
         });
         if in_query.is_some() && route.is_none() && self.fallback.is_none() {
             config.stats.count_defaulted();
-            return json(OK_JSON.to_owned());
+            return Reply::ok().into_response();
         }
         let (parts, body) = request.into_parts();
-        if let Err(error) = check_headers(&parts.headers, config.body_limit) {
-            return refuse(&error, in_query.as_deref(), decides, config);
-        }
-        let bytes = match collect(body, config.body_limit).await {
+        let bytes = match read(&parts.headers, body, config.body_limit).await {
             Ok(bytes) => bytes,
             Err(error) => return refuse(&error, in_query.as_deref(), decides, config),
         };
@@ -199,7 +195,7 @@ impl Router {
         }
         let Some(fallback) = &self.fallback else {
             config.stats.count_defaulted();
-            return json(OK_JSON.to_owned());
+            return Reply::ok().into_response();
         };
         match Event::parse(&command, &bytes) {
             Ok(event) => {
