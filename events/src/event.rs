@@ -53,13 +53,21 @@ macro_rules! events {
             }
 
             /// Whether `command`'s reply decides (a before-callback); `false` for unknown commands.
+            /// One hash lookup: it runs per request for commands without a typed route.
             pub(crate) fn decides(command: &str) -> bool {
-                $(
-                    if command == <crate::$($ty)::+ as Callback>::COMMAND {
-                        return <<crate::$($ty)::+ as Callback>::Reply as crate::CallbackReply>::DECIDES;
-                    }
-                )*
-                false
+                static DECIDING: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+                    std::sync::OnceLock::new();
+                DECIDING
+                    .get_or_init(|| {
+                        [$((
+                            <crate::$($ty)::+ as Callback>::COMMAND,
+                            <<crate::$($ty)::+ as Callback>::Reply as crate::CallbackReply>::DECIDES,
+                        ),)*]
+                        .into_iter()
+                        .filter_map(|(command, decides)| decides.then_some(command))
+                        .collect()
+                    })
+                    .contains(command)
             }
 
             fn parse_known(command: &str, body: &[u8]) -> Option<Result<Self, Error>> {

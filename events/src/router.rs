@@ -119,8 +119,12 @@ impl Router {
             "{} is not a command name the router can read",
             C::COMMAND
         );
+        // A custom type for a known before-callback keeps the policy, whatever its reply type:
+        // decided once, here.
+        let decides = <C::Reply as CallbackReply>::DECIDES || Event::decides(C::COMMAND);
         let route: Arc<dyn Route> = Arc::new(Typed {
             handler,
+            decides,
             command: PhantomData::<fn() -> C>,
         });
         Arc::make_mut(&mut self.routes).insert(C::COMMAND, route);
@@ -297,6 +301,8 @@ trait Route: Send + Sync {
 
 struct Typed<C, H> {
     handler: H,
+    /// Whether `C`'s reply decides.
+    decides: bool,
     command: PhantomData<fn() -> C>,
 }
 
@@ -307,8 +313,7 @@ where
     F: Future<Output = C::Reply> + Send + 'static,
 {
     fn decides(&self) -> bool {
-        // A custom type for a known before-callback keeps the policy, whatever its reply type.
-        <C::Reply as CallbackReply>::DECIDES || Event::decides(C::COMMAND)
+        self.decides
     }
 
     fn call(&self, body: Bytes, verified: VerifiedCallback, config: &Config) -> BoxFuture {
