@@ -54,7 +54,15 @@ macro_rules! events {
 
             /// Whether `command`'s reply decides (a before-callback); `false` for unknown commands.
             /// One hash lookup: it runs per request for commands without a typed route.
-            pub(crate) fn decides(command: &str) -> bool {
+            ///
+            /// ```
+            /// use tim_callback_events::Event;
+            ///
+            /// assert!(Event::decides("C2C.CallbackBeforeSendMsg"));
+            /// assert!(!Event::decides("C2C.CallbackAfterSendMsg"));
+            /// assert!(!Event::decides("Chat.CallbackSomethingNew"));
+            /// ```
+            pub fn decides(command: &str) -> bool {
                 static DECIDING: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
                     std::sync::OnceLock::new();
                 DECIDING
@@ -68,6 +76,17 @@ macro_rules! events {
                         .collect()
                     })
                     .contains(command)
+            }
+
+            /// The client-visible `ErrorCode`s of `command`'s refusals, for a command that decides.
+            pub(crate) fn client_codes(command: &str) -> Option<std::ops::RangeInclusive<u32>> {
+                $(
+                    if command == <crate::$($ty)::+ as Callback>::COMMAND {
+                        return <<crate::$($ty)::+ as Callback>::Reply as crate::CallbackReply>::DECIDES
+                            .then_some(<crate::$($ty)::+ as Callback>::CLIENT_CODES);
+                    }
+                )*
+                None
             }
 
             fn parse_known(command: &str, body: &[u8]) -> Option<Result<Self, Error>> {

@@ -72,6 +72,7 @@
 mod body;
 mod callback;
 pub mod chat;
+mod check;
 #[doc = include_str!("../COMMANDS.md")]
 pub mod commands {}
 mod config;
@@ -90,6 +91,7 @@ mod stats;
 pub mod trtc;
 
 pub use callback::{Callback, CallbackReply};
+pub use check::{check_reply, command_of, InvalidReply};
 pub use config::{Config, UnreadableBody, DEFAULT_BODY_LIMIT};
 pub use error::{Error, ErrorKind};
 pub use event::Event;
