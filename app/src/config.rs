@@ -125,6 +125,18 @@ struct App {
     origin: Origin,
     /// The TRTC callback key, and a previous one during a rotation.
     trtc: Option<(TrtcKey, Option<TrtcKey>)>,
+    /// What the gateway forwards this app's callbacks to, when its `TIM_APPS` entry says.
+    upstream: AppUpstream,
+}
+
+/// An app's own upstream (`upstream`, `upstream_secret_env` in its `TIM_APPS` entry), read by the
+/// gateway; a server that does not forward warns that they do nothing.
+#[derive(Debug, Default)]
+pub(crate) struct AppUpstream {
+    /// The URL, as given (the gateway checks it).
+    pub(crate) url: Option<String>,
+    /// The Standard Webhooks secret(s), as given (the gateway checks them).
+    pub(crate) secret: Option<String>,
 }
 
 /// Where an app's settings came from, for error messages.
@@ -236,9 +248,9 @@ impl std::error::Error for ConfigError {
 }
 
 /// How variables are read: the value as set (`Ok(None)` when unset).
-type Lookup<'a> = dyn Fn(&str) -> Result<Option<String>, ConfigError> + 'a;
+pub(crate) type Lookup<'a> = dyn Fn(&str) -> Result<Option<String>, ConfigError> + 'a;
 
-fn env_var(name: &str) -> Result<Option<String>, ConfigError> {
+pub(crate) fn env_var(name: &str) -> Result<Option<String>, ConfigError> {
     match std::env::var(name) {
         Ok(v) => Ok(Some(v)),
         Err(std::env::VarError::NotPresent) => Ok(None),
@@ -249,8 +261,8 @@ fn env_var(name: &str) -> Result<Option<String>, ConfigError> {
 /// The variables, read two ways: a setting (blank is unset) or a secret (blank is an error, and
 /// so is white space around it).
 #[derive(Clone, Copy)]
-struct Vars<'a> {
-    lookup: &'a Lookup<'a>,
+pub(crate) struct Vars<'a> {
+    pub(crate) lookup: &'a Lookup<'a>,
 }
 
 /// Why a secret is refused when white space surrounds it. The value is never shown.
@@ -261,18 +273,18 @@ const SURROUNDING_SPACE: &str = "has white space before or after it (a trailing 
 
 impl Vars<'_> {
     /// A setting: `None` when unset or blank.
-    fn get(&self, name: &str) -> Result<Option<String>, ConfigError> {
+    pub(crate) fn get(&self, name: &str) -> Result<Option<String>, ConfigError> {
         Ok((self.lookup)(name)?.filter(|v| !v.trim().is_empty()))
     }
 
     /// Whether a setting is set (and not blank).
-    fn is_set(&self, name: &str) -> Result<bool, ConfigError> {
+    pub(crate) fn is_set(&self, name: &str) -> Result<bool, ConfigError> {
         Ok(self.get(name)?.is_some())
     }
 
     /// A secret (a token or a key): `None` when unset; set but empty, or with white space around
     /// it, is an error that says so (`empty` is what to do instead).
-    fn secret(&self, name: &str, empty: &str) -> Result<Option<String>, ConfigError> {
+    pub(crate) fn secret(&self, name: &str, empty: &str) -> Result<Option<String>, ConfigError> {
         match (self.lookup)(name)? {
             None => Ok(None),
             Some(value) => check_secret(value, empty)
@@ -294,7 +306,7 @@ fn check_secret(value: String, empty: &str) -> Result<String, String> {
 }
 
 /// A configuration warning: a setting that does nothing where it is. Logged at `WARN`, naming it.
-fn warn_unused(variable: &str, why: &str) {
+pub(crate) fn warn_unused(variable: &str, why: &str) {
     tracing::warn!(
         variable,
         "{variable} does nothing here and is ignored: {why}"
@@ -337,7 +349,7 @@ impl Config {
         })
     }
 
-    fn read(vars: Vars<'_>) -> Result<Config, ConfigError> {
+    pub(crate) fn read(vars: Vars<'_>) -> Result<Config, ConfigError> {
         let flag = |name: &str| -> Result<bool, ConfigError> {
             match vars.get(name)?.as_deref().map(str::trim) {
                 None | Some("0") => Ok(false),
@@ -470,6 +482,42 @@ impl Config {
     /// is its [`api_error`](ConfigError::api_error) and source), or when an app has
     /// authentication off and `TIM_ALLOW_UNSIGNED` is not `1`.
     pub async fn start(self) -> Result<Running, ConfigError> {
+        for app in &self.apps {
+            if let (Origin::Entry(n), AppUpstream { url, secret }) = (&app.origin, &app.upstream) {
+                for (field, set) in [
+                    ("upstream", url.is_some()),
+                    ("upstream_secret_env", secret.is_some()),
+                ] {
+                    if set {
+                        warn_unused(
+                            &format!("TIM_APPS entry {n}: field `{field}`"),
+                            "only the gateway (tim-callback-gateway) forwards callbacks",
+                        );
+                    }
+                }
+            }
+        }
+        self.start_apps().await
+    }
+
+    /// Each app's upstream settings, by app (`None`: a static token without `TIM_SDKAPPID`), and
+    /// the `TIM_APPS` entry that gave them (errors name it), taken out for the gateway, which
+    /// then starts the apps with [`start_apps`](Self::start_apps).
+    pub(crate) fn take_upstreams(&mut self) -> Vec<(Option<u64>, Option<usize>, AppUpstream)> {
+        self.apps
+            .iter_mut()
+            .map(|app| {
+                let entry = match app.origin {
+                    Origin::Entry(n) => Some(n),
+                    Origin::Variables { .. } => None,
+                };
+                (app.sdk_app_id, entry, std::mem::take(&mut app.upstream))
+            })
+            .collect()
+    }
+
+    /// [`start`](Self::start), without its warning about upstream settings.
+    pub(crate) async fn start_apps(self) -> Result<Running, ConfigError> {
         let apps = AppSet::new();
         let mut single = None;
         // The client `GetIPList` is called with: the first app that uses the API.
@@ -632,6 +680,7 @@ fn single_app(vars: Vars<'_>, allow_insecure_http: bool) -> Result<App, ConfigEr
             token: TokenSource::Static(token),
             origin,
             trtc,
+            upstream: AppUpstream::default(),
         });
     }
     let (sdk_app_id, client, interval) = api_client(vars, sdk_app_id, allow_insecure_http)?;
@@ -640,6 +689,7 @@ fn single_app(vars: Vars<'_>, allow_insecure_http: bool) -> Result<App, ConfigEr
         token: TokenSource::Api(client, interval),
         origin,
         trtc,
+        upstream: AppUpstream::default(),
     })
 }
 
@@ -775,7 +825,7 @@ fn build_client(
 }
 
 /// The fields of one `TIM_APPS` entry.
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 14] = [
     "sdkappid",
     "secret_key",
     "secret_key_env",
@@ -787,6 +837,9 @@ const FIELDS: [&str; 11] = [
     "refresh_secs",
     "trtc_callback_key",
     "trtc_callback_key_env",
+    "upstream",
+    "upstream_secret",
+    "upstream_secret_env",
 ];
 
 /// The apps of the `TIM_APPS` file, and the variables its entries name. Neither the path nor the
@@ -1024,11 +1077,16 @@ fn entry(
             TokenSource::Api(client, Duration::from_secs(secs))
         }
     };
+    let upstream = AppUpstream {
+        url: string("upstream")?,
+        secret: secret("upstream_secret_env", "upstream_secret")?,
+    };
     Ok(App {
         sdk_app_id: Some(id),
         token,
         origin: Origin::Entry(n),
         trtc,
+        upstream,
     })
 }
 /// Why an app's first token could not be loaded, naming what to check.

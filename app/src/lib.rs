@@ -43,6 +43,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod config;
+pub mod gateway;
 pub mod health;
 pub mod server;
 

@@ -1,0 +1,641 @@
+//! The gateway end to end: a real upstream (an axum server on 127.0.0.1:0) behind the gateway,
+//! real HTTP clients, and the Standard Webhooks signature checked by the spec's own Rust library
+//! (`standardwebhooks`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use base64::Engine as _;
+use http::{HeaderMap, StatusCode};
+use sha2::{Digest, Sha256};
+use tim_callback_app::gateway::{FallbackReason, Gateway, GatewayConfig};
+use tim_callback_auth::trtc::TrtcKey;
+
+const APP: u64 = 1400000001;
+const TOKEN: &str = "gateway-test-token-0123456789abcdef";
+const TRTC_KEY: &str = "GatewayTrtcKey0123456789";
+/// Two Standard Webhooks secrets: a rotation.
+const SECRET_NEW: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+fn secret_old() -> String {
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([42u8; 32])
+    )
+}
+
+/// What the upstream answers.
+#[derive(Clone, Debug)]
+enum Mode {
+    Json(&'static str),
+    Empty,
+    Status(u16),
+    Garbage,
+    Slow(Duration),
+}
+
+#[derive(Clone, Debug)]
+struct Seen {
+    uri: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Clone)]
+struct Upstream {
+    mode: Arc<Mutex<Mode>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    addr: SocketAddr,
+}
+
+impl Upstream {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let upstream = Upstream {
+            mode: Arc::new(Mutex::new(Mode::Json(
+                r#"{"ActionStatus":"OK","ErrorCode":0}"#,
+            ))),
+            seen: Arc::default(),
+            addr,
+        };
+        async fn handle(
+            State(up): State<Upstream>,
+            request: axum::extract::Request,
+        ) -> axum::response::Response {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            up.seen.lock().unwrap().push(Seen {
+                uri: parts.uri.to_string(),
+                headers: parts.headers,
+                body,
+            });
+            let mode = up.mode.lock().unwrap().clone();
+            let respond = |status: u16, body: &'static str| {
+                axum::response::Response::builder()
+                    .status(status)
+                    .body(axum::body::Body::from(body))
+                    .unwrap()
+            };
+            match mode {
+                Mode::Json(reply) => respond(200, reply),
+                Mode::Empty => respond(200, ""),
+                Mode::Status(status) => respond(status, r#"{"error":"boom"}"#),
+                Mode::Garbage => respond(200, "<html>oops</html>"),
+                Mode::Slow(delay) => {
+                    tokio::time::sleep(delay).await;
+                    respond(200, r#"{"ActionStatus":"OK","ErrorCode":0}"#)
+                }
+            }
+        }
+        let app = axum::Router::new()
+            .route("/tencent", post(handle))
+            .with_state(upstream.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        upstream
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/tencent", self.addr)
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+struct Running {
+    addr: SocketAddr,
+    admin: SocketAddr,
+    stats: tim_callback_app::gateway::GatewayStats,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.done.await.unwrap().unwrap();
+    }
+}
+
+fn vars(upstream: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = [
+        ("TIM_CALLBACK_TOKEN", TOKEN.to_owned()),
+        ("TIM_SDKAPPID", APP.to_string()),
+        ("TIM_TRTC_CALLBACK_KEY", TRTC_KEY.to_owned()),
+        ("TIM_UPSTREAM_URL", upstream.to_owned()),
+        (
+            "TIM_UPSTREAM_SECRET",
+            format!("{SECRET_NEW} {}", secret_old()),
+        ),
+        ("TIM_UPSTREAM_TIMEOUT_MS", "400".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    vars
+}
+
+async fn start(vars: HashMap<String, String>) -> Running {
+    let gateway: Gateway = GatewayConfig::from_vars(|name| vars.get(name).cloned())
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (addr, admin_addr) = (listener.local_addr().unwrap(), admin.local_addr().unwrap());
+    let stats = gateway.stats();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(gateway.serve(listener, Some(admin), async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        admin: admin_addr,
+        stats,
+        stop: Some(stop),
+        done,
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn sign(time: u64) -> String {
+    let digest = Sha256::digest(format!("{TOKEN}{time}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A signed Chat callback's query, with Tencent's other parameters.
+fn chat_query(command: &str) -> String {
+    let time = now();
+    format!(
+        "SdkAppid={APP}&CallbackCommand={command}&contenttype=json&ClientIP=203.0.113.7&OptPlatform=iOS&RequestTime={time}&Sign={}",
+        sign(time)
+    )
+}
+
+async fn post_chat(gw: &Running, query: &str, body: &str) -> (StatusCode, String) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/im/callback?{query}", gw.addr))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+fn trtc_body() -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    format!(
+        r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ms},"EventInfo":{{"RoomId":12345,"EventTs":1,"UserId":"u","Role":20}}}}"#
+    )
+}
+
+async fn post_trtc(gw: &Running, body: &str, sign: &str) -> (StatusCode, String) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/trtc/callback", gw.addr))
+        .header("content-type", "application/json")
+        .header("SdkAppId", APP.to_string())
+        .header("Sign", sign)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The signature verifies with the spec's own library, under each secret of the rotation.
+fn assert_signed(seen: &Seen) {
+    for secret in [SECRET_NEW.to_owned(), secret_old()] {
+        standardwebhooks::Webhook::new(&secret)
+            .unwrap()
+            .verify(&seen.body, &seen.headers)
+            .unwrap_or_else(|e| panic!("signature does not verify: {e:?}"));
+    }
+    let other = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+    );
+    assert!(standardwebhooks::Webhook::new(&other)
+        .unwrap()
+        .verify(&seen.body, &seen.headers)
+        .is_err());
+}
+
+const SEND: &str = r#"{"CallbackCommand":"C2C.CallbackBeforeSendMsg","From_Account":"a","To_Account":"b","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]}"#;
+const AFTER: &str = r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgBody":[]}"#;
+
+#[tokio::test]
+async fn verified_callbacks_reach_the_upstream_resigned_without_the_sign() {
+    let upstream = Upstream::start().await;
+    let gw = start(vars(&upstream.url(), &[])).await;
+
+    // Chat: a before-callback, the upstream's verdict goes back to Tencent.
+    upstream.set(Mode::Json(
+        r#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":""}"#,
+    ));
+    let query = chat_query("C2C.CallbackBeforeSendMsg") + "&Extra%20Name=v%2Bw";
+    let (status, reply) = post_chat(&gw, &query, SEND).await;
+    assert_eq!(
+        (status, reply.as_str()),
+        (
+            StatusCode::OK,
+            r#"{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":""}"#
+        )
+    );
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1);
+    let chat = &seen[0];
+    assert_eq!(chat.body, SEND.as_bytes(), "the same body bytes");
+    assert_eq!(
+        chat.uri,
+        format!("/tencent?SdkAppid={APP}&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json&ClientIP=203.0.113.7&OptPlatform=iOS&Extra+Name=v%2Bw")
+    );
+    assert!(!chat.uri.contains("Sign") && !chat.uri.contains("RequestTime"));
+    let h = &chat.headers;
+    assert_eq!(h["x-tim-app-id"], APP.to_string().as_str());
+    assert_eq!(h["x-tim-command"], "C2C.CallbackBeforeSendMsg");
+    assert_eq!(h["x-tim-verified"], "sign");
+    assert_eq!(h["x-tim-previous-key"], "0");
+    assert!(
+        h["x-tim-request-time"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            + 5
+            >= now()
+    );
+    assert_eq!(h["host"], upstream.addr.to_string().as_str());
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert_signed(chat);
+    // The id: the event's, the same for the same app, command and body.
+    let id = h["webhook-id"].to_str().unwrap().to_owned();
+    assert!(id.starts_with("msg_") && !id.starts_with("msg_unverified_"));
+    upstream.set(Mode::Json(r#"{"ErrorCode":0}"#));
+    post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+    assert_eq!(upstream.seen()[1].headers["webhook-id"], id.as_str());
+    post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+    assert_ne!(upstream.seen()[2].headers["webhook-id"], id.as_str());
+
+    // TRTC: verified by the body HMAC, the same bytes forwarded and re-signed.
+    let body = trtc_body();
+    let (status, _) = post_trtc(
+        &gw,
+        &body,
+        &TrtcKey::new(TRTC_KEY).unwrap().sign(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = upstream.seen();
+    let trtc = seen.last().unwrap();
+    assert_eq!(trtc.body, body.as_bytes());
+    assert_eq!(trtc.headers["x-tim-trtc-event"], "1.103");
+    assert_eq!(trtc.headers["x-tim-verified"], "trtc-sign");
+    assert!(trtc.headers.get("sign").is_none() && trtc.headers.get("sdkappid").is_none());
+    assert_signed(trtc);
+    assert_eq!(gw.stats.forwarded(), 4);
+
+    // An upstream 2xx with an empty body: the kind's OK reply, never an empty answer.
+    upstream.set(Mode::Empty);
+    let (status, reply) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains(r#""ErrorCode":0"#), "{reply}");
+    assert_eq!(gw.stats.empty_replies(), 1);
+
+    // A reply that is not valid for its command is passed on, and counted.
+    upstream.set(Mode::Json(r#"{"ErrorCode":7}"#));
+    let (_, reply) = post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+    assert_eq!(reply, r#"{"ErrorCode":7}"#);
+    assert_eq!(gw.stats.invalid_replies(), 1);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn forged_stale_disguised_and_foreign_requests_never_reach_the_upstream() {
+    let upstream = Upstream::start().await;
+    let gw = start(vars(&upstream.url(), &[])).await;
+    let time = now();
+    let forged = format!(
+        "SdkAppid={APP}&CallbackCommand=C2C.CallbackAfterSendMsg&RequestTime={time}&Sign={}",
+        "0".repeat(64)
+    );
+    let stale_time = time - 600;
+    let stale = format!(
+        "SdkAppid={APP}&CallbackCommand=C2C.CallbackAfterSendMsg&RequestTime={stale_time}&Sign={}",
+        sign(stale_time)
+    );
+    let duplicated = chat_query("C2C.CallbackAfterSendMsg") + "&SdkAppi%64=1400000999";
+    let disguised_command = format!(
+        "{}&Callback%43ommand=Group.CallbackAfterSendMsg",
+        chat_query("C2C.CallbackAfterSendMsg")
+    );
+    let other_app = {
+        let q = chat_query("C2C.CallbackAfterSendMsg");
+        q.replace(&APP.to_string(), "1400000999")
+    };
+    for (what, query) in [
+        ("forged", forged),
+        ("stale", stale),
+        ("duplicated app", duplicated),
+        ("disguised command", disguised_command),
+        ("another app", other_app),
+        (
+            "no sign",
+            format!("SdkAppid={APP}&CallbackCommand=C2C.CallbackAfterSendMsg"),
+        ),
+    ] {
+        let (status, _) = post_chat(&gw, &query, AFTER).await;
+        assert!(status.is_client_error(), "{what}: {status}");
+    }
+    // The body names another command than the signed query: refused, not forwarded.
+    let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterMsgWithDraw"), AFTER).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // TRTC: a wrong key, a modified body.
+    let body = trtc_body();
+    let wrong = TrtcKey::new("AnotherTrtcKey0123456")
+        .unwrap()
+        .sign(body.as_bytes());
+    assert_eq!(
+        post_trtc(&gw, &body, &wrong).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let right = TrtcKey::new(TRTC_KEY).unwrap().sign(body.as_bytes());
+    let modified = body.replace("12345", "12346");
+    assert_eq!(
+        post_trtc(&gw, &modified, &right).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(upstream.seen().is_empty(), "{:?}", upstream.seen());
+    gw.shutdown().await;
+
+    // A source outside the allowlist.
+    let gw = start(vars(&upstream.url(), &[("TIM_SOURCE_IPS", "10.0.0.0/8")])).await;
+    let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(upstream.seen().is_empty());
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_cannot_answer_gets_the_fallback_within_the_deadline() {
+    let upstream = Upstream::start().await;
+    // A port nothing listens on.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let down = format!("http://{}/tencent", closed.local_addr().unwrap());
+    drop(closed);
+    for (policy, verdict) in [
+        ("forbid", r#""ErrorCode":1"#),
+        ("allow", r#""ErrorCode":0"#),
+    ] {
+        let gw = start(vars(&upstream.url(), &[("TIM_UPSTREAM_FALLBACK", policy)])).await;
+        for (mode, reason, after_status) in [
+            (
+                Mode::Status(500),
+                FallbackReason::Status,
+                StatusCode::BAD_GATEWAY,
+            ),
+            (
+                Mode::Garbage,
+                FallbackReason::Garbage,
+                StatusCode::BAD_GATEWAY,
+            ),
+            (
+                Mode::Slow(Duration::from_secs(3)),
+                FallbackReason::Timeout,
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
+        ] {
+            upstream.set(mode.clone());
+            let started = Instant::now();
+            let (status, reply) =
+                post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+            assert!(started.elapsed() < Duration::from_millis(1_900), "{mode:?}");
+            assert_eq!(status, StatusCode::OK, "{mode:?}");
+            assert!(reply.contains(verdict), "{policy} {mode:?}: {reply}");
+            let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+            assert_eq!(status, after_status, "{mode:?}");
+            let body = trtc_body();
+            let sign = TrtcKey::new(TRTC_KEY).unwrap().sign(body.as_bytes());
+            let (status, _) = post_trtc(&gw, &body, &sign).await;
+            assert_eq!(status, after_status, "trtc {mode:?}");
+            assert_eq!(gw.stats.fallbacks(reason), 3, "{mode:?}");
+        }
+        assert_eq!(gw.stats.forwarded(), 0);
+        assert_eq!(gw.stats.consecutive_failures(), 9);
+        // The admin view shows the upstream failing; the public one says nothing of it.
+        let admin = reqwest::get(format!("http://{}/healthz", gw.admin))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let admin: serde_json::Value = serde_json::from_str(&admin).unwrap();
+        assert_eq!(admin["upstream"]["consecutive_failures"], 9);
+        assert_eq!(admin["upstream"]["fallbacks"]["timeout"], 3);
+        assert!(admin["apps"].is_array());
+        let public = reqwest::get(format!("http://{}/healthz", gw.addr))
+            .await
+            .unwrap();
+        assert_eq!(public.status(), StatusCode::OK);
+        assert_eq!(public.text().await.unwrap(), "ok\n");
+        gw.shutdown().await;
+    }
+    let gw = start(vars(&down, &[])).await;
+    let (status, reply) = post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains(r#""ErrorCode":1"#), "{reply}");
+    assert_eq!(
+        post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER)
+            .await
+            .0,
+        StatusCode::BAD_GATEWAY
+    );
+    assert_eq!(gw.stats.fallbacks(FallbackReason::Unreachable), 2);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn unverified_callbacks_are_not_forwarded_unless_asked_and_then_marked() {
+    let mock = tim_callback_mock::mock::MockApi::start_for(
+        APP,
+        tim_callback_mock::mock::ADMIN,
+        tim_callback_mock::mock::SECRET_KEY,
+        None,
+        false,
+    )
+    .await;
+    let upstream = Upstream::start().await;
+    let api = |extra: &[(&str, &str)]| {
+        let mut v = vars(&upstream.url(), extra);
+        v.remove("TIM_CALLBACK_TOKEN");
+        v.remove("TIM_TRTC_CALLBACK_KEY");
+        v.insert(
+            "TIM_SECRET_KEY".into(),
+            tim_callback_mock::mock::SECRET_KEY.into(),
+        );
+        v.insert("TIM_API_BASE_URL".into(), mock.base_url());
+        v.insert("TIM_ALLOW_UNSIGNED".into(), "1".into());
+        v
+    };
+    let unsigned = format!("SdkAppid={APP}&CallbackCommand=C2C.CallbackBeforeSendMsg");
+    let gw = start(api(&[])).await;
+    let (status, reply) = post_chat(&gw, &unsigned, SEND).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        reply.contains(r#""ErrorCode":1"#),
+        "forbidden by the fallback: {reply}"
+    );
+    assert_eq!(gw.stats.fallbacks(FallbackReason::Unverified), 1);
+    assert!(upstream.seen().is_empty());
+    gw.shutdown().await;
+
+    let gw = start(api(&[("TIM_FORWARD_UNVERIFIED", "1")])).await;
+    upstream.set(Mode::Json(r#"{"ErrorCode":0}"#));
+    let (status, _) = post_chat(&gw, &unsigned, SEND).await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].headers["x-tim-verified"], "unverified");
+    let id = seen[0].headers["webhook-id"].to_str().unwrap();
+    assert!(id.starts_with("msg_unverified_"), "{id}");
+    assert_signed(&seen[0]);
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_shutdown_loses_no_request_in_flight() {
+    let upstream = Upstream::start().await;
+    upstream.set(Mode::Slow(Duration::from_millis(300)));
+    let gw = start(vars(&upstream.url(), &[])).await;
+    let addr = gw.addr;
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let query = chat_query("C2C.CallbackAfterSendMsg");
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(format!("http://{addr}/im/callback?{query}"))
+                    .body(AFTER)
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    // Once all are at the upstream (which takes 300 ms to answer), shut down.
+    let waiting = Instant::now();
+    while upstream.seen().len() < 8 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "the requests did not arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stats = gw.stats.clone();
+    gw.shutdown().await;
+    let mut results = Vec::new();
+    for request in requests {
+        results.push(request.await.unwrap().map_err(|e| format!("{e:?}")));
+    }
+    for r in &results {
+        assert_eq!(
+            r.as_ref().ok().copied(),
+            Some(StatusCode::OK),
+            "{results:?} seen {}",
+            upstream.seen().len()
+        );
+    }
+    assert_eq!(stats.forwarded(), 8);
+    // And nothing is accepted afterwards.
+    assert!(reqwest::Client::new()
+        .post(format!("http://{addr}/im/callback"))
+        .send()
+        .await
+        .is_err());
+}
+
+#[test]
+fn gateway_mistakes_are_named_and_never_echo_the_value() {
+    let secret = "whsec_c2VudGluZWwtc2VjcmV0LXNlbnRpbmVsLXg=";
+    let cases: [(&str, &str, &str); 9] = [
+        (
+            "TIM_UPSTREAM_SECRET",
+            "sEnTiNeL-not-whsec",
+            "TIM_UPSTREAM_SECRET",
+        ),
+        (
+            "TIM_UPSTREAM_SECRET",
+            "whsec_sEnTiNeL",
+            "TIM_UPSTREAM_SECRET",
+        ),
+        (
+            "TIM_UPSTREAM_SECRET",
+            "whsec_c0VOVGlOZUw=",
+            "TIM_UPSTREAM_SECRET",
+        ),
+        (
+            "TIM_UPSTREAM_SECRET",
+            "whsec_sEnTiNeLxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+            "TIM_UPSTREAM_SECRET",
+        ),
+        (
+            "TIM_UPSTREAM_URL",
+            "http://user:sEnTiNeL@host/",
+            "TIM_UPSTREAM_URL",
+        ),
+        ("TIM_UPSTREAM_URL", "ftp://sEnTiNeL/", "TIM_UPSTREAM_URL"),
+        (
+            "TIM_UPSTREAM_TIMEOUT_MS",
+            "9sEnTiNeL",
+            "TIM_UPSTREAM_TIMEOUT_MS",
+        ),
+        ("TIM_UPSTREAM_FALLBACK", "sEnTiNeL", "TIM_UPSTREAM_FALLBACK"),
+        (
+            "TIM_IM_CALLBACK_PATH",
+            "/../sEnTiNeL",
+            "TIM_IM_CALLBACK_PATH",
+        ),
+    ];
+    for (name, value, variable) in cases {
+        let mut v = vars("http://127.0.0.1:9/tencent", &[]);
+        v.insert("TIM_UPSTREAM_SECRET".into(), secret.into());
+        v.insert(name.into(), value.into());
+        let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
+        assert_eq!(error.variable(), variable, "{name}={value:?}");
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(
+                !text.contains("sEnTiNeL") && !text.contains("c2VudGluZWw"),
+                "{text}"
+            );
+        }
+    }
+    let mut v = vars("http://127.0.0.1:9/tencent", &[]);
+    v.remove("TIM_UPSTREAM_SECRET");
+    let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
+    assert_eq!(error.variable(), "TIM_UPSTREAM_SECRET");
+    v.remove("TIM_UPSTREAM_URL");
+    let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
+    assert_eq!(error.variable(), "TIM_UPSTREAM_URL");
+}
