@@ -639,3 +639,91 @@ fn gateway_mistakes_are_named_and_never_echo_the_value() {
     let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
     assert_eq!(error.variable(), "TIM_UPSTREAM_URL");
 }
+
+/// Everything logged (at trace level, every target) while the gateway forwards, falls back and
+/// passes an invalid reply on: no token, `Sign`, TRTC key or signature, nor Standard Webhooks
+/// secret or signature.
+#[tokio::test]
+async fn no_secret_and_no_sign_in_any_log_line() {
+    use std::io::Write;
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+    impl Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test's runtime runs every task on this thread: the subscriber sees them all.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let upstream = Upstream::start().await;
+    let gw = start(vars(&upstream.url(), &[])).await;
+    let query = chat_query("C2C.CallbackBeforeSendMsg");
+    let chat_sign = query.rsplit("Sign=").next().unwrap().to_owned();
+    post_chat(&gw, &query, SEND).await;
+    let body = trtc_body();
+    let trtc_sign = TrtcKey::new(TRTC_KEY).unwrap().sign(body.as_bytes());
+    post_trtc(&gw, &body, &trtc_sign).await;
+    for mode in [
+        Mode::Json(r#"{"ErrorCode":7}"#),
+        Mode::Status(500),
+        Mode::Garbage,
+        Mode::Slow(Duration::from_secs(1)),
+    ] {
+        upstream.set(mode);
+        post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+    }
+    // A forgery, refused by the layer.
+    let forged = format!(
+        "SdkAppid={APP}&CallbackCommand=C2C.CallbackAfterSendMsg&RequestTime={}&Sign={}",
+        now(),
+        "ab".repeat(32)
+    );
+    post_chat(&gw, &forged, AFTER).await;
+    gw.shutdown().await;
+
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        text.contains("answered tencent itself"),
+        "the fallbacks were logged: {text}"
+    );
+    let signatures: Vec<String> = upstream
+        .seen()
+        .iter()
+        .flat_map(|s| {
+            s.headers["webhook-signature"]
+                .to_str()
+                .unwrap()
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(!signatures.is_empty());
+    let old = secret_old();
+    let mut secrets = vec![
+        TOKEN,
+        TRTC_KEY,
+        SECRET_NEW,
+        &SECRET_NEW[6..],
+        old.as_str(),
+        &old[6..],
+        chat_sign.as_str(),
+        trtc_sign.as_str(),
+    ];
+    secrets.extend(signatures.iter().map(|s| &s[3..]));
+    for secret in secrets {
+        assert!(!text.contains(secret), "a secret is logged: {secret}");
+    }
+}

@@ -38,7 +38,7 @@
 //! forwarded). Each is sent with the same method and body bytes, and:
 //!
 //! - **a query rebuilt from one reading**: `SdkAppid` (the verified app) and `CallbackCommand`
-//!   (the command as [`command_of`](tim_callback_events::command_of) read it, the body's own
+//!   (the command as [`command_of`] read it, the body's own
 //!   checked against it), then Tencent's other parameters decoded once and written canonically;
 //!   `Sign` and `RequestTime` are never passed on (the `Sign` is a bearer credential for its
 //!   window), nor any other spelling of these names;
@@ -62,7 +62,7 @@
 //! # What Tencent receives
 //!
 //! The upstream's reply, when it is a JSON object from a 2xx answer within the budget (a reply
-//! that is not valid for its command, [`check_reply`](tim_callback_events::check_reply), is
+//! that is not valid for its command, [`check_reply`], is
 //! passed on, counted and logged); the kind's OK reply for a 2xx with an empty body. Otherwise
 //! (a timeout, no connection, a non-2xx status, a body that is not JSON) the gateway answers
 //! itself, counted per [`FallbackReason`] and logged once per reason per second: a
