@@ -48,3 +48,28 @@ fn the_demo_passes_every_case() {
         "no connection-pool chatter:\n{stdout}"
     );
 }
+
+/// `cargo run --example gateway_demo` works: forwarded and verified by the backend's Standard
+/// Webhooks library, a forgery refused, a slow backend answered by the fallback in time.
+#[test]
+fn the_gateway_demo_passes_every_case() {
+    let mut exe = std::env::current_exe().unwrap();
+    exe.pop();
+    if exe.ends_with("deps") {
+        exe.pop();
+    }
+    let demo = exe.join("examples").join("gateway_demo");
+    assert!(demo.exists(), "{} is not built", demo.display());
+    let output = std::process::Command::new(demo).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for needle in [
+        "3 passed, 0 failed",
+        "the backend saw: signature verified, sign C2C.CallbackBeforeSendMsg, id msg_",
+        "a forgery is refused: 401, the backend saw nothing",
+        r#"a slow backend gets the fallback in time: 200 {"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#,
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
+    }
+    assert!(!stdout.contains("Sign=") && !stdout.contains('✗'), "{stdout}");
+}
