@@ -71,5 +71,8 @@ fn the_gateway_demo_passes_every_case() {
     ] {
         assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
     }
-    assert!(!stdout.contains("Sign=") && !stdout.contains('✗'), "{stdout}");
+    assert!(
+        !stdout.contains("Sign=") && !stdout.contains('✗'),
+        "{stdout}"
+    );
 }

@@ -664,8 +664,10 @@ async fn no_secret_and_no_sign_in_any_log_line() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    // The test's runtime runs every task on this thread: the subscriber sees them all.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // The process's subscriber (the only test here that sets one): a scoped one would miss the
+    // lines whose interest another test's thread cached while no subscriber was set. It sees the
+    // other tests' lines too, which only adds to what is checked.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let upstream = Upstream::start().await;
     let gw = start(vars(&upstream.url(), &[])).await;
@@ -726,4 +728,121 @@ async fn no_secret_and_no_sign_in_any_log_line() {
     for secret in secrets {
         assert!(!text.contains(secret), "a secret is logged: {secret}");
     }
+}
+
+/// Per-app upstreams and secrets from `TIM_APPS`: each app's callbacks reach its own backend,
+/// signed with its own secret, which the other backend's secret does not verify.
+#[tokio::test]
+async fn each_app_of_tim_apps_reaches_its_own_upstream_with_its_own_secret() {
+    const APP_B: u64 = APP + 1;
+    const TOKEN_B: &str = "gateway-test-token-b-0123456789abcdef";
+    let (a, b) = (Upstream::start().await, Upstream::start().await);
+    let secret_b = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([9u8; 32])
+    );
+    let dir = std::env::temp_dir().join(format!("tim-gateway-apps-{}", std::process::id()));
+    std::fs::write(
+        &dir,
+        format!(
+            r#"[{{"sdkappid":{APP},"callback_token_env":"TOKEN_A","upstream":"{}"}},
+               {{"sdkappid":{APP_B},"callback_token_env":"TOKEN_B","upstream":"{}","upstream_secret_env":"SECRET_B"}}]"#,
+            a.url(),
+            b.url()
+        ),
+    )
+    .unwrap();
+    let vars: HashMap<String, String> = [
+        ("TIM_APPS", dir.display().to_string()),
+        ("TOKEN_A", TOKEN.to_owned()),
+        ("TOKEN_B", TOKEN_B.to_owned()),
+        ("SECRET_B", secret_b.clone()),
+        ("TIM_UPSTREAM_SECRET", SECRET_NEW.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let gw = start(vars).await;
+    std::fs::remove_file(&dir).unwrap();
+    post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+    let time = now();
+    let sign_b: String = Sha256::digest(format!("{TOKEN_B}{time}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let query_b = format!("SdkAppid={APP_B}&CallbackCommand=C2C.CallbackAfterSendMsg&RequestTime={time}&Sign={sign_b}");
+    assert_eq!(post_chat(&gw, &query_b, AFTER).await.0, StatusCode::OK);
+    let (seen_a, seen_b) = (a.seen(), b.seen());
+    assert_eq!((seen_a.len(), seen_b.len()), (1, 1));
+    assert_eq!(seen_a[0].headers["x-tim-app-id"], APP.to_string().as_str());
+    assert_eq!(
+        seen_b[0].headers["x-tim-app-id"],
+        APP_B.to_string().as_str()
+    );
+    let verifies = |secret: &str, seen: &Seen| {
+        standardwebhooks::Webhook::new(secret)
+            .unwrap()
+            .verify(&seen.body, &seen.headers)
+            .is_ok()
+    };
+    assert!(verifies(SECRET_NEW, &seen_a[0]) && !verifies(&secret_b, &seen_a[0]));
+    assert!(verifies(&secret_b, &seen_b[0]) && !verifies(SECRET_NEW, &seen_b[0]));
+    // One event, two apps: two ids.
+    assert_ne!(
+        seen_a[0].headers["webhook-id"],
+        seen_b[0].headers["webhook-id"]
+    );
+    gw.shutdown().await;
+}
+
+/// Live callbacks on the same path; a body over the limit; `/metrics` on the admin listener.
+#[tokio::test]
+async fn live_callbacks_the_body_limit_and_metrics() {
+    tim_callback_app::gateway::install_metrics();
+    let upstream = Upstream::start().await;
+    let gw = start(vars(&upstream.url(), &[("TIM_BODY_LIMIT_BYTES", "2048")])).await;
+    let live = r#"{"WebhookCommand":"Live.CallbackAfterCreateRoom","RoomInfo":{"RoomId":"r1"}}"#;
+    assert_eq!(
+        post_chat(&gw, &chat_query("Live.CallbackAfterCreateRoom"), live)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        upstream.seen()[0].headers["x-tim-command"],
+        "Live.CallbackAfterCreateRoom"
+    );
+    let big = format!(
+        r#"{{"CallbackCommand":"C2C.CallbackAfterSendMsg","X":"{}"}}"#,
+        "x".repeat(4096)
+    );
+    assert_eq!(
+        post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), &big)
+            .await
+            .0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let big = big.replace("AfterSendMsg", "BeforeSendMsg");
+    let (status, reply) = post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), &big).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains(r#""ErrorCode":1"#), "{reply}");
+    assert_eq!(gw.stats.fallbacks(FallbackReason::Unreadable), 1);
+    assert_eq!(upstream.seen().len(), 1);
+    let metrics = reqwest::get(format!("http://{}/metrics", gw.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("tim_gateway_forwarded_total"), "{metrics}");
+    assert!(
+        metrics.contains(r#"tim_gateway_fallbacks_total{reason="unreadable"}"#),
+        "{metrics}"
+    );
+    // The public listener has neither.
+    let public = reqwest::get(format!("http://{}/metrics", gw.addr))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    gw.shutdown().await;
 }
