@@ -131,6 +131,75 @@ mod tests {
         assert_eq!(upstream_query(None, None, None), "");
     }
 
+    /// Query pieces an attacker combines: the rewritten names in every disguise, separators,
+    /// escapes, multi-byte text.
+    fn piece() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("SdkAppid".to_owned()),
+            Just("SdkAppi%64".to_owned()),
+            Just("sdkappid".to_owned()),
+            Just("Sign".to_owned()),
+            Just("%53ign".to_owned()),
+            Just("RequestTime".to_owned()),
+            Just("CallbackCommand".to_owned()),
+            Just("Callbac%E2%84%AACommand".to_owned()),
+            Just("WebhookCommand".to_owned()),
+            Just("=".to_owned()),
+            Just("&".to_owned()),
+            Just("+".to_owned()),
+            Just("%".to_owned()),
+            Just("%2".to_owned()),
+            Just("%26".to_owned()),
+            Just("%3D".to_owned()),
+            Just("%FF".to_owned()),
+            Just("你".to_owned()),
+            "[a-zA-Z0-9._-]{0,6}",
+        ]
+    }
+
+    proptest::proptest! {
+        /// The upstream's decoding parser (the real one, `form_urlencoded`, as `url` and most
+        /// frameworks read queries) reads the rebuilt query as the gateway meant it: exactly one
+        /// `SdkAppid`, the verified app; exactly one command, the one read; no `Sign`,
+        /// `RequestTime` or `WebhookCommand` in any spelling; every other pair as the gateway
+        /// decoded it, in order.
+        #[test]
+        fn a_decoding_upstream_reads_the_gateways_reading(
+            pieces in proptest::collection::vec(piece(), 0..24),
+            app in 1u64..=u64::MAX,
+        ) {
+            let query = pieces.concat();
+            let rebuilt = upstream_query(Some(&query), Some(app), Some("A.B"));
+            let read: Vec<(String, String)> = form_urlencoded::parse(rebuilt.as_bytes())
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            let named = |name: &str| {
+                read.iter()
+                    .filter(|(n, _)| n.to_lowercase() == name.to_lowercase() || n.to_uppercase() == name.to_uppercase())
+                    .count()
+            };
+            proptest::prop_assert_eq!(&read[0], &("SdkAppid".to_owned(), app.to_string()));
+            proptest::prop_assert_eq!(&read[1], &("CallbackCommand".to_owned(), "A.B".to_owned()));
+            proptest::prop_assert_eq!(named("SdkAppid"), 1);
+            proptest::prop_assert_eq!(named("CallbackCommand"), 1);
+            for name in ["Sign", "RequestTime", "WebhookCommand"] {
+                proptest::prop_assert_eq!(named(name), 0);
+            }
+            let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .filter(|(n, _)| {
+                    !n.is_empty()
+                        && !REWRITTEN.iter().any(|r| {
+                            r.eq_ignore_ascii_case(&n.to_lowercase())
+                                || r.eq_ignore_ascii_case(&n.to_uppercase())
+                        })
+                })
+                .collect();
+            proptest::prop_assert_eq!(&read[2..], &kept[..]);
+        }
+    }
+
     #[test]
     fn hop_by_hop_and_forged_facts_do_not_pass() {
         let mut h = HeaderMap::new();
