@@ -130,13 +130,23 @@ struct App {
 }
 
 /// An app's own upstream (`upstream`, `upstream_secret_env` in its `TIM_APPS` entry), read by the
-/// gateway; a server that does not forward warns that they do nothing.
-#[derive(Debug, Default)]
+/// gateway; a server that does not forward warns that they do nothing. `Debug` shows whether a
+/// secret is set, never the secret.
+#[derive(Default)]
 pub(crate) struct AppUpstream {
     /// The URL, as given (the gateway checks it).
     pub(crate) url: Option<String>,
     /// The Standard Webhooks secret(s), as given (the gateway checks them).
     pub(crate) secret: Option<String>,
+}
+
+impl fmt::Debug for AppUpstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppUpstream")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "redacted"))
+            .finish()
+    }
 }
 
 /// Where an app's settings came from, for error messages.

@@ -271,7 +271,8 @@ async fn verified_callbacks_reach_the_upstream_resigned_without_the_sign() {
     assert_eq!(chat.body, SEND.as_bytes(), "the same body bytes");
     assert_eq!(
         chat.uri,
-        format!("/tencent?SdkAppid={APP}&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json&ClientIP=203.0.113.7&OptPlatform=iOS&Extra+Name=v%2Bw")
+        format!("/tencent?SdkAppid={APP}&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json&ClientIP=203.0.113.7&OptPlatform=iOS"),
+        "Tencent's parameters only: the unknown `Extra Name` is not passed on"
     );
     assert!(!chat.uri.contains("Sign") && !chat.uri.contains("RequestTime"));
     let h = &chat.headers;
@@ -512,7 +513,20 @@ async fn unverified_callbacks_are_not_forwarded_unless_asked_and_then_marked() {
     assert!(upstream.seen().is_empty());
     gw.shutdown().await;
 
-    let gw = start(api(&[("TIM_FORWARD_UNVERIFIED", "1")])).await;
+    // Opting in needs a secret of its own for unverified callbacks.
+    let error =
+        GatewayConfig::from_vars(|n| api(&[("TIM_FORWARD_UNVERIFIED", "1")]).get(n).cloned())
+            .unwrap_err();
+    assert_eq!(error.variable(), "TIM_UPSTREAM_UNVERIFIED_SECRET");
+    let unverified_secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([9u8; 32])
+    );
+    let gw = start(api(&[
+        ("TIM_FORWARD_UNVERIFIED", "1"),
+        ("TIM_UPSTREAM_UNVERIFIED_SECRET", &unverified_secret),
+    ]))
+    .await;
     upstream.set(Mode::Json(r#"{"ErrorCode":0}"#));
     let (status, _) = post_chat(&gw, &unsigned, SEND).await;
     assert_eq!(status, StatusCode::OK);
@@ -521,7 +535,17 @@ async fn unverified_callbacks_are_not_forwarded_unless_asked_and_then_marked() {
     assert_eq!(seen[0].headers["x-tim-verified"], "unverified");
     let id = seen[0].headers["webhook-id"].to_str().unwrap();
     assert!(id.starts_with("msg_unverified_"), "{id}");
-    assert_signed(&seen[0]);
+    // A backend that knows only the verified secrets refuses it; the unverified secret verifies.
+    for secret in [SECRET_NEW.to_owned(), secret_old()] {
+        assert!(standardwebhooks::Webhook::new(&secret)
+            .unwrap()
+            .verify(&seen[0].body, &seen[0].headers)
+            .is_err());
+    }
+    standardwebhooks::Webhook::new(&unverified_secret)
+        .unwrap()
+        .verify(&seen[0].body, &seen[0].headers)
+        .unwrap();
     gw.shutdown().await;
 }
 
@@ -579,7 +603,20 @@ async fn a_shutdown_loses_no_request_in_flight() {
 #[test]
 fn gateway_mistakes_are_named_and_never_echo_the_value() {
     let secret = "whsec_c2VudGluZWwtc2VjcmV0LXNlbnRpbmVsLXg=";
-    let cases: [(&str, &str, &str); 9] = [
+    let cases: [(&str, &str, &str); 13] = [
+        ("TIM_IM_CALLBACK_PATH", "/healthz", "TIM_IM_CALLBACK_PATH"),
+        (
+            "TIM_TRTC_CALLBACK_PATH",
+            "/healthz",
+            "TIM_TRTC_CALLBACK_PATH",
+        ),
+        ("TIM_MAX_IN_FLIGHT", "0", "TIM_MAX_IN_FLIGHT"),
+        // The unverified secret may not be a verified one.
+        (
+            "TIM_UPSTREAM_UNVERIFIED_SECRET",
+            "whsec_c2VudGluZWwtc2VjcmV0LXNlbnRpbmVsLXg=",
+            "TIM_UPSTREAM_UNVERIFIED_SECRET",
+        ),
         (
             "TIM_UPSTREAM_SECRET",
             "sEnTiNeL-not-whsec",
@@ -622,6 +659,9 @@ fn gateway_mistakes_are_named_and_never_echo_the_value() {
         let mut v = vars("http://127.0.0.1:9/tencent", &[]);
         v.insert("TIM_UPSTREAM_SECRET".into(), secret.into());
         v.insert(name.into(), value.into());
+        if name == "TIM_UPSTREAM_UNVERIFIED_SECRET" {
+            v.insert("TIM_FORWARD_UNVERIFIED".into(), "1".into());
+        }
         let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
         assert_eq!(error.variable(), variable, "{name}={value:?}");
         for text in [error.to_string(), format!("{error:?}")] {
@@ -638,6 +678,44 @@ fn gateway_mistakes_are_named_and_never_echo_the_value() {
     v.remove("TIM_UPSTREAM_URL");
     let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
     assert_eq!(error.variable(), "TIM_UPSTREAM_URL");
+    // A static token without its app: the gateway would present the callback's own (unsigned)
+    // SdkAppid as verified.
+    let mut v = vars("http://127.0.0.1:9/tencent", &[]);
+    v.remove("TIM_SDKAPPID");
+    let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
+    assert_eq!(error.variable(), "TIM_SDKAPPID");
+    // A per-app secret in TIM_APPS is never in the configuration's Debug.
+    let dir = std::env::temp_dir().join(format!("tim-gw-debug-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let apps = dir.join("apps.json");
+    std::fs::write(
+        &apps,
+        format!(
+            r#"[{{"sdkappid":{APP},"callback_token_env":"GW_DEBUG_TOKEN","upstream":"http://127.0.0.1:9/a","upstream_secret_env":"GW_DEBUG_SECRET"}}]"#
+        ),
+    )
+    .unwrap();
+    let v: HashMap<String, String> = [
+        ("TIM_APPS", apps.to_str().unwrap().to_owned()),
+        ("GW_DEBUG_TOKEN", TOKEN.to_owned()),
+        ("GW_DEBUG_SECRET", secret.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let config = tim_callback_app::Config::from_vars(|n| v.get(n).cloned()).unwrap();
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("c2VudGluZWw") && !shown.contains(TOKEN),
+        "{shown}"
+    );
+    let gateway = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap();
+    let shown = format!("{gateway:?}");
+    assert!(
+        !shown.contains("c2VudGluZWw") && !shown.contains(TOKEN),
+        "{shown}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Everything logged (at trace level, every target) while the gateway forwards, falls back and
@@ -844,5 +922,298 @@ async fn live_callbacks_the_body_limit_and_metrics() {
         .await
         .unwrap();
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    gw.shutdown().await;
+}
+
+/// What a scripted upstream writes: each piece after its delay.
+type Script = Vec<(Duration, Vec<u8>)>;
+
+/// An upstream written by hand over TCP: it reads one request and answers with `parts`, each
+/// written after its delay (a status line and headers at once, then a body that trickles).
+async fn scripted_upstream(parts: Script) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/tencent", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let parts = parts.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The headers, then as much body as Content-Length says.
+                loop {
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                for (delay, bytes) in parts {
+                    tokio::time::sleep(delay).await;
+                    if stream.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+fn head(status: &str, headers: &str) -> (Duration, Vec<u8>) {
+    (
+        Duration::ZERO,
+        format!("HTTP/1.1 {status}\r\n{headers}connection: close\r\n\r\n").into_bytes(),
+    )
+}
+
+/// Upstream answers the gateway cannot pass on, each answered by the fallback (a before-callback
+/// forbidden, an after-callback 502/504): a redirect, a client error, JSON that is not an object,
+/// a reply over the 64 KiB limit, a body that trickles past the budget, and a 500 whose body
+/// never ends (its status decides at once, the body is not waited for).
+#[tokio::test]
+async fn replies_the_gateway_cannot_pass_on_get_the_fallback() {
+    let huge = format!(r#"{{"ErrorCode":0,"x":"{}"}}"#, "a".repeat(70 * 1024));
+    let drip: Vec<(Duration, Vec<u8>)> = std::iter::once(head(
+        "200 OK",
+        "content-type: application/json\r\ncontent-length: 100\r\n",
+    ))
+    .chain((0..40).map(|_| (Duration::from_millis(50), b"{".to_vec())))
+    .collect();
+    let endless_500: Vec<(Duration, Vec<u8>)> = vec![
+        head("500 Internal Server Error", "content-length: 100000\r\n"),
+        (Duration::from_secs(5), b"x".to_vec()),
+    ];
+    let cases: Vec<(&str, Script, FallbackReason, StatusCode)> = vec![
+        (
+            "redirect",
+            vec![head(
+                "302 Found",
+                "location: http://127.0.0.1:9/\r\ncontent-length: 0\r\n",
+            )],
+            FallbackReason::Status,
+            StatusCode::BAD_GATEWAY,
+        ),
+        (
+            "client error",
+            vec![head("404 Not Found", "content-length: 0\r\n")],
+            FallbackReason::Status,
+            StatusCode::BAD_GATEWAY,
+        ),
+        (
+            "array",
+            vec![
+                head("200 OK", "content-length: 2\r\n"),
+                (Duration::ZERO, b"[]".to_vec()),
+            ],
+            FallbackReason::Garbage,
+            StatusCode::BAD_GATEWAY,
+        ),
+        (
+            "scalar",
+            vec![
+                head("200 OK", "content-length: 1\r\n"),
+                (Duration::ZERO, b"0".to_vec()),
+            ],
+            FallbackReason::Garbage,
+            StatusCode::BAD_GATEWAY,
+        ),
+        (
+            "over the limit",
+            vec![
+                head("200 OK", &format!("content-length: {}\r\n", huge.len())),
+                (Duration::ZERO, huge.into_bytes()),
+            ],
+            FallbackReason::Garbage,
+            StatusCode::BAD_GATEWAY,
+        ),
+        (
+            "trickling body",
+            drip,
+            FallbackReason::Timeout,
+            StatusCode::GATEWAY_TIMEOUT,
+        ),
+        (
+            "500 with an endless body",
+            endless_500,
+            FallbackReason::Status,
+            StatusCode::BAD_GATEWAY,
+        ),
+    ];
+    for (name, script, reason, after_status) in cases {
+        let url = scripted_upstream(script).await;
+        let gw = start(vars(&url, &[])).await;
+        let started = Instant::now();
+        let (status, reply) = post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+        let took = started.elapsed();
+        assert_eq!(status, StatusCode::OK, "{name}");
+        assert!(reply.contains(r#""ErrorCode":1"#), "{name}: {reply}");
+        // The budget is 400 ms: no case waits for more than that (and the status of a 500
+        // decides before its body).
+        assert!(took < Duration::from_millis(1_000), "{name}: {took:?}");
+        let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+        assert_eq!(status, after_status, "{name}");
+        assert_eq!(gw.stats.fallbacks(reason), 2, "{name}");
+        assert_eq!(gw.stats.forwarded(), 0, "{name}");
+        gw.shutdown().await;
+    }
+}
+
+/// However long `TIM_UPSTREAM_TIMEOUT_MS`, a Chat callback is answered before Tencent's 2 s; a
+/// TRTC event may use the longer budget.
+#[tokio::test]
+async fn the_budget_never_outlasts_tencents_deadline() {
+    let upstream = Upstream::start().await;
+    upstream.set(Mode::Slow(Duration::from_secs(6)));
+    let gw = start(vars(
+        &upstream.url(),
+        &[("TIM_UPSTREAM_TIMEOUT_MS", "4750")],
+    ))
+    .await;
+    let started = Instant::now();
+    let (status, reply) = post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains(r#""ErrorCode":1"#), "{reply}");
+    assert!(
+        took >= Duration::from_millis(1_500) && took < Duration::from_millis(2_000),
+        "{took:?}"
+    );
+    let started = Instant::now();
+    let body = trtc_body();
+    let sign = TrtcKey::new(TRTC_KEY).unwrap().sign(body.as_bytes());
+    let (status, _) = post_trtc(&gw, &body, &sign).await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        took >= Duration::from_millis(3_900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_eq!(gw.stats.fallbacks(FallbackReason::Timeout), 2);
+    gw.shutdown().await;
+}
+
+/// Over real HTTP: the upstream sees none of the disguised names PHP, qs or Rack would read as
+/// `SdkAppid` or `CallbackCommand`, no hop-by-hop header, no underscore twin of a verified fact,
+/// no caller-written address header, and an identity `Accept-Encoding`.
+#[tokio::test]
+async fn the_upstream_sees_only_what_the_gateway_vouches_for() {
+    let upstream = Upstream::start().await;
+    let gw = start(vars(&upstream.url(), &[])).await;
+    let query = format!(
+        "{}&%20SdkAppid=1400000999&SdkAppid[]=1400000998&+CallbackCommand=Group.CallbackBeforeSendMsg&Sign[]=x&tenant=a",
+        chat_query("C2C.CallbackAfterSendMsg")
+    );
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/im/callback?{query}", gw.addr))
+        .header("content-type", "application/json")
+        .header("accept-encoding", "gzip")
+        .header("x_tim_verified", "sign")
+        .header("webhook_id", "msg_forged")
+        .header("forwarded", "for=198.51.100.1")
+        .header("x-real-ip", "198.51.100.1")
+        .header("connection", "x-hop")
+        .header("x-hop", "1")
+        .header("x-kept", "1")
+        .body(AFTER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].uri,
+        format!("/tencent?SdkAppid={APP}&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json&ClientIP=203.0.113.7&OptPlatform=iOS")
+    );
+    let headers = &seen[0].headers;
+    assert_eq!(headers["accept-encoding"], "identity");
+    assert_eq!(headers["x-kept"], "1");
+    for gone in [
+        "x_tim_verified",
+        "webhook_id",
+        "forwarded",
+        "x-real-ip",
+        "x-hop",
+    ] {
+        assert!(!headers.contains_key(gone), "{gone} reached the upstream");
+    }
+    assert_eq!(headers["x-tim-verified"], "sign");
+    assert_signed(&seen[0]);
+    gw.shutdown().await;
+}
+
+/// A before-callback the typed list does not know yet still fails closed under `forbid`; a
+/// request whose body trickles in is cut at Tencent's deadline (408); beyond
+/// `TIM_MAX_IN_FLIGHT`, 503 at once.
+#[tokio::test]
+async fn unknown_before_callbacks_slow_bodies_and_overload() {
+    use tokio::io::AsyncWriteExt;
+    let upstream = Upstream::start().await;
+    upstream.set(Mode::Status(500));
+    let gw = start(vars(&upstream.url(), &[("TIM_MAX_IN_FLIGHT", "1")])).await;
+    let body = r#"{"CallbackCommand":"Group.CallbackBeforeSomethingNew"}"#;
+    let (status, reply) =
+        post_chat(&gw, &chat_query("Group.CallbackBeforeSomethingNew"), body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains(r#""ErrorCode":1"#), "{reply}");
+    let (status, _) = post_chat(
+        &gw,
+        &chat_query("Group.CallbackAfterSomethingNew"),
+        r#"{"CallbackCommand":"Group.CallbackAfterSomethingNew"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+
+    // Headers and half the body, then nothing: the one slot is taken until the deadline.
+    let mut slow = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let request = format!(
+        "POST /im/callback?{} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+        chat_query("C2C.CallbackAfterSendMsg"),
+        AFTER.len(),
+        &AFTER[..10]
+    );
+    let started = Instant::now();
+    slow.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(gw.stats.fallbacks(FallbackReason::Overloaded), 1);
+    let mut answer = [0u8; 64];
+    let n = tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::io::AsyncReadExt::read(&mut slow, &mut answer),
+    )
+    .await
+    .expect("answered before Tencent's deadline")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2_500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(gw.stats.fallbacks(FallbackReason::TooSlow), 1);
+    // The slot is free again.
+    upstream.set(Mode::Json(r#"{"ActionStatus":"OK","ErrorCode":0}"#));
+    let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+    assert_eq!(status, StatusCode::OK);
     gw.shutdown().await;
 }

@@ -3,21 +3,41 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-/// The parameters the gateway writes itself from what it verified (or drops: the `Sign` is a
-/// bearer credential for its window, `RequestTime` is in `x-tim-request-time`), compared after
-/// percent-decoding and ignoring ASCII case, so that no spelling of them reaches the upstream.
-const REWRITTEN: [&str; 5] = [
-    "SdkAppid",
-    "Sign",
-    "RequestTime",
-    "CallbackCommand",
-    "WebhookCommand",
+/// Tencent's other parameters (PROTOCOL.md §1), the only ones passed on besides the two the
+/// gateway writes itself, each under its canonical name, at most once, with a value of the
+/// shape Tencent sends: everything else in the query (the `Sign`, a bearer credential for its
+/// window; `RequestTime`, in `x-tim-request-time`; any other name, in any spelling or
+/// disguise) is dropped. An allowlist, not a blocklist: backends read queries with parsers that
+/// disagree (PHP's `parse_str` drops leading spaces and folds `name[]` into `name`, qs and Rack
+/// read brackets), so a name the gateway did not write could be read by one of them as
+/// `SdkAppid` or `CallbackCommand`.
+const PASSED_ON: [(&str, Check); 3] = [
+    ("contenttype", word),
+    ("ClientIP", address),
+    ("OptPlatform", word),
 ];
 
+/// A parameter's value as passed on, or `None` when it is not of the shape Tencent sends.
+type Check = fn(&str) -> Option<String>;
+
+/// `json`, `RESTAPI`, `iOS`: ASCII letters and digits, 1 to 32 of them.
+fn word(value: &str) -> Option<String> {
+    let ok = (1..=32).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then(|| value.to_owned())
+}
+
+/// An IPv4 or IPv6 address, written canonically.
+fn address(value: &str) -> Option<String> {
+    value
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
 /// The query for the upstream: `SdkAppid` (the verified app) and `CallbackCommand` (the one
-/// reading of the command) first, then Tencent's other parameters, each decoded once and written
-/// again in canonical form. A decoding upstream reads the same as the gateway did: an
-/// `SdkAppi%64=…` is dropped, not passed on for the upstream to decode into a second app.
+/// reading of the command) first, then [`PASSED_ON`]'s parameters as the gateway decoded them
+/// (the first of each), written again in canonical form. Every name in it is one of those five,
+/// made of ASCII letters only, so every query parser reads the same pairs.
 pub(crate) fn upstream_query(
     query: Option<&str>,
     app: Option<u64>,
@@ -30,27 +50,38 @@ pub(crate) fn upstream_query(
     if let Some(command) = command {
         out.append_pair("CallbackCommand", command);
     }
+    // The first occurrence of each decides, even when its value is refused: a later one is
+    // not a second chance.
+    let mut found: [Option<Option<String>>; PASSED_ON.len()] = Default::default();
     for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        // Unicode case too: `Callbac\u{212A}Command` (a Kelvin sign) lower-cases to a `k`.
-        let (lower, upper) = (name.to_lowercase(), name.to_uppercase());
-        let rewritten = REWRITTEN
+        let Some(i) = PASSED_ON
             .iter()
-            .any(|r| r.eq_ignore_ascii_case(&lower) || r.eq_ignore_ascii_case(&upper));
-        if name.is_empty() || rewritten {
+            .position(|(known, _)| known.eq_ignore_ascii_case(&name))
+        else {
             continue;
+        };
+        if found[i].is_none() {
+            found[i] = Some((PASSED_ON[i].1)(&value));
         }
-        out.append_pair(&name, &value);
+    }
+    for ((name, _), value) in PASSED_ON.iter().zip(found) {
+        if let Some(Some(value)) = value {
+            out.append_pair(name, &value);
+        }
     }
     out.finish()
 }
 
 /// Whether `name` is a header the gateway writes or must not pass on: hop-by-hop headers (RFC
 /// 9110 §7.6.1, and those the `Connection` header names), `Host` and `Content-Length` (the
-/// client's own), TRTC's `Sign` and `SdkAppId` (the verified facts replace them), and every
-/// `webhook-*` and `x-tim-*` header (a sender must not be able to write the signature or a
-/// verified fact).
+/// client's own), `Accept-Encoding` (the gateway asks for an identity reply, which it reads),
+/// TRTC's `Sign` and `SdkAppId` (the verified facts replace them), every `webhook-*` and
+/// `x-tim-*` header (a sender must not be able to write the signature or a verified fact), the
+/// client-address headers other than `X-Forwarded-For` (`Forwarded`, `X-Real-IP`: a caller
+/// wrote them, the gateway does not vouch for them), and every name with an underscore (CGI,
+/// WSGI and PHP read `x_tim_verified` as `x-tim-verified`).
 fn dropped(name: &HeaderName, connection: &[String]) -> bool {
-    const HOP_BY_HOP: [&str; 8] = [
+    const NAMES: [&str; 16] = [
         "connection",
         "keep-alive",
         "proxy-connection",
@@ -59,14 +90,18 @@ fn dropped(name: &HeaderName, connection: &[String]) -> bool {
         "te",
         "trailer",
         "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "accept-encoding",
+        "sign",
+        "sdkappid",
+        "forwarded",
+        "x-real-ip",
     ];
     let name = name.as_str();
-    HOP_BY_HOP.contains(&name)
-        || name == "upgrade"
-        || name == "host"
-        || name == "content-length"
-        || name == "sign"
-        || name == "sdkappid"
+    NAMES.contains(&name)
+        || name.contains('_')
         || name.starts_with("webhook-")
         || name.starts_with("x-tim-")
         || connection.iter().any(|c| c == name)
@@ -118,17 +153,37 @@ mod tests {
             q,
             "SdkAppid=1400000001&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json&ClientIP=1.2.3.4&OptPlatform=iOS"
         );
-        // Every spelling of a rewritten parameter is dropped; the rest is decoded once and
-        // written canonically.
+        // Every spelling of a rewritten parameter is dropped, and every name not on the list.
         let q = upstream_query(
             Some("SdkAppi%64=2&sdkappid=3&SIGN=x&sign=y&Request%54ime=1&%57ebhookCommand=Z&a%20b=c%2Bd&x=%E4%BD%A0"),
             Some(1),
             None,
         );
-        assert_eq!(q, "SdkAppid=1&a+b=c%2Bd&x=%E4%BD%A0");
+        assert_eq!(q, "SdkAppid=1");
+        // The disguises PHP, qs and Rack undo: a leading space, brackets, a dot.
+        let q = upstream_query(
+            Some("%20SdkAppid=9&SdkAppid[]=8&+CallbackCommand=Z&Sign[]=x&SdkAppid.=7"),
+            Some(1),
+            Some("A.B"),
+        );
+        assert_eq!(q, "SdkAppid=1&CallbackCommand=A.B");
         let q = upstream_query(Some("Callbac%E2%84%AACommand=Z&%C5%BFign=s"), None, None);
         assert_eq!(q, "");
         assert_eq!(upstream_query(None, None, None), "");
+        // Passed on by a case-insensitive name, written canonically, the first occurrence
+        // deciding; values of another shape are dropped.
+        let q = upstream_query(
+            Some("CONTENTTYPE=json&contenttype=xml&clientip=%3A%3Affff%3A1.2.3.4&OptPlatform=i%20OS&OptPlatform=iOS"),
+            None,
+            None,
+        );
+        assert_eq!(q, "contenttype=json&ClientIP=%3A%3Affff%3A1.2.3.4");
+        let q = upstream_query(
+            Some("ClientIP=1.2.3.4%0d%0aX:1&contenttype=&OptPlatform=Web"),
+            None,
+            None,
+        );
+        assert_eq!(q, "OptPlatform=Web");
     }
 
     /// Query pieces an attacker combines: the rewritten names in every disguise, separators,
@@ -145,6 +200,14 @@ mod tests {
             Just("CallbackCommand".to_owned()),
             Just("Callbac%E2%84%AACommand".to_owned()),
             Just("WebhookCommand".to_owned()),
+            Just("contenttype=json".to_owned()),
+            Just("CONTENTTYPE".to_owned()),
+            Just("ClientIP=".to_owned()),
+            Just("1.2.3.4".to_owned()),
+            Just("%3A%3A1".to_owned()),
+            Just("OptPlatform=iOS".to_owned()),
+            Just("[]".to_owned()),
+            Just("%20".to_owned()),
             Just("=".to_owned()),
             Just("&".to_owned()),
             Just("+".to_owned()),
@@ -161,9 +224,10 @@ mod tests {
     proptest::proptest! {
         /// The upstream's decoding parser (the real one, `form_urlencoded`, as `url` and most
         /// frameworks read queries) reads the rebuilt query as the gateway meant it: exactly one
-        /// `SdkAppid`, the verified app; exactly one command, the one read; no `Sign`,
-        /// `RequestTime` or `WebhookCommand` in any spelling; every other pair as the gateway
-        /// decoded it, in order.
+        /// `SdkAppid`, the verified app; exactly one command, the one read; then only the
+        /// parameters passed on, each at most once, under its canonical name (ASCII letters
+        /// only: nothing a bracket-, space- or dot-folding parser could read as another name),
+        /// with the first occurrence's value as the gateway decoded it.
         #[test]
         fn a_decoding_upstream_reads_the_gateways_reading(
             pieces in proptest::collection::vec(piece(), 0..24),
@@ -174,29 +238,23 @@ mod tests {
             let read: Vec<(String, String)> = form_urlencoded::parse(rebuilt.as_bytes())
                 .map(|(n, v)| (n.into_owned(), v.into_owned()))
                 .collect();
-            let named = |name: &str| {
-                read.iter()
-                    .filter(|(n, _)| n.to_lowercase() == name.to_lowercase() || n.to_uppercase() == name.to_uppercase())
-                    .count()
-            };
             proptest::prop_assert_eq!(&read[0], &("SdkAppid".to_owned(), app.to_string()));
             proptest::prop_assert_eq!(&read[1], &("CallbackCommand".to_owned(), "A.B".to_owned()));
-            proptest::prop_assert_eq!(named("SdkAppid"), 1);
-            proptest::prop_assert_eq!(named("CallbackCommand"), 1);
-            for name in ["Sign", "RequestTime", "WebhookCommand"] {
-                proptest::prop_assert_eq!(named(name), 0);
-            }
-            let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            let incoming: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
                 .map(|(n, v)| (n.into_owned(), v.into_owned()))
-                .filter(|(n, _)| {
-                    !n.is_empty()
-                        && !REWRITTEN.iter().any(|r| {
-                            r.eq_ignore_ascii_case(&n.to_lowercase())
-                                || r.eq_ignore_ascii_case(&n.to_uppercase())
-                        })
-                })
                 .collect();
-            proptest::prop_assert_eq!(&read[2..], &kept[..]);
+            let mut expected = Vec::new();
+            for (known, check) in PASSED_ON {
+                let first = incoming.iter().find(|(n, _)| n.eq_ignore_ascii_case(known));
+                if let Some(value) = first.and_then(|(_, v)| check(v)) {
+                    expected.push((known.to_owned(), value));
+                }
+            }
+            proptest::prop_assert_eq!(&read[2..], &expected[..]);
+            for (name, value) in &read[2..] {
+                proptest::prop_assert!(name.bytes().all(|b| b.is_ascii_alphabetic()));
+                proptest::prop_assert!(value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b':'));
+            }
         }
     }
 
@@ -216,6 +274,13 @@ mod tests {
             ("x-tim-verified", "sign"),
             ("sign", "abcd"),
             ("x-forwarded-for", "203.0.113.9"),
+            ("accept-encoding", "gzip"),
+            ("x_tim_verified", "sign"),
+            ("webhook_id", "msg_forged"),
+            ("forwarded", "for=198.51.100.1"),
+            ("x-real-ip", "198.51.100.1"),
+            ("upgrade", "websocket"),
+            ("te", "trailers"),
         ] {
             h.append(n, HeaderValue::from_static(v));
         }

@@ -19,7 +19,9 @@
 //! | `TIM_UPSTREAM_SECRET` | the Standard Webhooks secret (`whsec_` and the base64 of 24 to 64 bytes), or two separated by one space during a rotation (each request then carries both signatures); required unless every entry has `upstream_secret_env` |
 //! | `TIM_UPSTREAM_TIMEOUT_MS` | the upstream's budget, 1 to 4750 (default 1500); never more than Tencent's deadline (Chat 2 s, TRTC 5 s, from the request's arrival) less 250 ms |
 //! | `TIM_UPSTREAM_FALLBACK` | what a before-callback gets when the upstream cannot answer: `forbid` (default: fail closed) or `allow` (what Tencent does when a callback fails) |
-//! | `TIM_FORWARD_UNVERIFIED` | `1`: forward the callbacks of an app whose authentication is off (`TIM_ALLOW_UNSIGNED=1`), marked unverified (below); default `0`: answered by the fallback |
+//! | `TIM_FORWARD_UNVERIFIED` | `1`: forward the callbacks of an app whose authentication is off (`TIM_ALLOW_UNSIGNED=1`), marked unverified and signed with `TIM_UPSTREAM_UNVERIFIED_SECRET` (below); default `0`: answered by the fallback |
+//! | `TIM_UPSTREAM_UNVERIFIED_SECRET` | required with `TIM_FORWARD_UNVERIFIED=1`: the Standard Webhooks secret unverified callbacks are signed with, different from every verified one |
+//! | `TIM_MAX_IN_FLIGHT` | callbacks handled at once, 1 to 65536 (default 1024); beyond, 503 at once (memory stays below this times the body limit) |
 //! | `TIM_IM_CALLBACK_PATH` | the Chat / Live callback path (default `/im/callback`) |
 //! | `TIM_TRTC_CALLBACK_PATH` | the TRTC event callback path (default `/trtc/callback`; served when an app has a TRTC key) |
 //! | `TIM_BODY_LIMIT_BYTES` | the largest callback body, 1024 to 16 MiB (default 256 KiB) |
@@ -29,7 +31,8 @@
 //!
 //! In `TIM_APPS`, an entry may name its own `upstream` and `upstream_secret_env` (the variable
 //! holding its secret): with one secret per app, one app's backend cannot accept another's
-//! callbacks. Errors name the variable or the entry and field, never a value.
+//! callbacks. Every app needs its SDKAppID (`TIM_SDKAPPID` with a static token): the gateway
+//! presents it as verified. Errors name the variable or the entry and field, never a value.
 //!
 //! # What the upstream receives
 //!
@@ -39,12 +42,16 @@
 //!
 //! - **a query rebuilt from one reading**: `SdkAppid` (the verified app) and `CallbackCommand`
 //!   (the command as [`command_of`] read it, the body's own
-//!   checked against it), then Tencent's other parameters decoded once and written canonically;
-//!   `Sign` and `RequestTime` are never passed on (the `Sign` is a bearer credential for its
-//!   window), nor any other spelling of these names;
+//!   checked against it), then `contenttype`, `ClientIP` and `OptPlatform` (Tencent's other
+//!   parameters: the first of each, with a value of the shape Tencent sends, written
+//!   canonically). Nothing else: not the `Sign` (a bearer credential for its window), not
+//!   `RequestTime`, and no other name, whatever its spelling (`SdkAppi%64`, ` SdkAppid`,
+//!   `SdkAppid[]`: PHP, qs and Rack would read those as `SdkAppid`). Parameters of your own
+//!   belong in `TIM_UPSTREAM_URL`'s query;
 //! - **the end-to-end headers** (hop-by-hop headers and those `Connection` names are dropped, RFC
-//!   9110 §7.6.1; `Host` is the upstream's; `X-Forwarded-For` gains the peer; TRTC's `Sign` and
-//!   `SdkAppId` and every incoming `webhook-*` and `x-tim-*` header are dropped);
+//!   9110 §7.6.1; `Host` is the upstream's; `Accept-Encoding` is `identity`; `X-Forwarded-For`
+//!   gains the peer; TRTC's `Sign` and `SdkAppId`, `Forwarded`, `X-Real-IP`, every incoming
+//!   `webhook-*` and `x-tim-*` header and every name with an underscore are dropped);
 //! - **the verified facts**, advisory (not signed): `x-tim-app-id`, `x-tim-request-time` (Chat:
 //!   `RequestTime`, seconds; TRTC: `CallbackTs`, milliseconds), `x-tim-command` (Chat and Live) or
 //!   `x-tim-trtc-event` (`EventGroupId.EventType`), `x-tim-verified` (`sign`: the Chat `Sign`;
@@ -55,9 +62,10 @@
 //!   the app, the command and the body bytes: the same on every instance and for every retry of
 //!   one event, so a backend deduplicates on it. **Standard Webhooks signs the id, the timestamp
 //!   and the body only**: a backend that needs the app takes it from the body or uses one secret
-//!   per app; a callback forwarded without verification (`TIM_FORWARD_UNVERIFIED=1`) has an id
-//!   starting `msg_unverified_`, which the backend must refuse unless it accepts unverified
-//!   callbacks.
+//!   per app. A callback forwarded without verification (`TIM_FORWARD_UNVERIFIED=1`) is signed
+//!   with `TIM_UPSTREAM_UNVERIFIED_SECRET` instead, so that a backend that knows only the
+//!   verified secret refuses it; one that accepts both tells them apart by the secret that
+//!   verified and by the id, which starts `msg_unverified_`.
 //!
 //! # What Tencent receives
 //!
@@ -66,9 +74,11 @@
 //! passed on, counted and logged); the kind's OK reply for a 2xx with an empty body. Otherwise
 //! (a timeout, no connection, a non-2xx status, a body that is not JSON) the gateway answers
 //! itself, counted per [`FallbackReason`] and logged once per reason per second: a
-//! before-callback by `TIM_UPSTREAM_FALLBACK` (200, allow or forbid); an after-callback, an
-//! unknown command and a TRTC event with 502 (504 for a timeout), so that Tencent retries where
-//! it retries.
+//! before-callback (a command of the typed list that decides, or any named `.CallbackBefore…`
+//! or `.CallbackPrev…`) by `TIM_UPSTREAM_FALLBACK` (200, allow or forbid); an after-callback,
+//! another unknown command and a TRTC event with 502 (504 for a timeout), so that Tencent
+//! retries where it retries. A request still unfinished at Tencent's deadline (a body sent
+//! slowly) gets 408; beyond `TIM_MAX_IN_FLIGHT` at once, 503.
 //!
 //! # Operations
 //!
@@ -132,6 +142,9 @@ struct Shared {
     timeout: Duration,
     fallback: Fallback,
     forward_unverified: bool,
+    unverified: Option<sign::Secrets>,
+    /// Callback requests in flight at most (`TIM_MAX_IN_FLIGHT`).
+    in_flight: Arc<tokio::sync::Semaphore>,
     body_limit: usize,
     grace: Duration,
     im_path: String,
@@ -156,6 +169,9 @@ impl GatewayConfig {
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
+            // Signed callbacks go to the upstream named, never through a proxy the environment
+            // names (`HTTP_PROXY`).
+            .no_proxy()
             .build()
             .map_err(|e| {
                 crate::ConfigError::new(
@@ -170,6 +186,8 @@ impl GatewayConfig {
                 timeout: self.timeout,
                 fallback: self.fallback,
                 forward_unverified: self.forward_unverified,
+                unverified: self.unverified,
+                in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_in_flight)),
                 body_limit: self.body_limit,
                 grace: self.grace,
                 im_path: self.im_path,
@@ -256,6 +274,12 @@ impl Gateway {
             };
             router = router.route(&shared.trtc_path, trtc);
         }
+        // Bounds on every callback route (not on /healthz): requests in flight, and Tencent's
+        // deadline for the whole request, a body sent slowly included.
+        let router = router.route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            bounded,
+        ));
         let running = Arc::clone(&self.running);
         router
             .route(
@@ -293,6 +317,41 @@ impl Gateway {
                 }),
             )
             .route("/metrics", get(metrics))
+    }
+}
+
+/// At most `TIM_MAX_IN_FLIGHT` callbacks at once (503 beyond: memory stays bounded by that
+/// times the body limit), each done by its kind's deadline (408: a body trickling in holds
+/// nothing longer than Tencent waits).
+async fn bounded(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = Arc::clone(&shared.in_flight).try_acquire_owned() else {
+        shared
+            .stats
+            .count_fallback(FallbackReason::Overloaded, false);
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many requests in flight\n",
+        );
+    };
+    let deadline = if request.uri().path() == shared.im_path {
+        CHAT_DEADLINE
+    } else {
+        TRTC_DEADLINE
+    };
+    let left = deadline.saturating_sub(arrived(&request).elapsed());
+    match tokio::time::timeout(left, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            shared.stats.count_fallback(FallbackReason::TooSlow, false);
+            plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request was not done in time\n",
+            )
+        }
     }
 }
 
@@ -425,7 +484,7 @@ async fn chat(shared: Arc<Shared>, request: Request) -> Response {
         Ok(command) => command.map(str::to_owned),
         Err(error) => return plain_error(&shared, error.kind()),
     };
-    let early = if in_query.as_deref().is_some_and(Event::decides) {
+    let early = if in_query.as_deref().is_some_and(decides) {
         Kind::Decides
     } else {
         Kind::Notice
@@ -450,7 +509,7 @@ async fn chat(shared: Arc<Shared>, request: Request) -> Response {
         }
         Err(error) => return plain_error(&shared, error.kind()),
     };
-    let kind = if Event::decides(&command) {
+    let kind = if decides(&command) {
         Kind::Decides
     } else {
         Kind::Notice
@@ -488,6 +547,16 @@ async fn chat(shared: Arc<Shared>, request: Request) -> Response {
         body,
     };
     send(&shared, forward).await
+}
+
+/// Whether a command's reply decides: the typed callbacks' list, and any command named like a
+/// before-callback (`.CallbackBefore…`, `.CallbackPrev…`) that the list does not have yet, so
+/// that `forbid` fails closed for a command Tencent adds too.
+fn decides(command: &str) -> bool {
+    Event::decides(command)
+        || command.split_once('.').is_some_and(|(_, name)| {
+            name.starts_with("CallbackBefore") || name.starts_with("CallbackPrev")
+        })
 }
 
 /// A TRTC event, after the layer verified its body.
@@ -571,7 +640,17 @@ async fn send(shared: &Shared, forward: Forward<'_>) -> Response {
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let signature = upstream.secrets.sign(&id, timestamp, &forward.body);
+    // An unverified callback is signed with its own secret: a backend that knows only the
+    // verified one refuses it.
+    let secrets = if forward.verified {
+        &upstream.secrets
+    } else {
+        match &shared.unverified {
+            Some(secrets) => secrets,
+            None => return shared.fallback(kind, FallbackReason::Unverified),
+        }
+    };
+    let signature = secrets.sign(&id, timestamp, &forward.body);
     let peer = forward
         .parts
         .extensions
@@ -583,6 +662,8 @@ async fn send(shared: &Shared, forward: Forward<'_>) -> Response {
             headers.insert(name, value);
         }
     };
+    // The gateway reads the reply as it comes: no compressed answer.
+    set("accept-encoding", "identity".to_owned());
     set("webhook-id", id);
     set("webhook-timestamp", timestamp.to_string());
     set("webhook-signature", signature);
@@ -596,9 +677,12 @@ async fn send(shared: &Shared, forward: Forward<'_>) -> Response {
         .headers(headers)
         .body(forward.body);
     let call = async {
-        let response = request.send().await?;
+        let mut response = request.send().await?;
         let status = response.status();
-        let mut response = response;
+        if !status.is_success() {
+            // Not read: a failing upstream's slow body must not eat the budget.
+            return Ok((status, None));
+        }
         let mut reply = Vec::new();
         while let Some(chunk) = response.chunk().await? {
             if reply.len() + chunk.len() > REPLY_LIMIT {

@@ -35,6 +35,10 @@ pub struct GatewayConfig {
     pub(crate) timeout: Duration,
     pub(crate) fallback: Fallback,
     pub(crate) forward_unverified: bool,
+    /// With `TIM_FORWARD_UNVERIFIED=1`: the secret unverified callbacks are signed with
+    /// (`TIM_UPSTREAM_UNVERIFIED_SECRET`), never one of the verified ones.
+    pub(crate) unverified: Option<Secrets>,
+    pub(crate) max_in_flight: usize,
     pub(crate) im_path: String,
     pub(crate) trtc_path: String,
     pub(crate) body_limit: usize,
@@ -43,6 +47,8 @@ pub struct GatewayConfig {
 
 /// The longest upstream budget: TRTC's 5 s less the headroom.
 const MAX_TIMEOUT_MS: u64 = 4_750;
+/// The longest budget of a Chat or Live callback: 2 s less the headroom.
+const CHAT_BUDGET_MS: u64 = 1_750;
 
 impl GatewayConfig {
     /// Reads the process environment: [`Config`]'s variables and the gateway's.
@@ -91,12 +97,21 @@ impl GatewayConfig {
                 }
                 None => ConfigError::new("TIM_UPSTREAM_URL", why),
             };
+            // The gateway presents the app as verified: it must be known, not read from the
+            // callback's own (unsigned) `SdkAppid`.
+            let Some(app) = app else {
+                return Err(ConfigError::new(
+                    "TIM_SDKAPPID",
+                    "is required by the gateway with a static token: the app it forwards as \
+                     verified must be configured, not read from the callback's unsigned query",
+                ));
+            };
             if own.url.is_none() && own.secret.is_none() {
                 default_used = true;
                 continue;
             }
             let url = match own.url {
-                Some(url) => upstream_url(&url).map_err(|why| in_entry("upstream", why))?,
+                Some(url) => upstream_url(url.trim()).map_err(|why| in_entry("upstream", why))?,
                 None => default_url.clone().ok_or_else(|| {
                     in_entry(
                         "upstream",
@@ -115,9 +130,7 @@ impl GatewayConfig {
                     )
                 })?,
             };
-            if let Some(app) = app {
-                upstreams.insert(app, Arc::new(Upstream { url, secrets }));
-            }
+            upstreams.insert(app, Arc::new(Upstream { url, secrets }));
         }
         let default_upstream =
             match (default_url, default_secrets) {
@@ -134,7 +147,21 @@ impl GatewayConfig {
                     "is required: the Standard Webhooks secret (whsec_ and base64) each forwarded \
                      request is signed with, for the backend to verify",
                 )),
-                _ => None,
+                (url, secrets) => {
+                    if url.is_some() {
+                        crate::config::warn_unused(
+                            "TIM_UPSTREAM_URL",
+                            "every TIM_APPS entry names its own upstream",
+                        );
+                    }
+                    if secrets.is_some() {
+                        crate::config::warn_unused(
+                            "TIM_UPSTREAM_SECRET",
+                            "every TIM_APPS entry names its own upstream_secret_env",
+                        );
+                    }
+                    None
+                }
             };
         let timeout = match vars.get("TIM_UPSTREAM_TIMEOUT_MS")? {
             None => 1_500,
@@ -172,6 +199,41 @@ impl GatewayConfig {
             Some("1") => true,
             Some(_) => return Err(ConfigError::new("TIM_FORWARD_UNVERIFIED", "must be 1 or 0")),
         };
+        const UNVERIFIED: &str = "TIM_UPSTREAM_UNVERIFIED_SECRET";
+        let unverified = vars
+            .secret(
+                UNVERIFIED,
+                "give the Standard Webhooks secret (whsec_…) unverified callbacks are signed with",
+            )?
+            .map(|s| Secrets::parse(&s).map_err(|why| ConfigError::new(UNVERIFIED, why)))
+            .transpose()?;
+        let unverified =
+            match (forward_unverified, unverified) {
+                (true, None) => return Err(ConfigError::new(
+                    UNVERIFIED,
+                    "is required with TIM_FORWARD_UNVERIFIED=1: unverified callbacks are signed \
+                     with a secret of their own, so that a backend that knows only the verified \
+                     secret refuses them",
+                )),
+                (true, Some(secrets)) => {
+                    let shared = default_upstream
+                        .iter()
+                        .chain(upstreams.values())
+                        .any(|u| u.secrets.overlaps(&secrets));
+                    if shared {
+                        return Err(ConfigError::new(
+                            UNVERIFIED,
+                            "must differ from every secret verified callbacks are signed with",
+                        ));
+                    }
+                    Some(secrets)
+                }
+                (false, Some(_)) => {
+                    crate::config::warn_unused(UNVERIFIED, "TIM_FORWARD_UNVERIFIED is not 1");
+                    None
+                }
+                (false, None) => None,
+            };
         let path = |name: &str, default: &str| -> Result<String, ConfigError> {
             match vars.get(name)? {
                 None => Ok(default.to_owned()),
@@ -196,7 +258,13 @@ impl GatewayConfig {
         };
         let im_path = path("TIM_IM_CALLBACK_PATH", "/im/callback")?;
         let trtc_path = path("TIM_TRTC_CALLBACK_PATH", "/trtc/callback")?;
-        if im_path == trtc_path || [&im_path, &trtc_path].iter().any(|p| *p == "/healthz") {
+        if im_path == "/healthz" {
+            return Err(ConfigError::new(
+                "TIM_IM_CALLBACK_PATH",
+                "must differ from /healthz",
+            ));
+        }
+        if im_path == trtc_path || trtc_path == "/healthz" {
             return Err(ConfigError::new(
                 "TIM_TRTC_CALLBACK_PATH",
                 "must differ from TIM_IM_CALLBACK_PATH and from /healthz",
@@ -221,6 +289,15 @@ impl GatewayConfig {
         let body_limit =
             number("TIM_BODY_LIMIT_BYTES", 256 * 1024, 1_024..=16 * 1024 * 1024)? as usize;
         let grace = Duration::from_secs(number("TIM_SHUTDOWN_GRACE_SECS", 10, 0..=600)?);
+        let max_in_flight = number("TIM_MAX_IN_FLIGHT", 1_024, 1..=65_536)? as usize;
+        if timeout > CHAT_BUDGET_MS {
+            tracing::warn!(
+                variable = "TIM_UPSTREAM_TIMEOUT_MS",
+                "TIM_UPSTREAM_TIMEOUT_MS above {CHAT_BUDGET_MS} applies to TRTC events only: a \
+                 Chat or Live callback gets at most {CHAT_BUDGET_MS} ms (Tencent's 2 s less the \
+                 gateway's 250 ms)"
+            );
+        }
         Ok(Self {
             apps,
             default_upstream,
@@ -228,6 +305,8 @@ impl GatewayConfig {
             timeout: Duration::from_millis(timeout),
             fallback,
             forward_unverified,
+            unverified,
+            max_in_flight,
             im_path,
             trtc_path,
             body_limit,

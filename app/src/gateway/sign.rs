@@ -47,6 +47,11 @@ impl Secrets {
         Ok(Self(keys))
     }
 
+    /// Whether the two hold a secret in common.
+    pub(crate) fn overlaps(&self, other: &Secrets) -> bool {
+        self.0.iter().any(|key| other.0.contains(key))
+    }
+
     /// The `webhook-signature` value: `v1,<base64>` per secret, separated by spaces.
     pub(crate) fn sign(&self, id: &str, timestamp: u64, body: &[u8]) -> String {
         let timestamp = timestamp.to_string();

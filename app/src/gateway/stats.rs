@@ -24,11 +24,16 @@ pub enum FallbackReason {
     /// The callback's body or command could not be read (too large, malformed, commands that
     /// disagree): for a before-callback, answered by the fallback policy.
     Unreadable,
+    /// `TIM_MAX_IN_FLIGHT` requests were in flight already: answered 503 at once, so that memory
+    /// stays bounded (Tencent retries).
+    Overloaded,
+    /// The request was not done by Tencent's deadline (a body sent slowly): answered 408.
+    TooSlow,
 }
 
 impl FallbackReason {
     /// Every reason, in counter order.
-    pub const ALL: [FallbackReason; 7] = [
+    pub const ALL: [FallbackReason; 9] = [
         Self::Timeout,
         Self::Unreachable,
         Self::Status,
@@ -36,10 +41,12 @@ impl FallbackReason {
         Self::Deadline,
         Self::Unverified,
         Self::Unreadable,
+        Self::Overloaded,
+        Self::TooSlow,
     ];
 
     /// The label in logs and metrics: `timeout`, `unreachable`, `status`, `garbage`, `deadline`,
-    /// `unverified`, `unreadable`.
+    /// `unverified`, `unreadable`, `overloaded`, `too_slow`.
     pub const fn label(&self) -> &'static str {
         match self {
             Self::Timeout => "timeout",
@@ -49,6 +56,8 @@ impl FallbackReason {
             Self::Deadline => "deadline",
             Self::Unverified => "unverified",
             Self::Unreadable => "unreadable",
+            Self::Overloaded => "overloaded",
+            Self::TooSlow => "too_slow",
         }
     }
 
