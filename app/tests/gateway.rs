@@ -772,6 +772,45 @@ async fn no_secret_and_no_sign_in_any_log_line() {
     );
     post_chat(&gw, &forged, AFTER).await;
     gw.shutdown().await;
+    // An app whose authentication is off, its callbacks forwarded with the unverified secret.
+    let mock = tim_callback_mock::mock::MockApi::start_for(
+        APP,
+        tim_callback_mock::mock::ADMIN,
+        tim_callback_mock::mock::SECRET_KEY,
+        None,
+        false,
+    )
+    .await;
+    let unverified_secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([11u8; 32])
+    );
+    let mut v = vars(&upstream.url(), &[]);
+    v.remove("TIM_CALLBACK_TOKEN");
+    v.remove("TIM_TRTC_CALLBACK_KEY");
+    for (name, value) in [
+        (
+            "TIM_SECRET_KEY",
+            tim_callback_mock::mock::SECRET_KEY.to_owned(),
+        ),
+        ("TIM_API_BASE_URL", mock.base_url()),
+        ("TIM_ALLOW_UNSIGNED", "1".to_owned()),
+        ("TIM_FORWARD_UNVERIFIED", "1".to_owned()),
+        ("TIM_UPSTREAM_UNVERIFIED_SECRET", unverified_secret.clone()),
+    ] {
+        v.insert(name.to_owned(), value);
+    }
+    let gw = start(v).await;
+    upstream.set(Mode::Json(r#"{"ErrorCode":0}"#));
+    let before = upstream.seen().len();
+    post_chat(
+        &gw,
+        &format!("SdkAppid={APP}&CallbackCommand=C2C.CallbackBeforeSendMsg"),
+        SEND,
+    )
+    .await;
+    assert_eq!(upstream.seen().len(), before + 1, "forwarded unverified");
+    gw.shutdown().await;
 
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
@@ -801,6 +840,9 @@ async fn no_secret_and_no_sign_in_any_log_line() {
         &old[6..],
         chat_sign.as_str(),
         trtc_sign.as_str(),
+        unverified_secret.as_str(),
+        &unverified_secret[6..],
+        tim_callback_mock::mock::SECRET_KEY,
     ];
     secrets.extend(signatures.iter().map(|s| &s[3..]));
     for secret in secrets {
