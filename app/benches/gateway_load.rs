@@ -140,6 +140,10 @@ async fn main() {
         ("TIM_API_BASE_URL", mock.base_url()),
         ("TIM_ALLOW_UNSIGNED", "1".to_owned()),
         ("TIM_FORWARD_UNVERIFIED", "1".to_owned()),
+        (
+            "TIM_UPSTREAM_UNVERIFIED_SECRET",
+            "whsec_CwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCws=".to_owned(),
+        ),
     ]))
     .await;
     println!(
