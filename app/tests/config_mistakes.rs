@@ -3,9 +3,9 @@
 //! them), white space around a token or a key, empty secrets, typos in `TIM_APPS`, and a source
 //! allowlist that allows everyone. And what `main` prints for a `ConfigError` (`Debug`).
 
-use std::io::Write;
+mod support;
+
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use tim_callback_app::{Config, ConfigError};
 use tim_callback_mock::mock;
@@ -65,30 +65,8 @@ impl Drop for AppsFile {
 
 /// Everything logged while `f` runs, with this thread's default subscriber.
 fn logs_of<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
-    #[derive(Clone, Default)]
-    struct Logs(Arc<Mutex<Vec<u8>>>);
-    impl Write for Logs {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let result = tracing::subscriber::with_default(subscriber, f);
-    let lines = String::from_utf8_lossy(&logs.0.lock().unwrap())
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    (result, lines)
+    let (result, text) = support::logs_of(tracing::Level::DEBUG, f);
+    (result, text.lines().map(str::to_owned).collect())
 }
 
 fn warnings(lines: &[String]) -> Vec<&String> {

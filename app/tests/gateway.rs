@@ -2,6 +2,8 @@
 //! real HTTP clients, and the Standard Webhooks signature checked by the spec's own Rust library
 //! (`standardwebhooks`).
 
+mod support;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -723,25 +725,8 @@ fn gateway_mistakes_are_named_and_never_echo_the_value() {
 /// secret or signature.
 #[tokio::test]
 async fn no_secret_and_no_sign_in_any_log_line() {
-    use std::io::Write;
-    #[derive(Clone, Default)]
-    struct Logs(Arc<Mutex<Vec<u8>>>);
-    impl Write for Logs {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let logs = support::Logs::default();
+    let subscriber = logs.subscriber(tracing::Level::TRACE);
     // The process's subscriber (the only test here that sets one): a scoped one would miss the
     // lines whose interest another test's thread cached while no subscriber was set. It sees the
     // other tests' lines too, which only adds to what is checked.
@@ -812,7 +797,7 @@ async fn no_secret_and_no_sign_in_any_log_line() {
     assert_eq!(upstream.seen().len(), before + 1, "forwarded unverified");
     gw.shutdown().await;
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     assert!(
         text.contains("answered tencent itself"),
         "the fallbacks were logged: {text}"

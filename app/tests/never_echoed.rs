@@ -8,10 +8,10 @@
 //! Names are the exception, on purpose: an unknown field close to a field, or an `*_env` value
 //! with a variable name's shape (`TIM_TOKEN_B`), is shown. No sentinel has either shape.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use tim_callback_app::server::listen_addr_from;
 use tim_callback_app::Config;
@@ -71,27 +71,7 @@ const KEY: &str = "a-secret-key-0123456789abcdef";
 
 /// Everything logged while `f` runs.
 fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Logs(Arc<Mutex<Vec<u8>>>);
-    impl Write for Logs {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let result = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    (result, text)
+    support::logs_of(tracing::Level::TRACE, f)
 }
 
 /// Loads `pairs`; on an error, checks both its texts, and the logs either way. Whether it was
