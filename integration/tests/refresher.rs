@@ -645,3 +645,96 @@ async fn unicode_line_separators_and_bidi_controls_are_escaped() {
         assert!(!shown.contains(c), "{shown:?}");
     }
 }
+
+/// A source that tells a miss-triggered fetch from a scheduled one, and says when its value
+/// changed: the hooks a fleet-shared source is built on.
+#[tokio::test]
+async fn a_source_hears_which_fetch_a_miss_asked_for_and_can_say_it_changed() {
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct Shared {
+        token: Mutex<String>,
+        fetches: AtomicUsize,
+        miss_fetches: AtomicUsize,
+        /// Changes announced, and those served.
+        announced: tokio::sync::watch::Sender<u64>,
+        served: std::sync::atomic::AtomicU64,
+    }
+    #[derive(Clone)]
+    struct Announcing(Arc<Shared>);
+    impl Announcing {
+        fn snapshot(&self) -> TokenSnapshot {
+            self.0
+                .served
+                .store(*self.0.announced.borrow(), Ordering::SeqCst);
+            TokenSnapshot::enabled(token(&self.0.token.lock().unwrap()))
+        }
+    }
+    impl Source<TokenSnapshot> for Announcing {
+        async fn fetch(&self) -> Result<TokenSnapshot, Error> {
+            self.0.fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(self.snapshot())
+        }
+        async fn fetch_on_miss(&self) -> Result<TokenSnapshot, Error> {
+            self.0.miss_fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(self.snapshot())
+        }
+        async fn changed(&self) {
+            let mut announced = self.0.announced.subscribe();
+            let served = self.0.served.load(Ordering::SeqCst);
+            let _ = announced.wait_for(|a| *a > served).await;
+        }
+    }
+    let shared = Arc::new(Shared::default());
+    *shared.token.lock().unwrap() = "token-one".into();
+    let source = Announcing(Arc::clone(&shared));
+    let refresher = TokenRefresher::builder(source)
+        .app_id(SDK_APP_ID)
+        .interval(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let handle = refresher.handle();
+    assert_eq!(
+        (
+            shared.fetches.load(Ordering::SeqCst),
+            shared.miss_fetches.load(Ordering::SeqCst)
+        ),
+        (1, 0)
+    );
+
+    // A change announced: fetched at once, not at the hour's interval.
+    *shared.token.lock().unwrap() = "token-two".into();
+    shared.announced.send_modify(|a| *a += 1);
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while handle.load().unwrap().current() != Some(&token("token-two")) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the announced change is fetched");
+    assert_eq!(shared.fetches.load(Ordering::SeqCst), 2);
+    assert_eq!(shared.miss_fetches.load(Ordering::SeqCst), 0);
+
+    // A fresh signature no token matches: the source's miss fetch, not its plain one.
+    *shared.token.lock().unwrap() = "token-three".into();
+    let app = Router::new()
+        .route("/cb", post(|| async { "ok" }))
+        .layer(CallbackAuthLayer::new(handle.clone()));
+    let t = now();
+    let uri = format!(
+        "/cb?SdkAppid={SDK_APP_ID}&Sign={}&RequestTime={t}",
+        token("token-three").sign(t)
+    );
+    let status = app
+        .oneshot(Request::post(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    assert_eq!(shared.miss_fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(shared.fetches.load(Ordering::SeqCst), 2);
+    // Nothing announced since: no further fetch.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(shared.fetches.load(Ordering::SeqCst), 2);
+}

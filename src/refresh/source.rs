@@ -44,6 +44,22 @@ pub trait Source<T>: Send + Sync + 'static {
     /// Fetches the current value.
     fn fetch(&self) -> impl Future<Output = Result<T, Error>> + Send;
 
+    /// Fetches because the layer saw a fresh signature that no known token matches (refresh on a
+    /// miss): a source shared by a fleet asks the fleet's one fetcher instead of Tencent. By
+    /// default the same as [`fetch`](Self::fetch).
+    fn fetch_on_miss(&self) -> impl Future<Output = Result<T, Error>> + Send {
+        self.fetch()
+    }
+
+    /// Resolves when the source knows its value changed (a notice from a shared store): the
+    /// refresher then fetches at once instead of at its next interval. Never, by default.
+    ///
+    /// The refresher asks again after every fetch, so an implementation resolves at once for a
+    /// change it has not served yet (one that came while a fetch was under way).
+    fn changed(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
+
     /// The SDKAppID this source serves, when it knows it (the REST client does): the refresher's
     /// default [`app_id`](super::RefresherBuilder::app_id). `None` by default.
     fn app_id(&self) -> Option<u64> {

@@ -131,13 +131,17 @@ impl<S: Source<T>, T: Kind> Task<S, T> {
                     }
                 },
                 generation = next_miss(&link) => Trigger::Miss(generation),
+                // The source says its value changed (a notice from a shared store): fetch now,
+                // as on the schedule.
+                () = self.source.changed() => Trigger::Schedule,
                 () = tokio::time::sleep_until(next) => Trigger::Schedule,
             };
             if self.cell.strong_count() == 0 {
                 break;
             }
             let asked_ms = link.miss().map_or(0, |miss| miss.now_ms());
-            let Some(result) = self.fetch_and_apply().await else {
+            let miss = matches!(trigger, Trigger::Miss(_));
+            let Some(result) = self.fetch_and_apply(miss).await else {
                 break;
             };
             next = deadline(self.next_delay(result.is_ok()));
@@ -162,22 +166,29 @@ impl<S: Source<T>, T: Kind> Task<S, T> {
         link.stop(Stop::ReadersGone);
     }
 
-    /// One fetch from the source, bounded by the fetch timeout, a panic caught as an error.
-    async fn fetch_once(&self) -> Result<T, Error> {
-        let fetch = CatchUnwind {
-            inner: self.source.fetch(),
+    /// One fetch from the source (its [`fetch_on_miss`](Source::fetch_on_miss) when a signature
+    /// miss asked for it), bounded by the fetch timeout, a panic caught as an error.
+    async fn fetch_once(&self, miss: bool) -> Result<T, Error> {
+        let timeout = self.settings.fetch_timeout;
+        let result = if miss {
+            let fetch = CatchUnwind {
+                inner: self.source.fetch_on_miss(),
+            };
+            tokio::time::timeout(timeout, fetch).await
+        } else {
+            let fetch = CatchUnwind {
+                inner: self.source.fetch(),
+            };
+            tokio::time::timeout(timeout, fetch).await
         };
-        match tokio::time::timeout(self.settings.fetch_timeout, fetch).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::new(ErrorKind::Timeout)),
-        }
+        result.unwrap_or_else(|_| Err(Error::new(ErrorKind::Timeout)))
     }
 
     /// A fetch, confirmed by a second one when the kind asks for it (a token switching
     /// authentication off, with [`confirm_disable`](super::RefresherBuilder::confirm_disable)).
     /// Returns the result and how many fetches it took; `None` when the cell is gone.
-    async fn fetch_confirmed(&self) -> Option<(Result<T, Error>, u64)> {
-        let first = self.fetch_once().await;
+    async fn fetch_confirmed(&self, miss: bool) -> Option<(Result<T, Error>, u64)> {
+        let first = self.fetch_once(miss).await;
         let confirm = match &first {
             Ok(fetched) => {
                 let current = self.cell.upgrade()?.load_full();
@@ -192,7 +203,7 @@ impl<S: Source<T>, T: Kind> Task<S, T> {
             app = self.settings.app_id,
             "tencent reports callback authentication off; confirming with a second fetch"
         );
-        Some((self.fetch_once().await, 2))
+        Some((self.fetch_once(false).await, 2))
     }
 
     /// After a miss-triggered fetch asked at `asked_ms`, spaces the next one.
@@ -246,13 +257,13 @@ impl<S: Source<T>, T: Kind> Task<S, T> {
     }
 
     /// A fetch, applied to the cell; `None` when the cell is gone (nothing reads it any more).
-    async fn fetch_and_apply(&mut self) -> Option<Result<Change, Error>> {
+    async fn fetch_and_apply(&mut self, miss: bool) -> Option<Result<Change, Error>> {
         let started = std::time::Instant::now();
         // A fetch under way is abandoned when the last reader goes: nobody would see its result.
         let (result, fetches) = tokio::select! {
             biased;
             () = self.link.readers_gone.notified() => return None,
-            fetched = self.fetch_confirmed() => fetched?,
+            fetched = self.fetch_confirmed(miss) => fetched?,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         // Held only for the store: a strong reference across a fetch would keep the cell alive.
