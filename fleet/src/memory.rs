@@ -1,0 +1,208 @@
+//! [`MemoryStore`]: the [`Store`] rules under one lock, on tokio's clock (so a paused-clock
+//! simulation runs a whole fleet in one process).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::store::{Lease, Notice, Store, StoreError, Stored};
+
+/// A [`Store`] in memory, shared by its clones: for tests, and for simulating a fleet on one
+/// machine. It can be taken down ([`set_down`](Self::set_down)) and flushed
+/// ([`flush`](Self::flush)) as a Redis can.
+#[derive(Clone, Debug)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: Mutex<State>,
+    down: AtomicBool,
+    /// The store's clock: this instant is `epoch_ms`.
+    started: Instant,
+    epoch_ms: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Per app: the lease holder and when it expires.
+    leases: HashMap<u64, (String, Instant)>,
+    records: HashMap<u64, String>,
+    /// Per app: when the last early ask was made and when it expires.
+    early: HashMap<u64, (u64, Instant)>,
+    members: HashMap<String, Instant>,
+    subscribers: Vec<mpsc::Sender<Notice>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store; its clock starts at the system's time now and runs with tokio's.
+    pub fn new() -> Self {
+        let epoch_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::default(),
+                down: AtomicBool::new(false),
+                started: Instant::now(),
+                epoch_ms,
+            }),
+        }
+    }
+
+    /// Takes the store down (every call fails, notices stop) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.inner.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Forgets everything stored, as `FLUSHALL` does (subscriptions stay).
+    pub fn flush(&self) {
+        let mut state = self.lock();
+        state.leases.clear();
+        state.records.clear();
+        state.early.clear();
+        state.members.clear();
+    }
+
+    /// The record stored for `app`, as written.
+    pub fn record(&self, app: u64) -> Option<String> {
+        self.lock().records.get(&app).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn now_ms(&self) -> u64 {
+        let elapsed = u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.inner.epoch_ms.saturating_add(elapsed)
+    }
+
+    fn up(&self) -> Result<(), StoreError> {
+        if self.inner.down.load(Ordering::SeqCst) {
+            Err(StoreError::new("the memory store is down"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn notify(state: &mut State, notice: Notice) {
+        state.subscribers.retain(|s| {
+            !matches!(
+                s.try_send(notice),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        });
+    }
+}
+
+/// The fetch time at the start of a record line (`None` when it is not a record's).
+fn fetched_ms_of(line: &str) -> Option<u64> {
+    line.strip_prefix("v1 ")?.split(' ').next()?.parse().ok()
+}
+
+impl Store for MemoryStore {
+    async fn lease(&self, app: u64, holder: &str, ttl: Duration) -> Result<Lease, StoreError> {
+        self.up()?;
+        let now = Instant::now();
+        let now_ms = self.now_ms();
+        let mut state = self.lock();
+        let held = match state.leases.get(&app) {
+            Some((current, expires)) if *expires > now && current != holder => false,
+            _ => {
+                state.leases.insert(app, (holder.to_owned(), now + ttl));
+                true
+            }
+        };
+        Ok(Lease { held, now_ms })
+    }
+
+    async fn read(&self, app: u64) -> Result<Stored, StoreError> {
+        self.up()?;
+        let now = Instant::now();
+        let state = self.lock();
+        Ok(Stored {
+            record: state.records.get(&app).cloned(),
+            early_ms: state
+                .early
+                .get(&app)
+                .filter(|(_, expires)| *expires > now)
+                .map(|(at, _)| *at),
+        })
+    }
+
+    async fn publish(
+        &self,
+        app: u64,
+        holder: &str,
+        fetched_ms: u64,
+        record: &str,
+    ) -> Result<bool, StoreError> {
+        self.up()?;
+        let now = Instant::now();
+        let mut state = self.lock();
+        let holds = state
+            .leases
+            .get(&app)
+            .is_some_and(|(current, expires)| current == holder && *expires > now);
+        let newer = state
+            .records
+            .get(&app)
+            .and_then(|r| fetched_ms_of(r))
+            .is_none_or(|stored| stored < fetched_ms);
+        if !(holds && newer) {
+            return Ok(false);
+        }
+        state.records.insert(app, record.to_owned());
+        Self::notify(&mut state, Notice::Changed(app));
+        Ok(true)
+    }
+
+    async fn ask_early(&self, app: u64, gap: Duration) -> Result<bool, StoreError> {
+        self.up()?;
+        let now = Instant::now();
+        let now_ms = self.now_ms();
+        let mut state = self.lock();
+        if state
+            .early
+            .get(&app)
+            .is_some_and(|(_, expires)| *expires > now)
+        {
+            return Ok(false);
+        }
+        state.early.insert(app, (now_ms, now + gap));
+        Self::notify(&mut state, Notice::Early(app));
+        Ok(true)
+    }
+
+    async fn join(&self, instance: &str, window: Duration) -> Result<u64, StoreError> {
+        self.up()?;
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.members.insert(instance.to_owned(), now);
+        state
+            .members
+            .retain(|_, seen| now.saturating_duration_since(*seen) <= window);
+        Ok(state.members.len() as u64)
+    }
+
+    fn notices(&self) -> mpsc::Receiver<Notice> {
+        let (sender, receiver) = mpsc::channel(256);
+        self.lock().subscribers.push(sender);
+        receiver
+    }
+}
