@@ -682,10 +682,18 @@ fn gateway_mistakes_are_named_and_never_echo_the_value() {
     assert_eq!(error.variable(), "TIM_UPSTREAM_URL");
     // A static token without its app: the gateway would present the callback's own (unsigned)
     // SdkAppid as verified.
+    // (Without the TRTC key, whose own check would name TIM_SDKAPPID first.)
     let mut v = vars("http://127.0.0.1:9/tencent", &[]);
     v.remove("TIM_SDKAPPID");
-    let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
-    assert_eq!(error.variable(), "TIM_SDKAPPID");
+    v.remove("TIM_TRTC_CALLBACK_KEY");
+    for app in [None, Some("0")] {
+        if let Some(app) = app {
+            v.insert("TIM_SDKAPPID".into(), app.into());
+        }
+        let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
+        assert_eq!(error.variable(), "TIM_SDKAPPID");
+        assert!(error.to_string().contains("by the gateway"), "{error}");
+    }
     // A per-app secret in TIM_APPS is never in the configuration's Debug.
     let dir = std::env::temp_dir().join(format!("tim-gw-debug-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -1158,6 +1166,7 @@ async fn the_upstream_sees_only_what_the_gateway_vouches_for() {
         .header("connection", "x-hop")
         .header("x-hop", "1")
         .header("x-kept", "1")
+        .header("x-request-id", "req-1")
         .body(AFTER)
         .send()
         .await
@@ -1171,7 +1180,8 @@ async fn the_upstream_sees_only_what_the_gateway_vouches_for() {
     );
     let headers = &seen[0].headers;
     assert_eq!(headers["accept-encoding"], "identity");
-    assert_eq!(headers["x-kept"], "1");
+    assert_eq!(headers["x-request-id"], "req-1");
+    assert_eq!(headers["content-type"], "application/json");
     for gone in [
         "x_tim_verified",
         "webhook_id",
@@ -1186,12 +1196,41 @@ async fn the_upstream_sees_only_what_the_gateway_vouches_for() {
     gw.shutdown().await;
 }
 
-/// A before-callback the typed list does not know yet still fails closed under `forbid`; a
-/// request whose body trickles in is cut at Tencent's deadline (408); beyond
-/// `TIM_MAX_IN_FLIGHT`, 503 at once.
+/// Writes a request's head and the first `sent` bytes of its body, then nothing.
+async fn trickle(gw: &Running, head: &str, body: &str, sent: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let request = format!(
+        "{head}\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..sent]
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+}
+
+/// The status line the gateway answers on `stream`, within `within`.
+async fn status_line(stream: &mut tokio::net::TcpStream, within: Duration) -> String {
+    let mut answer = [0u8; 64];
+    let n = tokio::time::timeout(within, tokio::io::AsyncReadExt::read(stream, &mut answer))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// A before-callback the typed list does not know yet still fails closed under `forbid`. A
+/// verified Chat callback whose body trickles in is cut before Tencent's 2 s (a before-callback
+/// with the fallback policy's answer, others 408); beyond `TIM_MAX_IN_FLIGHT` verified Chat
+/// callbacks, a before-callback gets the policy's answer (not a failure, which Tencent would
+/// count as "allow") and others 503. TRTC bodies trickling in (unverified until read) hold
+/// TRTC's own slots, never Chat's.
 #[tokio::test]
 async fn unknown_before_callbacks_slow_bodies_and_overload() {
-    use tokio::io::AsyncWriteExt;
     let upstream = Upstream::start().await;
     upstream.set(Mode::Status(500));
     let gw = start(vars(&upstream.url(), &[("TIM_MAX_IN_FLIGHT", "1")])).await;
@@ -1208,39 +1247,107 @@ async fn unknown_before_callbacks_slow_bodies_and_overload() {
     .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
 
-    // Headers and half the body, then nothing: the one slot is taken until the deadline.
-    let mut slow = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
-    let request = format!(
-        "POST /im/callback?{} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
-        chat_query("C2C.CallbackAfterSendMsg"),
-        AFTER.len(),
-        &AFTER[..10]
-    );
+    // A verified after-callback whose body stops half-way holds the one Chat slot.
     let started = Instant::now();
-    slow.write_all(request.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(gw.stats.fallbacks(FallbackReason::Overloaded), 1);
-    let mut answer = [0u8; 64];
-    let n = tokio::time::timeout(
-        Duration::from_secs(3),
-        tokio::io::AsyncReadExt::read(&mut slow, &mut answer),
+    let mut slow = trickle(
+        &gw,
+        &format!(
+            "POST /im/callback?{} HTTP/1.1",
+            chat_query("C2C.CallbackAfterSendMsg")
+        ),
+        AFTER,
+        10,
     )
-    .await
-    .expect("answered before Tencent's deadline")
-    .unwrap();
-    let answer = String::from_utf8_lossy(&answer[..n]);
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    .await;
+    // Until it holds the slot, other requests get through (and meet the upstream's 500).
+    let mut overloaded = false;
+    for _ in 0..100 {
+        let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            overloaded = true;
+            break;
+        }
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(overloaded, "the trickling request holds the slot");
+    assert_eq!(gw.stats.fallbacks(FallbackReason::Overloaded), 1);
+    // A before-callback beyond the slots: the policy's answer, counted.
+    let (status, reply) = post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains(r#""ErrorCode":1"#), "{reply}");
+    assert_eq!(gw.stats.fallbacks(FallbackReason::Overloaded), 2);
+    // Cut before Tencent's deadline (2 s, less the 250 ms the gateway keeps).
+    let line = status_line(&mut slow, Duration::from_secs(3)).await;
+    let took = started.elapsed();
+    assert!(line.starts_with("HTTP/1.1 408"), "{line}");
     assert!(
-        started.elapsed() < Duration::from_millis(2_500),
-        "{:?}",
-        started.elapsed()
+        took >= Duration::from_millis(1_700) && took < Duration::from_millis(2_200),
+        "{took:?}"
     );
     assert_eq!(gw.stats.fallbacks(FallbackReason::TooSlow), 1);
-    // The slot is free again.
+
+    // A before-callback trickling in: the policy's answer in time.
+    let started = Instant::now();
+    let mut slow = trickle(
+        &gw,
+        &format!(
+            "POST /im/callback?{} HTTP/1.1",
+            chat_query("C2C.CallbackBeforeSendMsg")
+        ),
+        SEND,
+        10,
+    )
+    .await;
+    let line = status_line(&mut slow, Duration::from_secs(3)).await;
+    let took = started.elapsed();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    assert!(
+        took >= Duration::from_millis(1_700) && took < Duration::from_millis(2_200),
+        "{took:?}"
+    );
+    assert_eq!(gw.stats.fallbacks(FallbackReason::TooSlow), 2);
+
+    // An unverified TRTC body trickling in holds TRTC's one slot: another TRTC event is turned
+    // away, a Chat callback is not.
+    let started = Instant::now();
+    let body = trtc_body();
+    let mut slow_trtc = trickle(
+        &gw,
+        &format!(
+            "POST /trtc/callback HTTP/1.1\r\nsdkappid: {APP}\r\nsign: {}",
+            TrtcKey::new(TRTC_KEY).unwrap().sign(b"another body")
+        ),
+        &body,
+        10,
+    )
+    .await;
+    let sign = TrtcKey::new(TRTC_KEY).unwrap().sign(body.as_bytes());
+    let mut turned_away = false;
+    for _ in 0..100 {
+        let (status, _) = post_trtc(&gw, &body, &sign).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            turned_away = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(turned_away, "the trickling TRTC request holds TRTC's slot");
     upstream.set(Mode::Json(r#"{"ActionStatus":"OK","ErrorCode":0}"#));
+    let (status, reply) = post_chat(&gw, &chat_query("C2C.CallbackBeforeSendMsg"), SEND).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(reply.contains(r#""ErrorCode":0"#), "forwarded: {reply}");
+    let line = status_line(&mut slow_trtc, Duration::from_secs(6)).await;
+    let took = started.elapsed();
+    assert!(line.starts_with("HTTP/1.1 408"), "{line}");
+    assert!(
+        took >= Duration::from_millis(4_800) && took < Duration::from_millis(5_500),
+        "{took:?}"
+    );
+    // The slots are free again.
     let (status, _) = post_chat(&gw, &chat_query("C2C.CallbackAfterSendMsg"), AFTER).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = post_trtc(&gw, &body, &sign).await;
     assert_eq!(status, StatusCode::OK);
     gw.shutdown().await;
 }

@@ -1,7 +1,7 @@
 //! What the upstream receives: the query rebuilt from one reading, the headers a proxy passes on,
 //! and the verified facts.
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 
 /// Tencent's other parameters (PROTOCOL.md §1), the only ones passed on besides the two the
 /// gateway writes itself, each under its canonical name, at most once, with a value of the
@@ -72,40 +72,15 @@ pub(crate) fn upstream_query(
     out.finish()
 }
 
-/// Whether `name` is a header the gateway writes or must not pass on: hop-by-hop headers (RFC
-/// 9110 §7.6.1, and those the `Connection` header names), `Host` and `Content-Length` (the
-/// client's own), `Accept-Encoding` (the gateway asks for an identity reply, which it reads),
-/// TRTC's `Sign` and `SdkAppId` (the verified facts replace them), every `webhook-*` and
-/// `x-tim-*` header (a sender must not be able to write the signature or a verified fact), the
-/// client-address headers other than `X-Forwarded-For` (`Forwarded`, `X-Real-IP`: a caller
-/// wrote them, the gateway does not vouch for them), and every name with an underscore (CGI,
-/// WSGI and PHP read `x_tim_verified` as `x-tim-verified`).
-fn dropped(name: &HeaderName, connection: &[String]) -> bool {
-    const NAMES: [&str; 16] = [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-        "accept-encoding",
-        "sign",
-        "sdkappid",
-        "forwarded",
-        "x-real-ip",
-    ];
-    let name = name.as_str();
-    NAMES.contains(&name)
-        || name.contains('_')
-        || name.starts_with("webhook-")
-        || name.starts_with("x-tim-")
-        || connection.iter().any(|c| c == name)
-}
+/// The incoming headers passed on, when the `Connection` header does not name them
+/// (hop-by-hop, RFC 9110 §7.6.1): an allowlist, as for the query. Everything else the caller
+/// wrote is dropped: `Host` and `Content-Length` (the gateway's own), `Content-Type` (always
+/// `application/json`: a form type would let a body-reading parser take `SdkAppid` from the
+/// body), `Accept-Encoding` (`identity`: the gateway reads the reply), TRTC's `Sign`, every
+/// `webhook-*` and `x-tim-*` header and their spellings with `_` or `.` (which CGI, WSGI and PHP
+/// read as the same names), `Forwarded` and `X-Real-IP` (the caller wrote them), rewrite headers
+/// such as `X-Original-URL`.
+const PASSED_ON_HEADERS: [&str; 4] = ["user-agent", "x-request-id", "traceparent", "tracestate"];
 
 /// The request's end-to-end headers, for the upstream; `X-Forwarded-For` gains the peer.
 pub(crate) fn upstream_headers(incoming: &HeaderMap, peer: Option<std::net::IpAddr>) -> HeaderMap {
@@ -119,10 +94,15 @@ pub(crate) fn upstream_headers(incoming: &HeaderMap, peer: Option<std::net::IpAd
         .collect();
     let mut out = HeaderMap::new();
     for (name, value) in incoming {
-        if !dropped(name, &connection) && name != "x-forwarded-for" {
+        let name_str = name.as_str();
+        if PASSED_ON_HEADERS.contains(&name_str) && !connection.iter().any(|c| c == name_str) {
             out.append(name.clone(), value.clone());
         }
     }
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(peer) = peer {
         let mut chain: Vec<String> = incoming
             .get_all("x-forwarded-for")
@@ -141,6 +121,7 @@ pub(crate) fn upstream_headers(incoming: &HeaderMap, peer: Option<std::net::IpAd
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::HeaderName;
 
     #[test]
     fn the_query_is_the_verified_reading() {
@@ -284,9 +265,34 @@ mod tests {
         ] {
             h.append(n, HeaderValue::from_static(v));
         }
+        for (n, v) in [
+            ("x.tim.verified", "sign"),
+            ("x-original-url", "/admin"),
+            ("content-encoding", "gzip"),
+            (
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         let out = upstream_headers(&h, Some([10, 0, 0, 1].into()));
-        let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["content-type", "user-agent", "x-forwarded-for"]);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "traceparent",
+                "user-agent",
+                "x-forwarded-for"
+            ]
+        );
+        assert_eq!(out["content-type"], "application/json");
         assert_eq!(out["x-forwarded-for"], "203.0.113.9, 10.0.0.1");
     }
 }

@@ -21,7 +21,7 @@
 //! | `TIM_UPSTREAM_FALLBACK` | what a before-callback gets when the upstream cannot answer: `forbid` (default: fail closed) or `allow` (what Tencent does when a callback fails) |
 //! | `TIM_FORWARD_UNVERIFIED` | `1`: forward the callbacks of an app whose authentication is off (`TIM_ALLOW_UNSIGNED=1`), marked unverified and signed with `TIM_UPSTREAM_UNVERIFIED_SECRET` (below); default `0`: answered by the fallback |
 //! | `TIM_UPSTREAM_UNVERIFIED_SECRET` | required with `TIM_FORWARD_UNVERIFIED=1`: the Standard Webhooks secret unverified callbacks are signed with, different from every verified one |
-//! | `TIM_MAX_IN_FLIGHT` | callbacks handled at once, 1 to 65536 (default 1024); beyond, 503 at once (memory stays below this times the body limit) |
+//! | `TIM_MAX_IN_FLIGHT` | verified Chat callbacks handled at once, and TRTC events read at once (each its own pool), 1 to 65536 (default 1024); beyond, a before-callback gets the fallback policy's answer and the rest 503 (memory stays below twice this times the body limit) |
 //! | `TIM_IM_CALLBACK_PATH` | the Chat / Live callback path (default `/im/callback`) |
 //! | `TIM_TRTC_CALLBACK_PATH` | the TRTC event callback path (default `/trtc/callback`; served when an app has a TRTC key) |
 //! | `TIM_BODY_LIMIT_BYTES` | the largest callback body, 1024 to 16 MiB (default 256 KiB) |
@@ -48,10 +48,11 @@
 //!   `RequestTime`, and no other name, whatever its spelling (`SdkAppi%64`, ` SdkAppid`,
 //!   `SdkAppid[]`: PHP, qs and Rack would read those as `SdkAppid`). Parameters of your own
 //!   belong in `TIM_UPSTREAM_URL`'s query;
-//! - **the end-to-end headers** (hop-by-hop headers and those `Connection` names are dropped, RFC
-//!   9110 §7.6.1; `Host` is the upstream's; `Accept-Encoding` is `identity`; `X-Forwarded-For`
-//!   gains the peer; TRTC's `Sign` and `SdkAppId`, `Forwarded`, `X-Real-IP`, every incoming
-//!   `webhook-*` and `x-tim-*` header and every name with an underscore are dropped);
+//! - **headers from an allowlist**: `User-Agent`, `X-Request-Id`, `traceparent` and
+//!   `tracestate` as the caller sent them (unless `Connection` names them: RFC 9110 §7.6.1);
+//!   `X-Forwarded-For` with the peer appended; `Content-Type: application/json`;
+//!   `Accept-Encoding: identity`; `Host` the upstream's. Nothing else the caller wrote (no
+//!   `webhook-*` or `x-tim-*` header in any spelling, no `Forwarded`, no rewrite header);
 //! - **the verified facts**, advisory (not signed): `x-tim-app-id`, `x-tim-request-time` (Chat:
 //!   `RequestTime`, seconds; TRTC: `CallbackTs`, milliseconds), `x-tim-command` (Chat and Live) or
 //!   `x-tim-trtc-event` (`EventGroupId.EventType`), `x-tim-verified` (`sign`: the Chat `Sign`;
@@ -77,8 +78,10 @@
 //! before-callback (a command of the typed list that decides, or any named `.CallbackBefore…`
 //! or `.CallbackPrev…`) by `TIM_UPSTREAM_FALLBACK` (200, allow or forbid); an after-callback,
 //! another unknown command and a TRTC event with 502 (504 for a timeout), so that Tencent
-//! retries where it retries. A request still unfinished at Tencent's deadline (a body sent
-//! slowly) gets 408; beyond `TIM_MAX_IN_FLIGHT` at once, 503.
+//! retries where it retries. A body still unsent when the gateway must answer (Tencent's
+//! deadline less 250 ms) and a callback beyond `TIM_MAX_IN_FLIGHT` are answered the same way
+//! for a before-callback (never with a failure, which Tencent would count as "allow"), and with
+//! 408 and 503 otherwise.
 //!
 //! # Operations
 //!
@@ -143,8 +146,12 @@ struct Shared {
     fallback: Fallback,
     forward_unverified: bool,
     unverified: Option<sign::Secrets>,
-    /// Callback requests in flight at most (`TIM_MAX_IN_FLIGHT`).
-    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Chat and Live callbacks in flight at most (`TIM_MAX_IN_FLIGHT`), taken once a callback is
+    /// verified (the chat layer reads no body: an unverified request holds nothing).
+    chat_in_flight: Arc<tokio::sync::Semaphore>,
+    /// TRTC events in flight at most, taken before the layer reads the body it verifies: a
+    /// separate pool, so that bodies trickling in cannot starve Chat.
+    trtc_in_flight: Arc<tokio::sync::Semaphore>,
     body_limit: usize,
     grace: Duration,
     im_path: String,
@@ -187,7 +194,8 @@ impl GatewayConfig {
                 fallback: self.fallback,
                 forward_unverified: self.forward_unverified,
                 unverified: self.unverified,
-                in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_in_flight)),
+                chat_in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_in_flight)),
+                trtc_in_flight: Arc::new(tokio::sync::Semaphore::new(self.max_in_flight)),
                 body_limit: self.body_limit,
                 grace: self.grace,
                 im_path: self.im_path,
@@ -320,28 +328,31 @@ impl Gateway {
     }
 }
 
-/// At most `TIM_MAX_IN_FLIGHT` callbacks at once (503 beyond: memory stays bounded by that
-/// times the body limit), each done by its kind's deadline (408: a body trickling in holds
-/// nothing longer than Tencent waits).
+/// Every callback done by its kind's deadline (408: a body trickling in holds nothing longer
+/// than Tencent waits), and at most `TIM_MAX_IN_FLIGHT` TRTC events at once (503 beyond: memory
+/// stays bounded by that times the body limit; Chat's bound is taken after verification, in
+/// [`chat`]).
 async fn bounded(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let Ok(_permit) = Arc::clone(&shared.in_flight).try_acquire_owned() else {
-        shared
-            .stats
-            .count_fallback(FallbackReason::Overloaded, false);
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many requests in flight\n",
-        );
-    };
-    let deadline = if request.uri().path() == shared.im_path {
-        CHAT_DEADLINE
+    let chat = request.uri().path() == shared.im_path;
+    let _permit = if chat {
+        None
     } else {
-        TRTC_DEADLINE
+        let Ok(permit) = Arc::clone(&shared.trtc_in_flight).try_acquire_owned() else {
+            shared
+                .stats
+                .count_fallback(FallbackReason::Overloaded, false);
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many requests in flight\n",
+            );
+        };
+        Some(permit)
     };
+    let deadline = if chat { CHAT_DEADLINE } else { TRTC_DEADLINE };
     let left = deadline.saturating_sub(arrived(&request).elapsed());
     match tokio::time::timeout(left, next.run(request)).await {
         Ok(response) => response,
@@ -489,13 +500,41 @@ async fn chat(shared: Arc<Shared>, request: Request) -> Response {
     } else {
         Kind::Notice
     };
+    // Verified: it may hold one of the Chat slots. A before-callback beyond them gets the
+    // fallback policy's answer, not a failure Tencent would count as "allow".
+    let Ok(_permit) = Arc::clone(&shared.chat_in_flight).try_acquire_owned() else {
+        if early == Kind::Decides {
+            return shared.fallback(early, FallbackReason::Overloaded);
+        }
+        shared
+            .stats
+            .count_fallback(FallbackReason::Overloaded, false);
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many requests in flight\n",
+        );
+    };
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, shared.body_limit).await {
-        Ok(body) => body,
-        Err(_) if early == Kind::Decides => {
+    // The body by the time the gateway must answer itself: a before-callback whose body
+    // trickles in gets the fallback policy's answer in time.
+    let left = CHAT_DEADLINE
+        .saturating_sub(arrived.elapsed())
+        .saturating_sub(HEADROOM);
+    let read = tokio::time::timeout(left, axum::body::to_bytes(body, shared.body_limit));
+    let body = match read.await {
+        Ok(Ok(body)) => body,
+        Err(_) if early == Kind::Decides => return shared.fallback(early, FallbackReason::TooSlow),
+        Err(_) => {
+            shared.stats.count_fallback(FallbackReason::TooSlow, false);
+            return plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body was not sent in time\n",
+            );
+        }
+        Ok(Err(_)) if early == Kind::Decides => {
             return shared.fallback(early, FallbackReason::Unreadable)
         }
-        Err(_) => {
+        Ok(Err(_)) => {
             return plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the body could not be read within the limit\n",

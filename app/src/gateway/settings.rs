@@ -99,12 +99,16 @@ impl GatewayConfig {
             };
             // The gateway presents the app as verified: it must be known, not read from the
             // callback's own (unsigned) `SdkAppid`.
-            let Some(app) = app else {
-                return Err(ConfigError::new(
-                    "TIM_SDKAPPID",
-                    "is required by the gateway with a static token: the app it forwards as \
-                     verified must be configured, not read from the callback's unsigned query",
-                ));
+            let Some(app) = app.filter(|&a| a != 0) else {
+                let why = "is required by the gateway (a nonzero SDKAppID) with a static token: \
+                           the app it forwards as verified must be configured, not read from \
+                           the callback's unsigned query";
+                return Err(match entry {
+                    Some(n) => {
+                        ConfigError::new("TIM_APPS", format!("entry {n}: field `sdkappid` {why}"))
+                    }
+                    None => ConfigError::new("TIM_SDKAPPID", why),
+                });
             };
             if own.url.is_none() && own.secret.is_none() {
                 default_used = true;

@@ -24,10 +24,12 @@ pub enum FallbackReason {
     /// The callback's body or command could not be read (too large, malformed, commands that
     /// disagree): for a before-callback, answered by the fallback policy.
     Unreadable,
-    /// `TIM_MAX_IN_FLIGHT` requests were in flight already: answered 503 at once, so that memory
-    /// stays bounded (Tencent retries).
+    /// `TIM_MAX_IN_FLIGHT` callbacks of its kind were in flight already: a before-callback gets
+    /// the fallback policy's answer, anything else 503 at once (memory stays bounded; Tencent
+    /// retries).
     Overloaded,
-    /// The request was not done by Tencent's deadline (a body sent slowly): answered 408.
+    /// The request was not done by Tencent's deadline (a body sent slowly): a before-callback
+    /// gets the fallback policy's answer, anything else 408.
     TooSlow,
 }
 
