@@ -20,6 +20,9 @@
 //! | `TIM_TRTC_CALLBACK_KEY` | the TRTC console's callback key: TRTC event callbacks are verified too ([`Running::trtc_layer`]; needs `TIM_SDKAPPID`) |
 //! | `TIM_TRTC_CALLBACK_KEY_PREVIOUS` | during a key rotation, the old TRTC key, accepted alongside the new one |
 //! | `TIM_TRUSTED_PROXY_HOPS` | how many trusted reverse proxies append to `X-Forwarded-For` in front of the server (default 0: the TCP peer is the caller) |
+//! | `TIM_REDIS_URL` | the fleet on Redis (`redis://[:password@]host:port/db` or `unix:///path.sock?pass=…`): the instances share one token fetch per app, one lease holder calling Tencent ([`tim_callback_fleet`]); the URL is never shown |
+//! | `TIM_REDIS_PREFIX` | with `TIM_REDIS_URL`: the prefix of every key and channel (default `tim:`; one per deployment sharing a Redis) |
+//! | `TIM_INSTANCE_ID` | with `TIM_REDIS_URL`: this instance's id in the fleet (default `HOSTNAME` when it is a valid id, else one made at start) |
 //!
 //! A `TIM_APPS` entry: `sdkappid` (required), then either the API (`secret_key_env`: the name of the
 //! variable holding the key, `admin`, `region` or `api_base_url`, `refresh_secs`) or a static token
@@ -158,10 +161,28 @@ enum Origin {
     Entry(usize),
 }
 
+/// `TIM_REDIS_URL` and its companions. `Debug` never shows the URL (it may hold a password).
+struct Redis {
+    url: String,
+    prefix: String,
+    instance: Option<String>,
+}
+
+impl fmt::Debug for Redis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redis")
+            .field("url", &"redacted")
+            .field("prefix", &self.prefix)
+            .field("instance", &self.instance)
+            .finish()
+    }
+}
+
 /// The apps of a server, read from environment variables (see the [module docs](self)).
 #[derive(Debug)]
 pub struct Config {
     apps: Vec<App>,
+    redis: Option<Redis>,
     trtc: Option<TrtcKeys>,
     allow_unsigned: bool,
     source: Source,
@@ -470,8 +491,10 @@ impl Config {
                 "the caller's address is read only to filter sources, and TIM_SOURCE_IPS is off",
             );
         }
+        let redis = redis(vars)?;
         Ok(Config {
             apps,
+            redis,
             trtc,
             allow_unsigned,
             source,
@@ -530,6 +553,42 @@ impl Config {
     pub(crate) async fn start_apps(self) -> Result<Running, ConfigError> {
         let apps = AppSet::new();
         let mut single = None;
+        let api_apps = self
+            .apps
+            .iter()
+            .filter(|a| matches!(a.token, TokenSource::Api(..)))
+            .count();
+        let fleet = match &self.redis {
+            Some(_) if api_apps == 0 => {
+                warn_unused(
+                    "TIM_REDIS_URL",
+                    "no app fetches its token from Tencent's API (static tokens are not shared)",
+                );
+                None
+            }
+            Some(redis) => {
+                let store = tim_callback_fleet::RedisStore::connect(&redis.url, &redis.prefix)
+                    .await
+                    .map_err(|e| ConfigError::new("TIM_REDIS_URL", e.to_string()))?;
+                let interval = self.apps.iter().find_map(|a| match &a.token {
+                    TokenSource::Api(_, interval) => Some(*interval),
+                    TokenSource::Static(_) => None,
+                });
+                let mut builder = tim_callback_fleet::Fleet::builder(store);
+                if let Some(interval) = interval {
+                    builder = builder.interval(interval);
+                }
+                if let Some(id) = &redis.instance {
+                    builder = builder.instance_id(id);
+                }
+                let fleet = builder
+                    .start()
+                    .map_err(|e| ConfigError::new("TIM_INSTANCE_ID", e.to_string()))?;
+                tracing::info!(prefix = %redis.prefix, "tokens shared through redis: one fetch per app for the fleet");
+                Some(fleet)
+            }
+            None => None,
+        };
         // The client `GetIPList` is called with: the first app that uses the API.
         let list_client = self.apps.iter().find_map(|app| match &app.token {
             TokenSource::Api(client, _) => Some(client.clone()),
@@ -552,11 +611,22 @@ impl Config {
                 }
                 TokenSource::Api(client, interval) => {
                     tracing::info!(app = app.sdk_app_id, host = %client.region().host(), "callback token from tencent's api");
-                    TokenRefresher::builder(client)
-                        .interval(interval)
-                        .confirm_disable(true)
-                        .start()
-                        .await
+                    match &fleet {
+                        Some(fleet) => {
+                            fleet
+                                .refresher(client.sdk_app_id(), client)
+                                .confirm_disable(true)
+                                .start()
+                                .await
+                        }
+                        None => {
+                            TokenRefresher::builder(client)
+                                .interval(interval)
+                                .confirm_disable(true)
+                                .start()
+                                .await
+                        }
+                    }
                 }
             };
             let refresher = started.map_err(|e| load_error(app.sdk_app_id, &app.origin, e))?;
@@ -611,6 +681,7 @@ impl Config {
             single,
             source,
             trtc: self.trtc,
+            fleet,
         };
         running.refuse_unsigned(self.allow_unsigned)?;
         Ok(running)
@@ -632,6 +703,67 @@ fn source_list(list: &str) -> Result<IpAllowlist, ConfigError> {
             std::error::Error::source(&error).map_or_else(|| error.to_string(), |s| s.to_string());
         ConfigError::new("TIM_SOURCE_IPS", format!("{WHAT}: {why}"))
     })
+}
+
+/// `TIM_REDIS_URL`, `TIM_REDIS_PREFIX`, `TIM_INSTANCE_ID`.
+fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
+    let valid = |id: &str, extra: &[u8]| {
+        (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    };
+    // Checked whether or not TIM_REDIS_URL is set: a mistake is named either way.
+    let prefix = match vars.get("TIM_REDIS_PREFIX")? {
+        None => None,
+        Some(p) if valid(p.trim(), b":._-") => Some(p.trim().to_owned()),
+        Some(_) => {
+            return Err(ConfigError::new(
+                "TIM_REDIS_PREFIX",
+                "must be 1 to 64 ASCII letters, digits, ':', '.', '_' or '-'",
+            ))
+        }
+    };
+    let instance = match vars.get("TIM_INSTANCE_ID")? {
+        None => None,
+        Some(id) if valid(id.trim(), b".-_:") => Some(id.trim().to_owned()),
+        Some(_) => {
+            return Err(ConfigError::new(
+                "TIM_INSTANCE_ID",
+                "must be 1 to 64 ASCII letters, digits, '.', '_', ':' or '-'",
+            ))
+        }
+    };
+    let url = vars.secret(
+        "TIM_REDIS_URL",
+        "give the Redis URL the fleet shares its tokens through, or unset it",
+    )?;
+    let Some(url) = url else {
+        for (name, set) in [
+            ("TIM_REDIS_PREFIX", prefix.is_some()),
+            ("TIM_INSTANCE_ID", instance.is_some()),
+        ] {
+            if set {
+                warn_unused(name, "TIM_REDIS_URL is not set");
+            }
+        }
+        return Ok(None);
+    };
+    if !(url.starts_with("redis://") || url.starts_with("unix://")) {
+        return Err(ConfigError::new(
+            "TIM_REDIS_URL",
+            "must start with redis:// (redis://[:password@]host:port/db) or unix:// (a socket)",
+        ));
+    }
+    let instance = match instance {
+        Some(id) => Some(id),
+        None => vars.get("HOSTNAME")?.filter(|h| valid(h, b".-_:")),
+    };
+    Ok(Some(Redis {
+        url,
+        prefix: prefix.unwrap_or_else(|| "tim:".to_owned()),
+        instance,
+    }))
 }
 
 /// `TIM_SDKAPPID`, when set.
@@ -1147,6 +1279,8 @@ pub struct Running {
     source: Option<(AllowlistFilter, Option<AllowlistRefresher>)>,
     /// The TRTC callback keys, when any app has one.
     trtc: Option<TrtcKeys>,
+    /// The fleet on Redis (`TIM_REDIS_URL`).
+    fleet: Option<tim_callback_fleet::Fleet<tim_callback_fleet::RedisStore>>,
 }
 
 impl Running {
@@ -1156,6 +1290,13 @@ impl Running {
     /// applies to Chat callbacks only: `GetIPList` lists Chat's webhook addresses, not TRTC's.
     pub fn trtc_layer(&self) -> Option<TrtcCallbackAuthLayer> {
         self.trtc.clone().map(TrtcCallbackAuthLayer::new)
+    }
+
+    /// The fleet this instance shares its tokens with (`TIM_REDIS_URL`): its
+    /// [`status`](tim_callback_fleet::Fleet::status) says whether the store is reachable, the
+    /// fleet's size and the apps this instance fetches for.
+    pub fn fleet(&self) -> Option<&tim_callback_fleet::Fleet<tim_callback_fleet::RedisStore>> {
+        self.fleet.as_ref()
     }
 
     /// The TRTC callback keys (to rotate them while the server runs), when an app has one.

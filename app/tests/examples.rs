@@ -35,6 +35,9 @@ fn example(name: &str) -> Command {
         "TIM_TRUSTED_PROXY_HOPS",
         "TIM_TRTC_CALLBACK_KEY",
         "TIM_TRTC_CALLBACK_KEY_PREVIOUS",
+        "TIM_REDIS_URL",
+        "TIM_REDIS_PREFIX",
+        "TIM_INSTANCE_ID",
     ] {
         command.env_remove(var);
     }

@@ -44,7 +44,7 @@ fn forms(s: &str) -> Vec<String> {
 }
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 18] = [
+const VARIABLES: [&str; 21] = [
     "TIM_SDKAPPID",
     "TIM_SECRET_KEY",
     "TIM_ADMIN",
@@ -61,6 +61,9 @@ const VARIABLES: [&str; 18] = [
     "TIM_TRTC_CALLBACK_KEY",
     "TIM_TRTC_CALLBACK_KEY_PREVIOUS",
     "TIM_TRUSTED_PROXY_HOPS",
+    "TIM_REDIS_URL",
+    "TIM_REDIS_PREFIX",
+    "TIM_INSTANCE_ID",
     // The variables the entries of the TIM_APPS base name.
     "TOKEN_A",
     "KEY_A",

@@ -185,7 +185,7 @@ impl<St: Store> Fleet<St> {
                 early_wait: Duration::from_millis(1500),
                 grace: Duration::from_secs(300),
                 fetch_timeout: Duration::from_secs(5),
-                fallback_rate: 20.0,
+                fallback_rate: 100.0,
             },
         }
     }
@@ -207,7 +207,9 @@ impl<St: Store> Fleet<St> {
         let state = match existing {
             Some(state) => state,
             None => {
-                let mut hasher = RandomState::new().build_hasher();
+                // Seeded by the instance and the app alone (SipHash with fixed keys): a
+                // simulation of the fleet repeats itself.
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
                 self.inner.instance.hash(&mut hasher);
                 app.hash(&mut hasher);
                 let state = Arc::new(AppState::new(app, Box::new(tencent), hasher.finish()));
@@ -307,9 +309,10 @@ impl<St: Store> FleetBuilder<St> {
     }
 
     /// Calls per second to Tencent the whole fleet may make while its store is unreachable
-    /// (default 20): each instance spaces its fallback fetches by the fleet's size over this
-    /// rate (at least one early gap), jittered, so that a store outage does not turn every
-    /// instance into a poller.
+    /// (default 100, half of Tencent's limit): each instance spaces its fallback fetches by the
+    /// fleet's size over this rate (at least one early gap), its first turn drawn over one
+    /// spacing from when it lost the store, so that an outage does not turn every instance into
+    /// a poller, even under a forged flood.
     pub fn fallback_rate(mut self, calls_per_second: f64) -> Self {
         if calls_per_second.is_finite() && calls_per_second > 0.0 {
             self.settings.fallback_rate = calls_per_second;

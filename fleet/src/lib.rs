@@ -45,6 +45,7 @@
 //! # Features
 //!
 //! - `redis`: [`RedisStore`] (redis-rs on tokio).
+//! - `testing`: [`testing::RedisServer`], a throwaway `redis-server` for tests.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -56,6 +57,8 @@ mod record;
 mod redis;
 mod source;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use crate::fleet::{Fleet, FleetBuilder, FleetStatus};
 pub use crate::memory::MemoryStore;

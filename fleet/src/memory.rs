@@ -36,6 +36,8 @@ struct State {
     /// Per app: when the last early ask was made and when it expires.
     early: HashMap<u64, (u64, Instant)>,
     members: HashMap<String, Instant>,
+    /// When the members were last swept (a sweep per call would cost a fleet's size each).
+    swept: Option<Instant>,
     subscribers: Vec<mpsc::Sender<Notice>>,
 }
 
@@ -194,9 +196,18 @@ impl Store for MemoryStore {
         let now = Instant::now();
         let mut state = self.lock();
         state.members.insert(instance.to_owned(), now);
-        state
-            .members
-            .retain(|_, seen| now.saturating_duration_since(*seen) <= window);
+        // Swept at most every tenth of the window: the count may include instances gone for up
+        // to 1.1 windows, as a Redis sorted set trimmed on every call would not; the fallback's
+        // spacing is all it scales.
+        if state
+            .swept
+            .is_none_or(|at| now.saturating_duration_since(at) >= window / 10)
+        {
+            state
+                .members
+                .retain(|_, seen| now.saturating_duration_since(*seen) <= window);
+            state.swept = Some(now);
+        }
         Ok(state.members.len() as u64)
     }
 

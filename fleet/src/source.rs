@@ -110,10 +110,18 @@ impl<St: Store> SharedSource<St> {
         let stored = match self.fleet.store.read(self.app.app).await {
             Ok(stored) => {
                 self.fleet.store_up();
+                *self.fallback_next() = None;
                 stored
             }
             Err(e) => {
                 self.fleet.store_down(&e);
+                // The fallback's first turn is drawn from when the store went away, so that a
+                // miss long after (a rotation during the outage) is fetched at once.
+                let spacing = self.spacing();
+                let mut next = self.fallback_next();
+                if next.is_none() {
+                    *next = Some(Instant::now() + spacing.mul_f64(self.app.unit()));
+                }
                 return Err(Error::from_source(e));
             }
         };
@@ -127,30 +135,36 @@ impl<St: Store> SharedSource<St> {
         }
     }
 
+    fn fallback_next(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.app
+            .fallback_next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The fallback's spacing: the fleet's size (as last seen) over its rate, at least the gap.
+    fn spacing(&self) -> Duration {
+        let settings = &self.fleet.settings;
+        let size = self.fleet.fleet_size.load(Ordering::Relaxed).max(1) as f64;
+        Duration::from_secs_f64(size / settings.fallback_rate).max(settings.early_gap)
+    }
+
     /// The store is unreachable: a fetch from Tencent, when this instance's turn has come.
     async fn fallback(&self, cause: StoreError) -> Result<TokenSnapshot, Error> {
         let settings = &self.fleet.settings;
-        let size = self.fleet.fleet_size.load(Ordering::Relaxed).max(1) as f64;
-        let spacing = (size / settings.fallback_rate).max(settings.early_gap.as_secs_f64());
+        let spacing = self.spacing();
         let now = Instant::now();
         {
-            let mut next = self
-                .app
-                .fallback_next
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut next = self.fallback_next();
             match *next {
                 // The store just went away: the first turn is drawn over one spacing, so that a
                 // fleet losing its store at once does not fetch at once.
                 None => {
-                    *next = Some(now + Duration::from_secs_f64(spacing * self.app.unit()));
+                    *next = Some(now + spacing.mul_f64(self.app.unit()));
                     return Err(Error::from_source(cause));
                 }
                 Some(at) if now < at => return Err(Error::from_source(cause)),
-                Some(_) => {
-                    let wait = spacing * (0.5 + self.app.unit());
-                    *next = Some(now + Duration::from_secs_f64(wait));
-                }
+                Some(_) => *next = Some(now + spacing.mul_f64(0.5 + self.app.unit())),
             }
         }
         self.fleet.fallback_fetches.fetch_add(1, Ordering::Relaxed);
@@ -183,11 +197,7 @@ impl<St: Store> Source<TokenSnapshot> for SharedSource<St> {
         {
             Ok(_) => {
                 self.fleet.store_up();
-                *self
-                    .app
-                    .fallback_next
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                *self.fallback_next() = None;
                 // The holder's fetch and notice, or nothing new within the wait (a forgery).
                 let _ = tokio::time::timeout(
                     self.fleet.settings.early_wait,

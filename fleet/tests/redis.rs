@@ -3,161 +3,16 @@
 //! stops it. Without `redis-server` on the PATH these tests say so on stderr and pass, unless
 //! `TIM_REQUIRE_REDIS=1` (set by `.ci/run`), which fails them.
 
-use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tim_callback_auth::refresh::Source;
 use tim_callback_auth::{CallbackToken, Error, TokenSnapshot};
+use tim_callback_fleet::testing::RedisServer as Server;
 use tim_callback_fleet::{Fleet, Notice, RedisStore, Store};
 
 const APP: u64 = 1400000000;
-
-/// A `redis-server` of this test's own, stopped when dropped.
-struct Server {
-    child: Option<Child>,
-    dir: PathBuf,
-    args: Vec<String>,
-    url: String,
-}
-
-impl Server {
-    /// A server on a unix socket, or `None` (said on stderr) when there is no `redis-server`.
-    fn start(name: &str) -> Option<Self> {
-        let dir = std::env::temp_dir().join(format!("tim-fleet-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("redis.sock");
-        let args = vec![
-            "--port".into(),
-            "0".into(),
-            "--unixsocket".into(),
-            socket.display().to_string(),
-            "--unixsocketperm".into(),
-            "700".into(),
-        ];
-        let url = format!("unix://{}", socket.display());
-        Self::launch(dir, args, url)
-    }
-
-    /// A server on a free TCP port of 127.0.0.1 that requires `password`.
-    fn start_with_password(name: &str, password: &str) -> Option<Self> {
-        let dir = std::env::temp_dir().join(format!("tim-fleet-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let args = vec![
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--requirepass".into(),
-            password.into(),
-        ];
-        let url = format!("redis://127.0.0.1:{port}");
-        Self::launch(dir, args, url)
-    }
-
-    fn launch(dir: PathBuf, mut args: Vec<String>, url: String) -> Option<Self> {
-        args.extend(
-            ["--save", "", "--appendonly", "no", "--dir"]
-                .iter()
-                .map(|s| (*s).to_owned()),
-        );
-        args.push(dir.display().to_string());
-        let mut server = Self {
-            child: None,
-            dir,
-            args,
-            url,
-        };
-        if !server.spawn() {
-            let required = std::env::var("TIM_REQUIRE_REDIS").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "TIM_REQUIRE_REDIS=1 but redis-server could not be started (apt-get install redis-server)"
-            );
-            // Straight to the process's stderr, not the test harness's captured output.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: redis-server is not on the PATH (apt-get install redis-server); \
-                 set TIM_REQUIRE_REDIS=1 to make this a failure"
-            );
-            return None;
-        }
-        Some(server)
-    }
-
-    /// Starts the process and waits until it answers a PING; false without `redis-server`.
-    fn spawn(&mut self) -> bool {
-        let Ok(child) = Command::new("redis-server")
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        else {
-            return false;
-        };
-        self.child = Some(child);
-        for _ in 0..200 {
-            if let Ok(client) = redis::Client::open(self.admin_url()) {
-                if let Ok(mut c) = client.get_connection() {
-                    if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                        return true;
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("redis-server did not answer");
-    }
-
-    /// The URL with the password, for the test's own commands.
-    fn admin_url(&self) -> String {
-        match self.args.iter().position(|a| a == "--requirepass") {
-            Some(i) => self
-                .url
-                .replacen("redis://", &format!("redis://:{}@", self.args[i + 1]), 1),
-            None => self.url.clone(),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.stop();
-        assert!(self.spawn());
-    }
-
-    fn command(&self, args: &[&str]) -> redis::Value {
-        let client = redis::Client::open(self.admin_url()).unwrap();
-        let mut c = client.get_connection().unwrap();
-        let mut cmd = redis::cmd(args[0]);
-        for a in &args[1..] {
-            cmd.arg(*a);
-        }
-        cmd.query(&mut c).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Tencent as the holder sees it: a token that can be rotated, and a count of the calls.
 #[derive(Clone, Default)]
@@ -210,8 +65,8 @@ async fn one_holder_per_app_renewed_by_it_and_taken_over_when_it_stops() {
     let Some(server) = Server::start("lease") else {
         return;
     };
-    let a = RedisStore::connect(&server.url, "t:").await.unwrap();
-    let b = RedisStore::connect(&server.url, "t:").await.unwrap();
+    let a = RedisStore::connect(server.url(), "t:").await.unwrap();
+    let b = RedisStore::connect(server.url(), "t:").await.unwrap();
     let ttl = Duration::from_millis(400);
     let first = a.lease(APP, "a", ttl).await.unwrap();
     assert!(first.held);
@@ -238,16 +93,10 @@ async fn one_holder_per_app_renewed_by_it_and_taken_over_when_it_stops() {
     assert!(taken.now_ms > first.now_ms);
     assert!(!a.lease(APP, "a", ttl).await.unwrap().held);
     // Keys under their prefix only.
-    let keys = server.command(&["KEYS", "*"]);
-    let redis::Value::Array(keys) = keys else {
-        panic!("{keys:?}")
-    };
+    let keys = server.command(&["KEYS", "*"]).unwrap();
     assert!(!keys.is_empty());
     for key in keys {
-        let redis::Value::BulkString(key) = key else {
-            panic!()
-        };
-        assert!(key.starts_with(b"t:"), "{}", String::from_utf8_lossy(&key));
+        assert!(key.starts_with("t:"), "{key}");
     }
 }
 
@@ -256,7 +105,7 @@ async fn a_paused_holders_late_write_is_refused_by_the_fencing() {
     let Some(server) = Server::start("fence") else {
         return;
     };
-    let store = RedisStore::connect(&server.url, "t:").await.unwrap();
+    let store = RedisStore::connect(server.url(), "t:").await.unwrap();
     let ttl = Duration::from_millis(300);
     let record = |at: u64, holder: &str, t: &str| format!("v1 {at} {holder} 1 {} - 0", hex(t));
     // `a` holds and fetches at t1; then pauses past its lease.
@@ -314,9 +163,9 @@ async fn notices_reach_every_subscriber_and_early_asks_are_one_per_gap() {
     let Some(server) = Server::start("notices") else {
         return;
     };
-    let a = RedisStore::connect(&server.url, "t:").await.unwrap();
-    let b = RedisStore::connect(&server.url, "t:").await.unwrap();
-    let other = RedisStore::connect(&server.url, "other:").await.unwrap();
+    let a = RedisStore::connect(server.url(), "t:").await.unwrap();
+    let b = RedisStore::connect(server.url(), "t:").await.unwrap();
+    let other = RedisStore::connect(server.url(), "other:").await.unwrap();
     let (mut heard_a, mut heard_b, mut heard_other) = (a.notices(), b.notices(), other.notices());
     // The subscriptions are made in the background.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -377,7 +226,7 @@ async fn a_fleet_of_two_shares_one_fetch_and_one_early_fetch_per_rotation() {
     };
     let tencent = Tencent::new("token-one");
     let fleet = |id: &'static str| {
-        let url = server.url.clone();
+        let url = server.url().to_owned();
         async move {
             let store = RedisStore::connect(&url, "t:").await.unwrap();
             Fleet::builder(store)
@@ -428,7 +277,7 @@ async fn a_fleet_of_two_shares_one_fetch_and_one_early_fetch_per_rotation() {
 
     // A record written without its notice (a lost notice): the poll finds it.
     let at: u64 = {
-        let store = RedisStore::connect(&server.url, "t:").await.unwrap();
+        let store = RedisStore::connect(server.url(), "t:").await.unwrap();
         store
             .lease(APP, "a", Duration::from_millis(600))
             .await
@@ -436,11 +285,13 @@ async fn a_fleet_of_two_shares_one_fetch_and_one_early_fetch_per_rotation() {
             .now_ms
             + 1
     };
-    server.command(&[
-        "SET",
-        &format!("t:{APP}:token"),
-        &format!("v1 {at} a 1 {} - 0", hex("token-three")),
-    ]);
+    server
+        .command(&[
+            "SET",
+            &format!("t:{APP}:token"),
+            &format!("v1 {at} a 1 {} - 0", hex("token-three")),
+        ])
+        .unwrap();
     eventually(
         "the poll reads the new record",
         Duration::from_secs(2),
@@ -468,7 +319,7 @@ async fn flush_restart_and_outage() {
         return;
     };
     let tencent = Tencent::new("token-one");
-    let store = RedisStore::connect(&server.url, "t:").await.unwrap();
+    let store = RedisStore::connect(server.url(), "t:").await.unwrap();
     let fleet = Fleet::builder(store)
         .instance_id("a")
         .lease(Duration::from_millis(600))
@@ -482,7 +333,7 @@ async fn flush_restart_and_outage() {
     let reader = fleet.source(APP, tencent.clone());
     assert_eq!(tencent.calls(), 1);
 
-    server.command(&["FLUSHALL"]);
+    server.command(&["FLUSHALL"]).unwrap();
     eventually(
         "the holder writes the token again",
         Duration::from_secs(2),
@@ -544,12 +395,12 @@ async fn auth_is_required_and_the_password_never_shows() {
         return;
     };
     let wrong = server
-        .url
+        .url()
         .replacen("redis://", "redis://:wrong-password@", 1);
     let error = RedisStore::connect(&wrong, "t:").await.unwrap_err();
-    let missing = RedisStore::connect(&server.url, "t:").await.err();
+    let missing = RedisStore::connect(server.url(), "t:").await.err();
     let right = server
-        .url
+        .url()
         .replacen("redis://", &format!("redis://:{PASSWORD}@"), 1);
     let store = RedisStore::connect(&right, "t:").await.unwrap();
     assert!(
@@ -569,7 +420,7 @@ async fn auth_is_required_and_the_password_never_shows() {
     match missing {
         Some(e) => texts.push(e.to_string()),
         None => {
-            let store = RedisStore::connect(&server.url, "t:").await.unwrap();
+            let store = RedisStore::connect(server.url(), "t:").await.unwrap();
             texts.push(
                 store
                     .lease(APP, "b", Duration::from_secs(1))

@@ -28,6 +28,7 @@
 //! | `TIM_SHUTDOWN_GRACE_SECS` | on SIGTERM or Ctrl-C, how long in-flight requests may finish (default 10) |
 //! | `ADMIN_LISTEN_ADDR` | the admin listener: the detailed health and `/metrics` (default `127.0.0.1:9090`; `off`: none) |
 //! | `TIM_LOG_FORMAT` | `text` (default) or `json`: one JSON object per log line |
+//! | `TIM_REDIS_URL` | the fleet on Redis ([`Config`](crate::Config)'s variable): every gateway instance shares one token fetch per app; the detailed health then has a `fleet` member |
 //!
 //! In `TIM_APPS`, an entry may name its own `upstream` and `upstream_secret_env` (the variable
 //! holding its secret): with one secret per app, one app's backend cannot accept another's
@@ -317,9 +318,14 @@ impl Gateway {
                     let health = running.health(Duration::from_secs(300));
                     let mut response = health.to_response::<Body>();
                     let apps = health.to_json();
-                    // The apps' document, with the upstream's reachability added.
+                    // The apps' document, with the upstream's reachability (and the fleet's
+                    // state, with TIM_REDIS_URL) added.
                     let apps = apps.strip_suffix('}').unwrap_or(&apps);
-                    let body = format!(r#"{apps},"upstream":{}}}"#, stats.to_json());
+                    let fleet = running
+                        .fleet()
+                        .map(|f| format!(r#","fleet":{}"#, fleet_json(&f.status())))
+                        .unwrap_or_default();
+                    let body = format!(r#"{apps},"upstream":{}{fleet}}}"#, stats.to_json());
                     *response.body_mut() = Body::from(body);
                     async move { response }
                 }),
@@ -364,6 +370,23 @@ async fn bounded(
             )
         }
     }
+}
+
+/// The fleet's state for the detailed health: whether the store answers, the fleet's size, the
+/// apps this instance fetches for, and its counters.
+fn fleet_json(status: &tim_callback_fleet::FleetStatus) -> String {
+    let holding: Vec<String> = status.holding().iter().map(u64::to_string).collect();
+    format!(
+        r#"{{"shared":{},"fleet_size":{},"holding":[{}],"scheduled_fetches":{},"early_fetches":{},"fallback_fetches":{},"fenced_writes":{},"store_failures":{}}}"#,
+        status.is_shared(),
+        status.fleet_size(),
+        holding.join(","),
+        status.scheduled_fetches(),
+        status.early_fetches(),
+        status.fallback_fetches(),
+        status.fenced_writes(),
+        status.store_failures(),
+    )
 }
 
 async fn stamp(mut request: Request) -> Request {

@@ -1,0 +1,166 @@
+//! The gateway with `TIM_REDIS_URL`: two instances on one real `redis-server` (started by the
+//! test, `tim_callback_fleet::testing`) and one mock of Tencent's API. Without `redis-server`
+//! these tests say so on stderr and pass, unless `TIM_REQUIRE_REDIS=1`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::StatusCode;
+use sha2::{Digest, Sha256};
+use tim_callback_app::gateway::GatewayConfig;
+use tim_callback_fleet::testing::RedisServer;
+use tim_callback_mock::mock::{MockApi, ADMIN, SECRET_KEY};
+
+const APP: u64 = 1400000007;
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn vars(api: &str, redis: &str, upstream: &str, id: &str) -> HashMap<String, String> {
+    [
+        ("TIM_SDKAPPID", APP.to_string()),
+        ("TIM_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("TIM_API_BASE_URL", api.to_owned()),
+        ("TIM_UPSTREAM_URL", upstream.to_owned()),
+        ("TIM_UPSTREAM_SECRET", SECRET.to_owned()),
+        ("TIM_REDIS_URL", redis.to_owned()),
+        ("TIM_REDIS_PREFIX", "gw-test:".to_owned()),
+        ("TIM_INSTANCE_ID", id.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+struct Running {
+    addr: SocketAddr,
+    admin: SocketAddr,
+}
+
+async fn start(vars: HashMap<String, String>) -> Running {
+    let gateway = GatewayConfig::from_vars(|name| vars.get(name).cloned())
+        .unwrap()
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = Running {
+        addr: listener.local_addr().unwrap(),
+        admin: admin.local_addr().unwrap(),
+    };
+    tokio::spawn(gateway.serve(listener, Some(admin), std::future::pending()));
+    running
+}
+
+async fn upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/tencent", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/tencent",
+        axum::routing::post(|| async { r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"# }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn callback(gw: &Running, token: &str) -> StatusCode {
+    let time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let sign: String = Sha256::digest(format!("{token}{time}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    reqwest::Client::new()
+        .post(format!(
+            "http://{}/im/callback?SdkAppid={APP}&CallbackCommand=C2C.CallbackAfterSendMsg&RequestTime={time}&Sign={sign}",
+            gw.addr
+        ))
+        .header("content-type", "application/json")
+        .body(r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg"}"#)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn fleet_health(gw: &Running) -> serde_json::Value {
+    let text = reqwest::get(format!("http://{}/healthz", gw.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let health: serde_json::Value = serde_json::from_str(&text).unwrap();
+    health["fleet"].clone()
+}
+
+/// Two gateways, one fetch from Tencent; a rotation found by a callback on the instance that
+/// does not hold the lease is fetched once, early, by the one that does, and both accept the
+/// new token; the detailed health shows the fleet.
+#[tokio::test]
+async fn two_gateways_share_one_fetch_and_one_early_fetch() {
+    let Some(redis) = RedisServer::start("gateway") else {
+        return;
+    };
+    let mock = MockApi::start_for(APP, ADMIN, SECRET_KEY, Some("shared-token-one"), true).await;
+    let upstream = upstream().await;
+    let a = start(vars(&mock.base_url(), redis.url(), &upstream, "gw-a")).await;
+    let b = start(vars(&mock.base_url(), redis.url(), &upstream, "gw-b")).await;
+    assert_eq!(mock.calls(), 1, "one fetch for the two");
+    assert_eq!(callback(&a, "shared-token-one").await, StatusCode::OK);
+    assert_eq!(callback(&b, "shared-token-one").await, StatusCode::OK);
+    let (fa, fb) = (fleet_health(&a).await, fleet_health(&b).await);
+    assert_eq!(fa["shared"], true);
+    assert_eq!(fa["holding"], serde_json::json!([APP]), "{fa}");
+    assert_eq!(fb["holding"], serde_json::json!([]), "{fb}");
+
+    mock.set_token(Some("shared-token-two"), true);
+    // `b` misses, asks; `a` fetches once; `b` accepts within its refresh-on-miss wait.
+    assert_eq!(callback(&b, "shared-token-two").await, StatusCode::OK);
+    assert_eq!(mock.calls(), 2, "one early fetch");
+    assert_eq!(fleet_health(&a).await["early_fetches"], 1);
+    assert_eq!(callback(&a, "shared-token-two").await, StatusCode::OK);
+    assert_eq!(mock.calls(), 2);
+    // The token is in Redis under the prefix, as Tencent gave it (hex): documented.
+    let keys = redis.command(&["KEYS", "*"]).unwrap();
+    assert!(keys.iter().all(|k| k.starts_with("gw-test:")), "{keys:?}");
+}
+
+/// A wrong password or an unreachable Redis: the start names `TIM_REDIS_URL`, never the
+/// password.
+#[tokio::test]
+async fn redis_mistakes_are_named_and_never_echo_the_password() {
+    const PASSWORD: &str = "gw-sEnTiNeL-password";
+    let Some(redis) = RedisServer::start_with_password("gateway-auth", PASSWORD) else {
+        return;
+    };
+    let mock = MockApi::start_for(APP, ADMIN, SECRET_KEY, Some("shared-token-one"), true).await;
+    let upstream = upstream().await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = format!("redis://:{PASSWORD}@{}", closed.local_addr().unwrap());
+    drop(closed);
+    let wrong = redis
+        .url()
+        .replacen("redis://", "redis://:gw-sEnTiNeL-wrong@", 1);
+    for url in [wrong, nowhere, "http://gw-sEnTiNeL@host/".to_owned()] {
+        let v = vars(&mock.base_url(), &url, &upstream, "gw-a");
+        let error = match GatewayConfig::from_vars(|n| v.get(n).cloned()) {
+            Err(e) => e,
+            Ok(config) => config.start().await.unwrap_err(),
+        };
+        assert_eq!(error.variable(), "TIM_REDIS_URL");
+        for text in [error.to_string(), format!("{error:?}")] {
+            assert!(!text.contains("sEnTiNeL"), "{text}");
+        }
+    }
+    let right = redis
+        .url()
+        .replacen("redis://", &format!("redis://:{PASSWORD}@"), 1);
+    let v = vars(&mock.base_url(), &right, &upstream, "gw-a");
+    let config = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap();
+    assert!(!format!("{config:?}").contains("sEnTiNeL"));
+    let gw = start(v).await;
+    assert_eq!(callback(&gw, "shared-token-one").await, StatusCode::OK);
+}

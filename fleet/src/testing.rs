@@ -1,0 +1,192 @@
+//! A throwaway `redis-server` for tests (feature `testing`): each test starts its own, on a unix
+//! socket in a temporary directory (or a free TCP port of 127.0.0.1 with a password), and it
+//! stops when dropped. The fleet's own tests run on it; so can yours.
+//!
+//! Without `redis-server` on the `PATH` (Debian: `apt-get install redis-server`),
+//! [`RedisServer::start`] says so on stderr and returns `None`, so that the test can return and
+//! pass; with `TIM_REQUIRE_REDIS=1` in the environment it panics instead (CI sets it).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A `redis-server` of the test's own, stopped (and its directory removed) when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Option<Child>,
+    dir: PathBuf,
+    args: Vec<String>,
+    url: String,
+    password: Option<String>,
+}
+
+/// Distinct directories for the servers of one process.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn scratch(name: &str) -> PathBuf {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tim-redis-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+impl RedisServer {
+    /// A server on a unix socket (no TCP port), or `None` without `redis-server` (see the
+    /// [module docs](self)). Its [`url`](Self::url) is `unix:///…/redis.sock`.
+    pub fn start(name: &str) -> Option<Self> {
+        let dir = scratch(name);
+        let socket = dir.join("redis.sock");
+        let args = vec![
+            "--port".into(),
+            "0".into(),
+            "--unixsocket".into(),
+            socket.display().to_string(),
+            "--unixsocketperm".into(),
+            "700".into(),
+        ];
+        Self::launch(dir, args, format!("unix://{}", socket.display()), None)
+    }
+
+    /// A server on a free TCP port of 127.0.0.1 that requires `password`. Its
+    /// [`url`](Self::url) has no password (`redis://127.0.0.1:PORT`): add it to test AUTH.
+    pub fn start_with_password(name: &str, password: &str) -> Option<Self> {
+        let dir = scratch(name);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let args = vec![
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--requirepass".into(),
+            password.into(),
+        ];
+        let url = format!("redis://127.0.0.1:{port}");
+        Self::launch(dir, args, url, Some(password.to_owned()))
+    }
+
+    fn launch(
+        dir: PathBuf,
+        mut args: Vec<String>,
+        url: String,
+        password: Option<String>,
+    ) -> Option<Self> {
+        args.extend(["--save", "", "--appendonly", "no", "--dir"].map(str::to_owned));
+        args.push(dir.display().to_string());
+        let mut server = Self {
+            child: None,
+            dir,
+            args,
+            url,
+            password,
+        };
+        if !server.spawn() {
+            let required = std::env::var("TIM_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "TIM_REQUIRE_REDIS=1 but redis-server could not be started (apt-get install redis-server)"
+            );
+            // Straight to the process's stderr, not the test harness's captured output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: redis-server is not on the PATH (apt-get install redis-server); \
+                 set TIM_REQUIRE_REDIS=1 to make this a failure"
+            );
+            return None;
+        }
+        Some(server)
+    }
+
+    /// Starts the process and waits until it answers a `PING`; `false` without `redis-server`.
+    fn spawn(&mut self) -> bool {
+        let Ok(child) = Command::new("redis-server")
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        else {
+            return false;
+        };
+        self.child = Some(child);
+        for _ in 0..400 {
+            if self.command(&["PING"]).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not answer within 10 s");
+    }
+
+    /// The server's URL (without the password).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs one command (with the password, if any) and returns its reply as text: one string
+    /// for a simple reply, one per element for an array, none for nil.
+    ///
+    /// # Errors
+    ///
+    /// The server's error, or no connection, as text.
+    pub fn command(&self, args: &[&str]) -> Result<Vec<String>, String> {
+        let url = match &self.password {
+            Some(p) => self.url.replacen("redis://", &format!("redis://:{p}@"), 1),
+            None => self.url.clone(),
+        };
+        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+        let mut connection = client.get_connection().map_err(|e| e.to_string())?;
+        let mut command = redis::cmd(args.first().copied().unwrap_or("PING"));
+        for arg in args.iter().skip(1) {
+            command.arg(*arg);
+        }
+        let value: redis::Value = command.query(&mut connection).map_err(|e| e.to_string())?;
+        fn text(value: redis::Value, out: &mut Vec<String>) {
+            match value {
+                redis::Value::Nil => {}
+                redis::Value::Int(n) => out.push(n.to_string()),
+                redis::Value::BulkString(b) => out.push(String::from_utf8_lossy(&b).into_owned()),
+                redis::Value::SimpleString(s) => out.push(s),
+                redis::Value::Okay => out.push("OK".to_owned()),
+                redis::Value::Array(items) | redis::Value::Set(items) => {
+                    for item in items {
+                        text(item, out);
+                    }
+                }
+                other => out.push(format!("{other:?}")),
+            }
+        }
+        let mut out = Vec::new();
+        text(value, &mut out);
+        Ok(out)
+    }
+
+    /// Stops the server (a crash: no shutdown save).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops it and starts it again on the same socket or port, empty.
+    ///
+    /// # Panics
+    ///
+    /// When it does not come back.
+    pub fn restart(&mut self) {
+        self.stop();
+        assert!(self.spawn(), "redis-server did not start again");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
