@@ -164,3 +164,114 @@ async fn redis_mistakes_are_named_and_never_echo_the_password() {
     let gw = start(v).await;
     assert_eq!(callback(&gw, "shared-token-one").await, StatusCode::OK);
 }
+
+/// An upstream that counts what reaches it and answers 500 while `failing`.
+#[derive(Clone, Default)]
+struct Counting {
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Counting {
+    async fn start(&self) -> String {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/tencent", listener.local_addr().unwrap());
+        let state = self.clone();
+        let app = axum::Router::new().route(
+            "/tencent",
+            axum::routing::post(move || {
+                let state = state.clone();
+                async move {
+                    state.seen.fetch_add(1, Ordering::SeqCst);
+                    if state.failing.load(Ordering::SeqCst) {
+                        (StatusCode::INTERNAL_SERVER_ERROR, "")
+                    } else {
+                        (StatusCode::OK, r#"{"code":0}"#)
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    fn seen(&self) -> usize {
+        self.seen.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+async fn trtc(gw: &Running, body: &str, key: &str) -> (StatusCode, String) {
+    let sign = tim_callback_auth::trtc::TrtcKey::new(key)
+        .unwrap()
+        .sign(body.as_bytes());
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/trtc/callback", gw.addr))
+        .header("content-type", "application/json")
+        .header("SdkAppId", APP.to_string())
+        .header("Sign", sign)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// Tencent's retry of a TRTC event reaching another instance: answered from the fleet's memory
+/// once an upstream answered it 2xx, and passed on to the upstream again when it had failed.
+#[tokio::test]
+async fn trtc_retries_are_answered_fleet_wide_after_a_2xx_only() {
+    const KEY: &str = "GatewayFleetTrtcKey0123456789";
+    let Some(redis) = RedisServer::start("gateway-retry") else {
+        return;
+    };
+    let mock = MockApi::start_for(APP, ADMIN, SECRET_KEY, Some("shared-token-one"), true).await;
+    let upstream = Counting::default();
+    let url = upstream.start().await;
+    let with_key = |id: &str| {
+        let mut v = vars(&mock.base_url(), redis.url(), &url, id);
+        v.insert("TIM_TRTC_CALLBACK_KEY".into(), KEY.into());
+        v
+    };
+    let a = start(with_key("gw-a")).await;
+    let b = start(with_key("gw-b")).await;
+    let event = |room: u32| {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        format!(
+            r#"{{"EventGroupId":1,"EventType":103,"CallbackTs":{ms},"EventInfo":{{"RoomId":{room},"EventTs":1,"UserId":"u","Role":20}}}}"#
+        )
+    };
+    // Answered by the upstream on `a`; its retry on `b` does not reach the upstream.
+    let first = event(1);
+    assert_eq!(trtc(&a, &first, KEY).await.0, StatusCode::OK);
+    assert_eq!(upstream.seen(), 1);
+    let (status, reply) = trtc(&b, &first, KEY).await;
+    assert_eq!((status, reply.as_str()), (StatusCode::OK, r#"{"code":0}"#));
+    assert_eq!(
+        upstream.seen(),
+        1,
+        "the retry was answered from the fleet's memory"
+    );
+    // Failed upstream on `a`: not remembered, so the retry on `b` reaches the upstream.
+    upstream
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let second = event(2);
+    assert_eq!(trtc(&a, &second, KEY).await.0, StatusCode::BAD_GATEWAY);
+    upstream
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(trtc(&b, &second, KEY).await.0, StatusCode::OK);
+    assert_eq!(upstream.seen(), 3);
+    let retried = reqwest::get(format!("http://{}/healthz", b.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let retried: serde_json::Value = serde_json::from_str(&retried).unwrap();
+    assert_eq!(retried["upstream"]["retries_answered"], 1);
+}

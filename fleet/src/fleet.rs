@@ -243,6 +243,12 @@ impl<St: Store> Fleet<St> {
             .refresh_on_miss_wait(settings.early_wait + Duration::from_millis(500))
     }
 
+    /// The store the fleet shares (for its retry memory: [`Store::answered`],
+    /// [`Store::remember`]).
+    pub fn store(&self) -> &St {
+        &self.inner.store
+    }
+
     /// This instance's view of the fleet.
     pub fn status(&self) -> FleetStatus {
         let inner = &self.inner;

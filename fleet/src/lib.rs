@@ -55,6 +55,7 @@ mod memory;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
+mod retry;
 mod source;
 mod store;
 #[cfg(feature = "testing")]
@@ -64,5 +65,6 @@ pub use crate::fleet::{Fleet, FleetBuilder, FleetStatus};
 pub use crate::memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use crate::redis::RedisStore;
+pub use crate::retry::retry_key;
 pub use crate::source::SharedSource;
 pub use crate::store::{Lease, Notice, Store, StoreError, Stored};

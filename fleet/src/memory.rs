@@ -36,6 +36,8 @@ struct State {
     /// Per app: when the last early ask was made and when it expires.
     early: HashMap<u64, (u64, Instant)>,
     members: HashMap<String, Instant>,
+    /// The retry memory: key → expiry.
+    answered: HashMap<String, Instant>,
     /// When the members were last swept (a sweep per call would cost a fleet's size each).
     swept: Option<Instant>,
     subscribers: Vec<mpsc::Sender<Notice>>,
@@ -75,6 +77,7 @@ impl MemoryStore {
         state.records.clear();
         state.early.clear();
         state.members.clear();
+        state.answered.clear();
     }
 
     /// The record stored for `app`, as written.
@@ -209,6 +212,25 @@ impl Store for MemoryStore {
             state.swept = Some(now);
         }
         Ok(state.members.len() as u64)
+    }
+
+    async fn answered(&self, key: &str) -> Result<bool, StoreError> {
+        self.up()?;
+        let now = Instant::now();
+        Ok(self
+            .lock()
+            .answered
+            .get(key)
+            .is_some_and(|until| *until > now))
+    }
+
+    async fn remember(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.up()?;
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.answered.retain(|_, until| *until > now);
+        state.answered.insert(key.to_owned(), now + ttl);
+        Ok(())
     }
 
     fn notices(&self) -> mpsc::Receiver<Notice> {

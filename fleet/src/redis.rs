@@ -53,8 +53,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('ZCARD', KEYS[1])";
 
 /// A [`Store`] on Redis (`redis://[user:password@]host:port/db` or `unix:///path.sock`), every
-/// key under a prefix (default `tim:`): `<prefix><app>:lease`, `:token`, `:early`, and
-/// `<prefix>members`; notices on the channel `<prefix>notices`.
+/// key under a prefix (default `tim:`): `<prefix><app>:lease`, `:token`, `:early`,
+/// `<prefix>members` and the retry memory's `<prefix>answered:<key>`; notices on the channel
+/// `<prefix>notices`.
 ///
 /// **The token is stored as Tencent gives it** (in hex, in `<prefix><app>:token`): Redis is
 /// inside your trust boundary, with the same protection as the secret key (AUTH, a network only
@@ -219,6 +220,26 @@ impl Store for RedisStore {
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(|e| error("join", &e))
+    }
+
+    async fn answered(&self, key: &str) -> Result<bool, StoreError> {
+        let found: u8 = redis::cmd("EXISTS")
+            .arg(format!("{}answered:{key}", self.prefix))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(|e| error("answered", &e))?;
+        Ok(found == 1)
+    }
+
+    async fn remember(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+        redis::cmd("SET")
+            .arg(format!("{}answered:{key}", self.prefix))
+            .arg("1")
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async::<()>(&mut self.connection.clone())
+            .await
+            .map_err(|e| error("remember", &e))
     }
 
     fn notices(&self) -> mpsc::Receiver<Notice> {

@@ -76,6 +76,10 @@ impl std::error::Error for StoreError {}
 ///   would restart when the store is flushed, a clock does not;
 /// - **at most one early ask per gap**: [`ask_early`](Self::ask_early) succeeds for the first
 ///   caller in each `gap`, fleet-wide;
+/// - **retries answered once**: [`remember`](Self::remember) after a handler answered 2xx (never
+///   before: a claim before the handler runs would lose the event when that handler fails and
+///   Tencent's retry reaches another instance), [`answered`](Self::answered) before the next
+///   delivery, on whichever instance;
 /// - a successful `publish` sends [`Notice::Changed`], a successful `ask_early`
 ///   [`Notice::Early`], to every instance's [`notices`](Self::notices). Notices may be lost (a
 ///   reconnection): every instance also reads on an interval.
@@ -117,6 +121,18 @@ pub trait Store: Send + Sync + 'static {
         instance: &str,
         window: Duration,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Whether an event with this key was answered (and remembered within its time to live):
+    /// the fleet-wide retry memory, looked up before a TRTC event reaches the handler.
+    fn answered(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Remembers that the event with this key was answered (2xx), for `ttl`: Tencent's retry of
+    /// it on any instance is then answered without calling the handler again.
+    fn remember(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A new subscription to the notices (the store keeps it alive, reconnecting, until the
     /// receiver is dropped). Called from within a tokio runtime.

@@ -117,6 +117,7 @@ use http::StatusCode;
 use tim_callback_auth::trtc::VerifiedTrtcEvent;
 use tim_callback_auth::{Reply, VerifiedCallback};
 use tim_callback_events::{check_reply, command_of, query, Event};
+use tim_callback_fleet::Store as _;
 
 pub use settings::GatewayConfig;
 pub use stats::{FallbackReason, GatewayStats};
@@ -129,6 +130,9 @@ const HEADROOM: Duration = Duration::from_millis(250);
 /// Tencent's deadlines: Chat and Live callbacks, TRTC events.
 const CHAT_DEADLINE: Duration = Duration::from_secs(2);
 const TRTC_DEADLINE: Duration = Duration::from_secs(5);
+/// How long an answered TRTC event is remembered fleet-wide: the TRTC verifier's window (a retry
+/// older than that is refused as expired anyway).
+const RETRY_MEMORY: Duration = Duration::from_secs(600);
 /// The largest upstream reply read.
 const REPLY_LIMIT: usize = 64 * 1024;
 
@@ -159,6 +163,8 @@ struct Shared {
     trtc_path: String,
     client: reqwest::Client,
     stats: GatewayStats,
+    /// The fleet's store (`TIM_REDIS_URL`): TRTC's retry memory, fleet-wide.
+    retry: Option<tim_callback_fleet::RedisStore>,
 }
 
 /// When the request arrived: Tencent's deadline counts from here, whatever the layers waited.
@@ -174,6 +180,7 @@ impl GatewayConfig {
     /// A [`ConfigError`](crate::ConfigError), as [`Config::start`](crate::Config::start).
     pub async fn start(self) -> Result<Gateway, crate::ConfigError> {
         let running = self.apps.start_apps().await?;
+        let retry = running.fleet().map(|fleet| fleet.store().clone());
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())
@@ -203,6 +210,7 @@ impl GatewayConfig {
                 trtc_path: self.trtc_path,
                 client,
                 stats: GatewayStats::default(),
+                retry,
             }),
             running: Arc::new(running),
         })
@@ -643,6 +651,25 @@ async fn trtc(shared: Arc<Shared>, request: Request) -> Response {
             u8::from(event.signed_with_previous_key()).to_string(),
         ),
     ];
+    // Fleet-wide, a retry another instance's upstream already answered is answered here (the
+    // layer's own memory covers this instance); remembered only after an upstream 2xx, so that
+    // an event whose upstream failed reaches it again on Tencent's retry.
+    let retry = shared.retry.as_ref().map(|store| {
+        let sign = parts.headers.get("sign").map_or(&b""[..], |v| v.as_bytes());
+        let key = tim_callback_fleet::retry_key(
+            event.app_id(),
+            sign,
+            parts.method.as_str(),
+            parts.uri.path(),
+        );
+        (store, key)
+    });
+    if let Some((store, key)) = &retry {
+        if let Ok(true) = store.answered(key).await {
+            shared.stats.count_retry_answered();
+            return json(StatusCode::OK, Reply::trtc_ok().to_json());
+        }
+    }
     let query = forward::upstream_query(parts.uri.query(), None, None);
     let forward = Forward {
         kind: Kind::Trtc,
@@ -655,7 +682,15 @@ async fn trtc(shared: Arc<Shared>, request: Request) -> Response {
         parts: &parts,
         body,
     };
-    send(&shared, forward).await
+    let response = send(&shared, forward).await;
+    if let Some((store, key)) = &retry {
+        if response.status().is_success() {
+            if let Err(e) = store.remember(key, RETRY_MEMORY).await {
+                tracing::debug!(error = %e, "the fleet's retry memory could not be written");
+            }
+        }
+    }
+    response
 }
 
 fn arrived(request: &Request) -> Instant {

@@ -73,6 +73,7 @@ struct Counters {
     forwarded: AtomicU64,
     empty_ok: AtomicU64,
     invalid_replies: AtomicU64,
+    retries_answered: AtomicU64,
     fallbacks: [AtomicU64; FallbackReason::ALL.len()],
     logged: [AtomicU64; FallbackReason::ALL.len()],
     consecutive_failures: AtomicU64,
@@ -107,6 +108,17 @@ impl GatewayStats {
     /// ([`check_reply`](tim_callback_events::check_reply)): Tencent ignores or misreads them.
     pub fn invalid_replies(&self) -> u64 {
         self.0.invalid_replies.load(Ordering::Relaxed)
+    }
+
+    /// TRTC retries answered from the fleet's memory (`TIM_REDIS_URL`): another instance's
+    /// upstream answered the event already.
+    pub fn retries_answered(&self) -> u64 {
+        self.0.retries_answered.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_retry_answered(&self) {
+        self.0.retries_answered.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("tim_gateway_retries_answered_total").increment(1);
     }
 
     /// Callbacks the gateway answered itself, for `reason`.
@@ -180,10 +192,11 @@ impl GatewayStats {
             .map(|r| format!(r#""{}":{}"#, r.label(), self.fallbacks(*r)))
             .collect();
         format!(
-            r#"{{"forwarded":{},"empty_replies":{},"invalid_replies":{},"consecutive_failures":{},"seconds_since_success":{},"fallbacks":{{{}}}}}"#,
+            r#"{{"forwarded":{},"empty_replies":{},"invalid_replies":{},"retries_answered":{},"consecutive_failures":{},"seconds_since_success":{},"fallbacks":{{{}}}}}"#,
             self.forwarded(),
             self.empty_replies(),
             self.invalid_replies(),
+            self.retries_answered(),
             self.consecutive_failures(),
             self.seconds_since_success()
                 .map_or_else(|| "null".to_owned(), |s| s.to_string()),
