@@ -248,6 +248,17 @@ async fn trtc_retries_are_answered_fleet_wide_after_a_2xx_only() {
     let first = event(1);
     assert_eq!(trtc(&a, &first, KEY).await.0, StatusCode::OK);
     assert_eq!(upstream.seen(), 1);
+    // Remembered off the response's path: wait until it is stored.
+    for _ in 0..200 {
+        if !redis
+            .command(&["KEYS", "gw-test:answered:*"])
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let (status, reply) = trtc(&b, &first, KEY).await;
     assert_eq!((status, reply.as_str()), (StatusCode::OK, r#"{"code":0}"#));
     assert_eq!(

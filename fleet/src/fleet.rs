@@ -84,6 +84,9 @@ impl<St> fmt::Debug for Fleet<St> {
 pub(crate) struct Inner<St> {
     pub(crate) store: St,
     pub(crate) instance: String,
+    /// The instance and a nonce of this process: what the store records as holder and member,
+    /// so that two processes given one id (one `HOSTNAME`) never both hold a lease.
+    holder: String,
     pub(crate) settings: Settings,
     apps: Mutex<Vec<Weak<AppState>>>,
     /// A new app: run its duty now.
@@ -182,7 +185,7 @@ impl<St: Store> Fleet<St> {
                 interval: Duration::from_secs(60),
                 poll: Duration::from_secs(10),
                 early_gap: Duration::from_secs(1),
-                early_wait: Duration::from_millis(1500),
+                early_wait: Duration::from_millis(800),
                 grace: Duration::from_secs(300),
                 fetch_timeout: Duration::from_secs(5),
                 fallback_rate: 100.0,
@@ -240,7 +243,7 @@ impl<St: Store> Fleet<St> {
             .backoff(Duration::from_millis(500), settings.poll)
             .grace(settings.grace)
             .refresh_on_miss_gap(settings.early_gap)
-            .refresh_on_miss_wait(settings.early_wait + Duration::from_millis(500))
+            .refresh_on_miss_wait(settings.early_wait + Duration::from_millis(200))
     }
 
     /// The store the fleet shares (for its retry memory: [`Store::answered`],
@@ -341,8 +344,11 @@ impl<St: Store> FleetBuilder<St> {
         }
         let notices = self.store.notices();
         let wake = Arc::new(Notify::new());
+        let nonce = RandomState::new().hash_one(std::process::id()) as u32;
+        let holder = format!("{instance}.{nonce:08x}");
         let inner = Arc::new(Inner {
             store: self.store,
+            holder,
             instance,
             settings: self.settings,
             apps: Mutex::default(),
@@ -373,7 +379,10 @@ async fn run<St: Store>(
     };
     let mut next = tokio::time::Instant::now();
     loop {
+        // Biased (the schedule first, so that a stream of notices cannot hold the lease's
+        // renewal back): no random choice, and a simulation of the fleet repeats itself.
         let early = tokio::select! {
+            biased;
             () = tokio::time::sleep_until(next) => None,
             () = wake.notified() => None,
             notice = notices.recv() => match notice {
@@ -396,16 +405,19 @@ async fn run<St: Store>(
         };
         let Some(inner) = inner.upgrade() else { return };
         match early {
+            // Only the holder acts on an ask (its tick catches an ask it did not hear).
             Some(app) => {
-                for state in inner.live_apps().iter().filter(|a| a.app == app) {
-                    inner.duty(state).await;
+                for state in inner.live_apps().into_iter().filter(|a| a.app == app) {
+                    if state.holding.load(Ordering::Relaxed) {
+                        spawn_duty(&inner, state);
+                    }
                 }
             }
             None => {
                 next = tokio::time::Instant::now() + tick;
                 match inner
                     .store
-                    .join(&inner.instance, inner.settings.lease * 3)
+                    .join(&inner.holder, inner.settings.lease * 3)
                     .await
                 {
                     Ok(size) => {
@@ -415,11 +427,30 @@ async fn run<St: Store>(
                     Err(e) => inner.store_down(&e),
                 }
                 for state in inner.live_apps() {
-                    inner.duty(&state).await;
+                    spawn_duty(&inner, state);
                 }
             }
         }
     }
+}
+
+/// The app's duty in a task of its own (one app's slow fetch never holds another's renewal
+/// back), unless one is under way; a panic in its source ends that task only.
+fn spawn_duty<St: Store>(inner: &Arc<Inner<St>>, app: Arc<AppState>) {
+    if app.in_duty.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    struct Done(Arc<AppState>);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            self.0.in_duty.store(false, Ordering::Release);
+        }
+    }
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move {
+        let done = Done(app);
+        inner.duty(&done.0).await;
+    });
 }
 
 impl<St: Store> Inner<St> {
@@ -449,13 +480,33 @@ impl<St: Store> Inner<St> {
         }
     }
 
+    /// One fetch from Tencent for the holder, bounded by the fetch timeout.
+    async fn fetch(&self, app: &AppState) -> Result<TokenSnapshot, String> {
+        match tokio::time::timeout(self.settings.fetch_timeout, app.tencent.fetch()).await {
+            Ok(Ok(snapshot)) => Ok(snapshot),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".to_owned()),
+        }
+    }
+
     /// Takes or renews the app's lease; while held, fetches from Tencent when the stored record
-    /// is an interval old (or missing, or unreadable) or an instance asked since it was fetched
-    /// (at most once per early gap), and publishes it, fenced.
+    /// is an interval old (or missing, unreadable, or stamped in the store's future: a clock
+    /// stepped back) or an instance asked since it was fetched (at most once per early gap),
+    /// and publishes it, fenced. A holder whose fetches fail three times in a row resigns for
+    /// two leases, so that another instance (another network path, another key) takes over.
     async fn duty(&self, app: &AppState) {
+        if app
+            .resign_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|until| tokio::time::Instant::now() < until)
+        {
+            app.holding.store(false, Ordering::Relaxed);
+            return;
+        }
         let lease = match self
             .store
-            .lease(app.app, &self.instance, self.settings.lease)
+            .lease(app.app, &self.holder, self.settings.lease)
             .await
         {
             Ok(lease) => lease,
@@ -474,7 +525,16 @@ impl<St: Store> Inner<St> {
             Err(e) => return self.store_down(&e),
         };
         let record = match stored.record.as_deref().map(Record::decode) {
-            Some(Ok(record)) => Some(record),
+            Some(Ok(record)) if record.fetched_ms <= lease.now_ms.saturating_add(FUTURE_MS) => {
+                Some(record)
+            }
+            Some(Ok(_)) => {
+                tracing::warn!(
+                    app = app.app,
+                    "replacing a token record stamped in the store's future"
+                );
+                None
+            }
             Some(Err(bad)) => {
                 tracing::warn!(app = app.app, error = %bad, "replacing an unreadable token record");
                 None
@@ -495,17 +555,38 @@ impl<St: Store> Inner<St> {
         if !(scheduled || (asked && early_allowed)) {
             return;
         }
-        let fetched = tokio::time::timeout(self.settings.fetch_timeout, app.tencent.fetch()).await;
-        let snapshot = match fetched {
-            Ok(Ok(snapshot)) => snapshot,
-            Ok(Err(e)) => {
-                return tracing::warn!(app = app.app, error = %e, "the holder's fetch from tencent failed; the stored token stays")
+        let mut snapshot = self.fetch(app).await;
+        // Authentication switched off at Tencent: confirmed by a second answer before the
+        // whole fleet lets callbacks through unverified.
+        let disables = snapshot.as_ref().is_ok_and(|s| !s.is_enabled())
+            && record.as_ref().is_some_and(|r| r.snapshot.is_enabled());
+        if disables {
+            tracing::warn!(
+                app = app.app,
+                "tencent reports callback authentication off; confirming with a second fetch"
+            );
+            snapshot = self.fetch(app).await;
+        }
+        let snapshot = match snapshot {
+            Ok(snapshot) => {
+                app.holder_failures.store(0, Ordering::Relaxed);
+                snapshot
             }
-            Err(_) => {
-                return tracing::warn!(
-                    app = app.app,
-                    "the holder's fetch from tencent timed out; the stored token stays"
-                )
+            Err(e) => {
+                let failures = app.holder_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(app = app.app, error = %e, failures, "the holder's fetch from tencent failed; the stored token stays");
+                if failures >= 3 {
+                    app.holder_failures.store(0, Ordering::Relaxed);
+                    *app.resign_until
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        Some(tokio::time::Instant::now() + self.settings.lease * 2);
+                    tracing::warn!(
+                        app = app.app,
+                        "resigning the lease for two lease times: another instance may fetch"
+                    );
+                }
+                return;
             }
         };
         if scheduled {
@@ -517,12 +598,12 @@ impl<St: Store> Inner<St> {
         let snapshot = with_grace(snapshot, record.as_ref(), self.settings.grace);
         let next = Record {
             fetched_ms: lease.now_ms,
-            holder: self.instance.clone(),
+            holder: self.holder.clone(),
             snapshot,
         };
         match self
             .store
-            .publish(app.app, &self.instance, lease.now_ms, &next.encode())
+            .publish(app.app, &self.holder, lease.now_ms, &next.encode())
             .await
         {
             Ok(true) => {}
@@ -537,6 +618,10 @@ impl<St: Store> Inner<St> {
         }
     }
 }
+
+/// How far in the store's future a record's fetch time may be before it counts as a clock that
+/// stepped back (a failover to a server behind) and is replaced.
+pub(crate) const FUTURE_MS: u64 = 60_000;
 
 /// The previous token of a rotation the holder sees, kept for `grace`; an unchanged token keeps
 /// the stored previous while it is valid.

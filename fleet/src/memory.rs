@@ -14,12 +14,11 @@ use crate::store::{Lease, Notice, Store, StoreError, Stored};
 /// A [`Store`] in memory, shared by its clones: for tests, and for simulating a fleet on one
 /// machine. It can be taken down ([`set_down`](Self::set_down)) and flushed
 /// ([`flush`](Self::flush)) as a Redis can.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     state: Mutex<State>,
     down: AtomicBool,
@@ -28,12 +27,12 @@ struct Inner {
     epoch_ms: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     /// Per app: the lease holder and when it expires.
     leases: HashMap<u64, (String, Instant)>,
     records: HashMap<u64, String>,
-    /// Per app: when the last early ask was made and when it expires.
+    /// Per app: when the last early ask was made, and until when no other may be.
     early: HashMap<u64, (u64, Instant)>,
     members: HashMap<String, Instant>,
     /// The retry memory: key → expiry.
@@ -41,6 +40,15 @@ struct State {
     /// When the members were last swept (a sweep per call would cost a fleet's size each).
     swept: Option<Instant>,
     subscribers: Vec<mpsc::Sender<Notice>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the records: they hold tokens.
+        f.debug_struct("MemoryStore")
+            .field("down", &self.inner.down.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for MemoryStore {
@@ -115,10 +123,7 @@ impl MemoryStore {
     }
 }
 
-/// The fetch time at the start of a record line (`None` when it is not a record's).
-fn fetched_ms_of(line: &str) -> Option<u64> {
-    line.strip_prefix("v1 ")?.split(' ').next()?.parse().ok()
-}
+use crate::record::Record;
 
 impl Store for MemoryStore {
     async fn lease(&self, app: u64, holder: &str, ttl: Duration) -> Result<Lease, StoreError> {
@@ -140,13 +145,11 @@ impl Store for MemoryStore {
         self.up()?;
         let now = Instant::now();
         let state = self.lock();
+        let _ = now;
         Ok(Stored {
             record: state.records.get(&app).cloned(),
-            early_ms: state
-                .early
-                .get(&app)
-                .filter(|(_, expires)| *expires > now)
-                .map(|(at, _)| *at),
+            // The last ask's time, kept past its gap (as Redis's `:asked`).
+            early_ms: state.early.get(&app).map(|(at, _)| *at),
         })
     }
 
@@ -164,11 +167,16 @@ impl Store for MemoryStore {
             .leases
             .get(&app)
             .is_some_and(|(current, expires)| current == holder && *expires > now);
+        // As the Redis script: an unreadable fetch time, or one more than a minute in the
+        // store's future, does not fence.
+        let now_ms = self.now_ms();
         let newer = state
             .records
             .get(&app)
-            .and_then(|r| fetched_ms_of(r))
-            .is_none_or(|stored| stored < fetched_ms);
+            .and_then(|r| Record::fetched_ms_of(r))
+            .is_none_or(|stored| {
+                stored < fetched_ms || stored > now_ms.saturating_add(crate::fleet::FUTURE_MS)
+            });
         if !(holds && newer) {
             return Ok(false);
         }

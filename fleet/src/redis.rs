@@ -26,20 +26,26 @@ end
 return {0, now}";
 
 /// KEYS: lease, record. ARGV: holder, fetched ms, record, channel, notice. Returns 1 if written.
+/// A stored fetch time that is not a record's (16 digits at most), or more than a minute in the
+/// store's future (its clock stepped back), does not fence: it is replaced.
 const PUBLISH: &str = "
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local stored = redis.call('GET', KEYS[2])
 if stored then
-  local at = tonumber(string.match(stored, '^v1 (%d+) '))
-  if at and at >= tonumber(ARGV[2]) then return 0 end
+  local digits = string.match(stored, '^v1 (%d+) ')
+  local at = digits and #digits <= 16 and tonumber(digits)
+  if at and at >= tonumber(ARGV[2]) and at <= now + 60000 then return 0 end
 end
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1";
 
-/// KEYS: early. ARGV: gap ms, channel, notice. Returns 1 if this call asked.
+/// KEYS: the gate (one ask per gap), the ask's time (kept until the next, for the holder's tick
+/// to catch an ask whose notice it missed). ARGV: gap ms, channel, notice. Returns 1 if this call
+/// asked.
 const EARLY: &str = "
-if redis.call('SET', KEYS[1], string.format('%d', now), 'PX', ARGV[1], 'NX') then
+if redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then
+  redis.call('SET', KEYS[2], string.format('%d', now))
   redis.call('PUBLISH', ARGV[2], ARGV[3])
   return 1
 end
@@ -53,7 +59,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('ZCARD', KEYS[1])";
 
 /// A [`Store`] on Redis (`redis://[user:password@]host:port/db` or `unix:///path.sock`), every
-/// key under a prefix (default `tim:`): `<prefix><app>:lease`, `:token`, `:early`,
+/// key under a prefix (default `tim:`): `<prefix><app>:lease`, `:token`, `:early`, `:asked`,
 /// `<prefix>members` and the retry memory's `<prefix>answered:<key>`; notices on the channel
 /// `<prefix>notices`.
 ///
@@ -167,13 +173,13 @@ impl Store for RedisStore {
     async fn read(&self, app: u64) -> Result<Stored, StoreError> {
         let (record, early): (Option<String>, Option<String>) = redis::cmd("MGET")
             .arg(self.key(app, "token"))
-            .arg(self.key(app, "early"))
+            .arg(self.key(app, "asked"))
             .query_async(&mut self.connection.clone())
             .await
             .map_err(|e| error("read", &e))?;
         Ok(Stored {
             record,
-            early_ms: early.and_then(|e| e.parse().ok()),
+            early_ms: early.as_deref().and_then(crate::record::number),
         })
     }
 
@@ -203,6 +209,7 @@ impl Store for RedisStore {
         let asked: u8 = self
             .early
             .key(self.key(app, "early"))
+            .key(self.key(app, "asked"))
             .arg(millis(gap))
             .arg(self.channel())
             .arg(format!("early {app}"))
@@ -256,9 +263,10 @@ impl Store for RedisStore {
                     pubsub.subscribe(&channel).await?;
                     Ok::<_, redis::RedisError>(pubsub)
                 };
-                match subscribed.await {
-                    Ok(pubsub) => {
-                        delay = Duration::from_millis(100);
+                let subscribed = tokio::time::timeout(Duration::from_secs(5), subscribed).await;
+                match subscribed {
+                    Ok(Ok(pubsub)) => {
+                        let since = tokio::time::Instant::now();
                         let mut messages = pubsub.into_on_message();
                         loop {
                             tokio::select! {
@@ -277,13 +285,19 @@ impl Store for RedisStore {
                             }
                         }
                         tracing::debug!("the fleet's notice subscription ended; subscribing again");
+                        if since.elapsed() > Duration::from_secs(10) {
+                            delay = Duration::from_millis(100);
+                        }
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         tracing::debug!(error = %error("subscribe", &e), "the fleet's notices are not reachable");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(5));
                     }
+                    Err(_) => tracing::debug!("the fleet's notice subscription timed out"),
                 }
+                // A subscription that ends at once, or cannot be made, is retried with a
+                // growing delay (and the interval reads go on meanwhile).
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
             }
         });
         receiver

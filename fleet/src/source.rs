@@ -46,6 +46,13 @@ pub(crate) struct AppState {
     pub(crate) fallback_next: Mutex<Option<Instant>>,
     /// Jitter for the fallback's spacing.
     pub(crate) rng: Mutex<u64>,
+    /// A duty task is under way for the app.
+    pub(crate) in_duty: AtomicBool,
+    /// The holder's fetches that failed in a row, and until when it resigned after three.
+    pub(crate) holder_failures: std::sync::atomic::AtomicU32,
+    pub(crate) resign_until: Mutex<Option<Instant>>,
+    /// The fetch time of the last record read (0: none yet).
+    pub(crate) last_read_ms: AtomicU64,
 }
 
 impl AppState {
@@ -59,6 +66,10 @@ impl AppState {
             last_early_ms: AtomicU64::new(0),
             fallback_next: Mutex::new(None),
             rng: Mutex::new(seed | 1),
+            in_duty: AtomicBool::new(false),
+            holder_failures: std::sync::atomic::AtomicU32::new(0),
+            resign_until: Mutex::new(None),
+            last_read_ms: AtomicU64::new(0),
         }
     }
 
@@ -127,7 +138,12 @@ impl<St: Store> SharedSource<St> {
         };
         match stored.record {
             Some(line) => Record::decode(&line)
-                .map(|record| record.snapshot)
+                .map(|record| {
+                    self.app
+                        .last_read_ms
+                        .fetch_max(record.fetched_ms, Ordering::Relaxed);
+                    record.snapshot
+                })
                 .map_err(Error::from_source),
             None => Err(Error::from_source(StoreError::new(
                 "no token is stored for the app yet (its lease holder fetches it)",
@@ -195,9 +211,27 @@ impl<St: Store> Source<TokenSnapshot> for SharedSource<St> {
             .ask_early(self.app.app, self.fleet.settings.early_gap)
             .await
         {
-            Ok(_) => {
+            Ok(asked) => {
                 self.fleet.store_up();
                 *self.fallback_next() = None;
+                // Another instance asked within the gap: its answer may be stored already.
+                if !asked {
+                    let seen = self.app.last_read_ms.load(Ordering::Relaxed);
+                    if let Ok(Some(record)) = self
+                        .fleet
+                        .store
+                        .read(self.app.app)
+                        .await
+                        .map(|s| s.record.and_then(|l| Record::decode(&l).ok()))
+                    {
+                        if record.fetched_ms > seen {
+                            self.app
+                                .last_read_ms
+                                .fetch_max(record.fetched_ms, Ordering::Relaxed);
+                            return Ok(record.snapshot);
+                        }
+                    }
+                }
                 // The holder's fetch and notice, or nothing new within the wait (a forgery).
                 let _ = tokio::time::timeout(
                     self.fleet.settings.early_wait,

@@ -18,14 +18,24 @@ pub struct Lease {
     pub now_ms: u64,
 }
 
-/// What a [`Store::read`] finds for an app.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a [`Store::read`] finds for an app. `Debug` does not show the record (it holds the
+/// token).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Stored {
     /// The token record, as the holder wrote it (a line that starts `v1 <fetched_ms> `).
     pub record: Option<String>,
-    /// When an instance last asked for an early fetch (the store's clock, milliseconds), while
-    /// that ask is within its gap.
+    /// When an instance last asked for an early fetch (the store's clock, milliseconds), kept
+    /// past the ask's gap so that the holder's tick catches an ask whose notice it missed.
     pub early_ms: Option<u64>,
+}
+
+impl fmt::Debug for Stored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stored")
+            .field("record", &self.record.as_ref().map(|_| "redacted"))
+            .field("early_ms", &self.early_ms)
+            .finish()
+    }
 }
 
 /// A notice every instance hears.

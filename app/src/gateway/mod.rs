@@ -133,6 +133,8 @@ const TRTC_DEADLINE: Duration = Duration::from_secs(5);
 /// How long an answered TRTC event is remembered fleet-wide: the TRTC verifier's window (a retry
 /// older than that is refused as expired anyway).
 const RETRY_MEMORY: Duration = Duration::from_secs(600);
+/// The longest the fleet's retry memory is waited for.
+const RETRY_LOOKUP: Duration = Duration::from_millis(100);
 /// The largest upstream reply read.
 const REPLY_LIMIT: usize = 64 * 1024;
 
@@ -654,7 +656,7 @@ async fn trtc(shared: Arc<Shared>, request: Request) -> Response {
     // Fleet-wide, a retry another instance's upstream already answered is answered here (the
     // layer's own memory covers this instance); remembered only after an upstream 2xx, so that
     // an event whose upstream failed reaches it again on Tencent's retry.
-    let retry = shared.retry.as_ref().map(|store| {
+    let retry = shared.retry.clone().map(|store| {
         let sign = parts.headers.get("sign").map_or(&b""[..], |v| v.as_bytes());
         let key = tim_callback_fleet::retry_key(
             event.app_id(),
@@ -665,7 +667,10 @@ async fn trtc(shared: Arc<Shared>, request: Request) -> Response {
         (store, key)
     });
     if let Some((store, key)) = &retry {
-        if let Ok(true) = store.answered(key).await {
+        // Bounded: an unreachable Redis must not eat TRTC's deadline (the layer's own memory
+        // still answers this instance's retries).
+        let lookup = tokio::time::timeout(RETRY_LOOKUP, store.answered(key)).await;
+        if let Ok(Ok(true)) = lookup {
             shared.stats.count_retry_answered();
             return json(StatusCode::OK, Reply::trtc_ok().to_json());
         }
@@ -683,11 +688,14 @@ async fn trtc(shared: Arc<Shared>, request: Request) -> Response {
         body,
     };
     let response = send(&shared, forward).await;
-    if let Some((store, key)) = &retry {
+    if let Some((store, key)) = retry {
         if response.status().is_success() {
-            if let Err(e) = store.remember(key, RETRY_MEMORY).await {
-                tracing::debug!(error = %e, "the fleet's retry memory could not be written");
-            }
+            // Off the response's path.
+            tokio::spawn(async move {
+                if let Err(e) = store.remember(&key, RETRY_MEMORY).await {
+                    tracing::debug!(error = %e, "the fleet's retry memory could not be written");
+                }
+            });
         }
     }
     response
