@@ -358,13 +358,7 @@ async fn bounded(
         None
     } else {
         let Ok(permit) = Arc::clone(&shared.trtc_in_flight).try_acquire_owned() else {
-            shared
-                .stats
-                .count_fallback(FallbackReason::Overloaded, false);
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many requests in flight\n",
-            );
+            return overloaded(&shared);
         };
         Some(permit)
     };
@@ -396,6 +390,17 @@ fn fleet_json(status: &tim_callback_fleet::FleetStatus) -> String {
         status.fallback_fetches(),
         status.fenced_writes(),
         status.store_failures(),
+    )
+}
+
+/// Beyond `TIM_MAX_IN_FLIGHT`, for a callback whose answer does not decide: 503, counted.
+fn overloaded(shared: &Shared) -> Response {
+    shared
+        .stats
+        .count_fallback(FallbackReason::Overloaded, false);
+    plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too many requests in flight\n",
     )
 }
 
@@ -539,13 +544,7 @@ async fn chat(shared: Arc<Shared>, request: Request) -> Response {
         if early == Kind::Decides {
             return shared.fallback(early, FallbackReason::Overloaded);
         }
-        shared
-            .stats
-            .count_fallback(FallbackReason::Overloaded, false);
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many requests in flight\n",
-        );
+        return overloaded(&shared);
     };
     let (parts, body) = request.into_parts();
     // The body by the time the gateway must answer itself: a before-callback whose body
