@@ -20,7 +20,8 @@
 //! | `TIM_TRTC_CALLBACK_KEY` | the TRTC console's callback key: TRTC event callbacks are verified too ([`Running::trtc_layer`]; needs `TIM_SDKAPPID`) |
 //! | `TIM_TRTC_CALLBACK_KEY_PREVIOUS` | during a key rotation, the old TRTC key, accepted alongside the new one |
 //! | `TIM_TRUSTED_PROXY_HOPS` | how many trusted reverse proxies append to `X-Forwarded-For` in front of the server (default 0: the TCP peer is the caller) |
-//! | `TIM_REDIS_URL` | the fleet on Redis (`redis://[:password@]host:port/db` or `unix:///path.sock?pass=…`): the instances share one token fetch per app, one lease holder calling Tencent ([`tim_callback_fleet`]); the URL is never shown |
+//! | `TIM_REDIS_URL` | the fleet on Redis (`redis://[:password@]host:port/db`, `rediss://…` with TLS, or `unix:///path.sock?pass=…`): the instances share one token fetch per app, one lease holder calling Tencent ([`tim_callback_fleet`]); the URL is never shown |
+//! | `TIM_REDIS_CA_FILE` | with `rediss://`: a PEM file of the CA that signed Redis's certificate, instead of the system's roots |
 //! | `TIM_REDIS_PREFIX` | with `TIM_REDIS_URL`: the prefix of every key and channel (default `tim:`; one per deployment sharing a Redis) |
 //! | `TIM_INSTANCE_ID` | with `TIM_REDIS_URL`: this instance's id in the fleet (default `HOSTNAME` when it is a valid id, else one made at start) |
 //!
@@ -166,6 +167,8 @@ struct Redis {
     url: String,
     prefix: String,
     instance: Option<String>,
+    /// `TIM_REDIS_CA_FILE`'s PEM.
+    ca: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for Redis {
@@ -174,6 +177,7 @@ impl fmt::Debug for Redis {
             .field("url", &"redacted")
             .field("prefix", &self.prefix)
             .field("instance", &self.instance)
+            .field("ca", &self.ca.is_some())
             .finish()
     }
 }
@@ -567,9 +571,16 @@ impl Config {
                 None
             }
             Some(redis) => {
-                let store = tim_callback_fleet::RedisStore::connect(&redis.url, &redis.prefix)
-                    .await
-                    .map_err(|e| ConfigError::new("TIM_REDIS_URL", e.to_string()))?;
+                let store = match &redis.ca {
+                    Some(ca) => {
+                        tim_callback_fleet::RedisStore::connect_tls(&redis.url, &redis.prefix, ca)
+                            .await
+                    }
+                    None => {
+                        tim_callback_fleet::RedisStore::connect(&redis.url, &redis.prefix).await
+                    }
+                }
+                .map_err(|e| ConfigError::new("TIM_REDIS_URL", e.to_string()))?;
                 let interval = self.apps.iter().find_map(|a| match &a.token {
                     TokenSource::Api(_, interval) => Some(*interval),
                     TokenSource::Static(_) => None,
@@ -734,6 +745,24 @@ fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
             ))
         }
     };
+    let ca = match vars.get("TIM_REDIS_CA_FILE")? {
+        None => None,
+        Some(path) => match std::fs::read(path.trim()) {
+            Ok(pem) if pem.starts_with(b"-----BEGIN CERTIFICATE-----") => Some(pem),
+            Ok(_) => {
+                return Err(ConfigError::new(
+                    "TIM_REDIS_CA_FILE",
+                    "is not a PEM certificate file (-----BEGIN CERTIFICATE-----)",
+                ))
+            }
+            Err(_) => {
+                return Err(ConfigError::new(
+                    "TIM_REDIS_CA_FILE",
+                    "could not be read: give the path of the CA's PEM file",
+                ))
+            }
+        },
+    };
     let url = vars.secret(
         "TIM_REDIS_URL",
         "give the Redis URL the fleet shares its tokens through, or unset it",
@@ -742,6 +771,7 @@ fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
         for (name, set) in [
             ("TIM_REDIS_PREFIX", prefix.is_some()),
             ("TIM_INSTANCE_ID", instance.is_some()),
+            ("TIM_REDIS_CA_FILE", ca.is_some()),
         ] {
             if set {
                 warn_unused(name, "TIM_REDIS_URL is not set");
@@ -749,11 +779,21 @@ fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
         }
         return Ok(None);
     };
-    if !(url.starts_with("redis://") || url.starts_with("unix://")) {
+    if !["redis://", "rediss://", "unix://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
         return Err(ConfigError::new(
             "TIM_REDIS_URL",
-            "must start with redis:// (redis://[:password@]host:port/db) or unix:// (a socket)",
+            "must start with redis:// (redis://[:password@]host:port/db), rediss:// (TLS) or \
+             unix:// (a socket)",
         ));
+    }
+    if ca.is_some() && !url.starts_with("rediss://") {
+        warn_unused(
+            "TIM_REDIS_CA_FILE",
+            "TIM_REDIS_URL is not a rediss:// (TLS) URL",
+        );
     }
     let instance = match instance {
         Some(id) => Some(id),
@@ -763,6 +803,7 @@ fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
         url,
         prefix: prefix.unwrap_or_else(|| "tim:".to_owned()),
         instance,
+        ca,
     }))
 }
 

@@ -38,6 +38,7 @@ fn example(name: &str) -> Command {
         "TIM_REDIS_URL",
         "TIM_REDIS_PREFIX",
         "TIM_INSTANCE_ID",
+        "TIM_REDIS_CA_FILE",
     ] {
         command.env_remove(var);
     }

@@ -286,3 +286,34 @@ async fn trtc_retries_are_answered_fleet_wide_after_a_2xx_only() {
     let retried: serde_json::Value = serde_json::from_str(&retried).unwrap();
     assert_eq!(retried["upstream"]["retries_answered"], 1);
 }
+
+/// `rediss://` with `TIM_REDIS_CA_FILE`: the gateway shares its token over TLS; a file that is
+/// not a certificate is named, not shown.
+#[tokio::test]
+async fn tls_redis_with_a_ca_file() {
+    const PASSWORD: &str = "gw-tls-password";
+    let Some(redis) = RedisServer::start_tls("gateway-tls", PASSWORD) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("tim-gw-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, redis.ca_pem().unwrap()).unwrap();
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "gw-sEnTiNeL").unwrap();
+    let mock = MockApi::start_for(APP, ADMIN, SECRET_KEY, Some("shared-token-one"), true).await;
+    let upstream = upstream().await;
+    let url = redis
+        .url()
+        .replacen("rediss://", &format!("rediss://:{PASSWORD}@"), 1);
+    let mut v = vars(&mock.base_url(), &url, &upstream, "gw-tls");
+    v.insert("TIM_REDIS_CA_FILE".into(), not_pem.display().to_string());
+    let error = GatewayConfig::from_vars(|n| v.get(n).cloned()).unwrap_err();
+    assert_eq!(error.variable(), "TIM_REDIS_CA_FILE");
+    assert!(!error.to_string().contains("sEnTiNeL"), "{error}");
+    v.insert("TIM_REDIS_CA_FILE".into(), ca.display().to_string());
+    let gw = start(v).await;
+    assert_eq!(callback(&gw, "shared-token-one").await, StatusCode::OK);
+    assert_eq!(fleet_health(&gw).await["holding"], serde_json::json!([APP]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -44,7 +44,7 @@ fn forms(s: &str) -> Vec<String> {
 }
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 21] = [
+const VARIABLES: [&str; 22] = [
     "TIM_SDKAPPID",
     "TIM_SECRET_KEY",
     "TIM_ADMIN",
@@ -64,6 +64,7 @@ const VARIABLES: [&str; 21] = [
     "TIM_REDIS_URL",
     "TIM_REDIS_PREFIX",
     "TIM_INSTANCE_ID",
+    "TIM_REDIS_CA_FILE",
     // The variables the entries of the TIM_APPS base name.
     "TOKEN_A",
     "KEY_A",

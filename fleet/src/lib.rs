@@ -44,7 +44,9 @@
 //!
 //! # Features
 //!
-//! - `redis`: [`RedisStore`] (redis-rs on tokio).
+//! - `redis`: [`RedisStore`] (redis-rs on tokio): `redis://` with AUTH, `unix://`.
+//! - `redis-tls`: `rediss://` too (rustls with aws-lc-rs), and `RedisStore::connect_tls` for a
+//!   private CA.
 //! - `testing`: [`testing::RedisServer`], a throwaway `redis-server` for tests.
 
 #![forbid(unsafe_code)]

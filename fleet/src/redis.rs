@@ -58,7 +58,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('ZCARD', KEYS[1])";
 
-/// A [`Store`] on Redis (`redis://[user:password@]host:port/db` or `unix:///path.sock`), every
+/// A [`Store`] on Redis (`redis://[user:password@]host:port/db`, `rediss://` with TLS under the
+/// `redis-tls` feature, or `unix:///path.sock`), every
 /// key under a prefix (default `tim:`): `<prefix><app>:lease`, `:token`, `:early`, `:asked`,
 /// `<prefix>members` and the retry memory's `<prefix>answered:<key>`; notices on the channel
 /// `<prefix>notices`.
@@ -93,6 +94,13 @@ fn error(what: &str, e: &redis::RedisError) -> StoreError {
     StoreError::new(format!("redis: {what}: {e}"))
 }
 
+fn invalid_url() -> StoreError {
+    StoreError::new(
+        "the Redis URL is not valid (redis://[user:password@]host:port/db, rediss:// with TLS, \
+         or unix:///path)",
+    )
+}
+
 fn script(body: &str) -> redis::Script {
     redis::Script::new(&format!("{NOW}\n{body}"))
 }
@@ -106,11 +114,34 @@ impl RedisStore {
     /// A [`StoreError`] when the URL is not a Redis URL or the server cannot be reached or
     /// refuses the credentials; it never shows the URL.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|_| {
-            StoreError::new(
-                "the Redis URL is not valid (redis://[user:password@]host:port/db or unix:///path)",
-            )
+        let client = redis::Client::open(url).map_err(|_| invalid_url())?;
+        Self::with_client(client, prefix).await
+    }
+
+    /// Connects to the Redis at a `rediss://` URL whose certificate is signed by `ca_pem` (a
+    /// PEM certificate: a private CA), instead of by the system's roots.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), and when the CA is not a PEM certificate or the server's
+    /// certificate does not verify.
+    #[cfg(feature = "redis-tls")]
+    pub async fn connect_tls(url: &str, prefix: &str, ca_pem: &[u8]) -> Result<Self, StoreError> {
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca_pem.to_vec()),
+        };
+        let client = redis::Client::build_with_tls(url, certificates).map_err(|e| {
+            if e.kind() == redis::ErrorKind::InvalidClientConfig {
+                invalid_url()
+            } else {
+                error("the TLS settings are not valid", &e)
+            }
         })?;
+        Self::with_client(client, prefix).await
+    }
+
+    async fn with_client(client: redis::Client, prefix: &str) -> Result<Self, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))

@@ -20,6 +20,8 @@ pub struct RedisServer {
     args: Vec<String>,
     url: String,
     password: Option<String>,
+    /// The CA of a TLS server, PEM.
+    ca: Option<Vec<u8>>,
 }
 
 /// Distinct directories for the servers of one process.
@@ -47,7 +49,13 @@ impl RedisServer {
             "--unixsocketperm".into(),
             "700".into(),
         ];
-        Self::launch(dir, args, format!("unix://{}", socket.display()), None)
+        Self::launch(
+            dir,
+            args,
+            format!("unix://{}", socket.display()),
+            None,
+            None,
+        )
     }
 
     /// A server on a free TCP port of 127.0.0.1 that requires `password`. Its
@@ -67,7 +75,113 @@ impl RedisServer {
             password.into(),
         ];
         let url = format!("redis://127.0.0.1:{port}");
-        Self::launch(dir, args, url, Some(password.to_owned()))
+        Self::launch(dir, args, url, Some(password.to_owned()), None)
+    }
+
+    /// A TLS server on a free TCP port of 127.0.0.1 that requires `password`, its certificate
+    /// (for `127.0.0.1`) signed by a CA made for it: the URL is `rediss://127.0.0.1:PORT`, the
+    /// CA's PEM is [`ca_pem`](Self::ca_pem). `None`, said on stderr, without `redis-server` or
+    /// `openssl` (a failure with `TIM_REQUIRE_REDIS=1`).
+    pub fn start_tls(name: &str, password: &str) -> Option<Self> {
+        let dir = scratch(name);
+        let openssl = |args: &[&str]| {
+            Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let made = openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=tim-test-ca",
+        ]) && openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]) && std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n")
+            .is_ok()
+            && openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "1",
+                "-extfile",
+                "ext.cnf",
+            ]);
+        if !made {
+            return Self::missing("openssl could not make the test certificates");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let file = |name: &str| dir.join(name).display().to_string();
+        let args = vec![
+            "--port".into(),
+            "0".into(),
+            "--tls-port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--tls-cert-file".into(),
+            file("server.crt"),
+            "--tls-key-file".into(),
+            file("server.key"),
+            "--tls-ca-cert-file".into(),
+            file("ca.crt"),
+            "--tls-auth-clients".into(),
+            "no".into(),
+            "--requirepass".into(),
+            password.into(),
+        ];
+        let ca = std::fs::read(dir.join("ca.crt")).expect("the CA just made");
+        let url = format!("rediss://127.0.0.1:{port}");
+        Self::launch(dir, args, url, Some(password.to_owned()), Some(ca))
+    }
+
+    /// The CA of a [`start_tls`](Self::start_tls) server, PEM.
+    pub fn ca_pem(&self) -> Option<&[u8]> {
+        self.ca.as_deref()
+    }
+
+    fn missing(what: &str) -> Option<Self> {
+        let required = std::env::var("TIM_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+        assert!(!required, "TIM_REQUIRE_REDIS=1 but {what}");
+        // Straight to the process's stderr, not the test harness's captured output.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {what}; set TIM_REQUIRE_REDIS=1 to make this a failure"
+        );
+        None
     }
 
     fn launch(
@@ -75,6 +189,7 @@ impl RedisServer {
         mut args: Vec<String>,
         url: String,
         password: Option<String>,
+        ca: Option<Vec<u8>>,
     ) -> Option<Self> {
         args.extend(["--save", "", "--appendonly", "no", "--dir"].map(str::to_owned));
         args.push(dir.display().to_string());
@@ -84,20 +199,10 @@ impl RedisServer {
             args,
             url,
             password,
+            ca,
         };
         if !server.spawn() {
-            let required = std::env::var("TIM_REQUIRE_REDIS").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "TIM_REQUIRE_REDIS=1 but redis-server could not be started (apt-get install redis-server)"
-            );
-            // Straight to the process's stderr, not the test harness's captured output.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: redis-server is not on the PATH (apt-get install redis-server); \
-                 set TIM_REQUIRE_REDIS=1 to make this a failure"
-            );
-            return None;
+            return Self::missing("redis-server is not on the PATH (apt-get install redis-server)");
         }
         Some(server)
     }
@@ -135,10 +240,23 @@ impl RedisServer {
     /// The server's error, or no connection, as text.
     pub fn command(&self, args: &[&str]) -> Result<Vec<String>, String> {
         let url = match &self.password {
-            Some(p) => self.url.replacen("redis://", &format!("redis://:{p}@"), 1),
+            Some(p) => self
+                .url
+                .replacen("redis://", &format!("redis://:{p}@"), 1)
+                .replacen("rediss://", &format!("rediss://:{p}@"), 1),
             None => self.url.clone(),
         };
-        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+        let client = match &self.ca {
+            Some(ca) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                },
+            ),
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| e.to_string())?;
         let mut connection = client.get_connection().map_err(|e| e.to_string())?;
         let mut command = redis::cmd(args.first().copied().unwrap_or("PING"));
         for arg in args.iter().skip(1) {

@@ -442,3 +442,42 @@ async fn auth_is_required_and_the_password_never_shows() {
         .unwrap_err();
     assert!(!bad_url.to_string().contains("sEnTiNeL"), "{bad_url}");
 }
+
+/// `rediss://`: the store over TLS to a server whose certificate a private CA signed, with AUTH;
+/// without that CA (the system's roots) the connection is refused, and no error shows the
+/// password.
+#[tokio::test]
+async fn tls_with_a_private_ca_and_auth() {
+    const PASSWORD: &str = "tls-sEnTiNeL-password";
+    let Some(server) = Server::start_tls("tls", PASSWORD) else {
+        return;
+    };
+    let ca = server.ca_pem().unwrap().to_vec();
+    let url = server
+        .url()
+        .replacen("rediss://", &format!("rediss://:{PASSWORD}@"), 1);
+    let store = RedisStore::connect_tls(&url, "t:", &ca).await.unwrap();
+    let lease = store.lease(APP, "a", Duration::from_secs(1)).await.unwrap();
+    assert!(lease.held);
+    let now = lease.now_ms;
+    assert!(store
+        .publish(APP, "a", now, &format!("v1 {now} a 1 {} - 0", hex("tls")))
+        .await
+        .unwrap());
+    assert!(store.read(APP).await.unwrap().record.is_some());
+    // The system's roots do not know the test's CA.
+    let untrusted = RedisStore::connect(&url, "t:").await.unwrap_err();
+    let plain = RedisStore::connect(
+        &server
+            .url()
+            .replacen("rediss://", &format!("redis://:{PASSWORD}@"), 1),
+        "t:",
+    )
+    .await
+    .err();
+    let mut texts = vec![untrusted.to_string(), format!("{store:?}")];
+    texts.extend(plain.map(|e| e.to_string()));
+    for text in texts {
+        assert!(!text.contains("sEnTiNeL"), "{text}");
+    }
+}
