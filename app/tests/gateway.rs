@@ -605,7 +605,29 @@ async fn a_shutdown_loses_no_request_in_flight() {
 #[test]
 fn gateway_mistakes_are_named_and_never_echo_the_value() {
     let secret = "whsec_c2VudGluZWwtc2VjcmV0LXNlbnRpbmVsLXg=";
-    let cases: [(&str, &str, &str); 13] = [
+    let cases: [(&str, &str, &str); 19] = [
+        ("TIM_MAX_IN_FLIGHT", "9sEnTiNeL", "TIM_MAX_IN_FLIGHT"),
+        ("TIM_BODY_LIMIT_BYTES", "sEnTiNeL", "TIM_BODY_LIMIT_BYTES"),
+        (
+            "TIM_SHUTDOWN_GRACE_SECS",
+            "1sEnTiNeL",
+            "TIM_SHUTDOWN_GRACE_SECS",
+        ),
+        (
+            "TIM_FORWARD_UNVERIFIED",
+            "sEnTiNeL",
+            "TIM_FORWARD_UNVERIFIED",
+        ),
+        (
+            "TIM_UPSTREAM_UNVERIFIED_SECRET",
+            "whsec_sEnTiNeL",
+            "TIM_UPSTREAM_UNVERIFIED_SECRET",
+        ),
+        (
+            "TIM_TRTC_CALLBACK_PATH",
+            "/sEnTiNeL/../x",
+            "TIM_TRTC_CALLBACK_PATH",
+        ),
         ("TIM_IM_CALLBACK_PATH", "/healthz", "TIM_IM_CALLBACK_PATH"),
         (
             "TIM_TRTC_CALLBACK_PATH",

@@ -2,6 +2,8 @@
 //! test, `tim_callback_fleet::testing`) and one mock of Tencent's API. Without `redis-server`
 //! these tests say so on stderr and pass, unless `TIM_REQUIRE_REDIS=1`.
 
+mod support;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -136,6 +138,10 @@ async fn redis_mistakes_are_named_and_never_echo_the_password() {
     let Some(redis) = RedisServer::start_with_password("gateway-auth", PASSWORD) else {
         return;
     };
+    // Every line logged in this process (the only test here that sets a subscriber), at trace
+    // level: the password and the token must be in none.
+    let logs = support::Logs::default();
+    tracing::subscriber::set_global_default(logs.subscriber(tracing::Level::TRACE)).unwrap();
     let mock = MockApi::start_for(APP, ADMIN, SECRET_KEY, Some("shared-token-one"), true).await;
     let upstream = upstream().await;
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -163,6 +169,28 @@ async fn redis_mistakes_are_named_and_never_echo_the_password() {
     assert!(!format!("{config:?}").contains("sEnTiNeL"));
     let gw = start(v).await;
     assert_eq!(callback(&gw, "shared-token-one").await, StatusCode::OK);
+    // A rotation found by a miss: the fleet's early fetch, logged.
+    mock.set_token(Some("shared-token-two"), true);
+    assert_eq!(callback(&gw, "shared-token-two").await, StatusCode::OK);
+    let text = logs.text();
+    assert!(
+        text.contains("redis"),
+        "the fleet's lines were captured: {text}"
+    );
+    for secret in [
+        "sEnTiNeL",
+        "shared-token-one",
+        "shared-token-two",
+        &hex("shared-token-one"),
+        &hex("shared-token-two"),
+        SECRET_KEY,
+    ] {
+        assert!(!text.contains(secret), "logged: {secret}");
+    }
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An upstream that counts what reaches it and answers 500 while `failing`.
