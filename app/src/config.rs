@@ -718,16 +718,11 @@ fn source_list(list: &str) -> Result<IpAllowlist, ConfigError> {
 
 /// `TIM_REDIS_URL`, `TIM_REDIS_PREFIX`, `TIM_INSTANCE_ID`.
 fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
-    let valid = |id: &str, extra: &[u8]| {
-        (1..=64).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
-    };
-    // Checked whether or not TIM_REDIS_URL is set: a mistake is named either way.
+    // Checked whether or not TIM_REDIS_URL is set: a mistake is named either way. A prefix has
+    // an instance id's characters.
     let prefix = match vars.get("TIM_REDIS_PREFIX")? {
         None => None,
-        Some(p) if valid(p.trim(), b":._-") => Some(p.trim().to_owned()),
+        Some(p) if tim_callback_fleet::valid_instance_id(p.trim()) => Some(p.trim().to_owned()),
         Some(_) => {
             return Err(ConfigError::new(
                 "TIM_REDIS_PREFIX",
@@ -737,7 +732,7 @@ fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
     };
     let instance = match vars.get("TIM_INSTANCE_ID")? {
         None => None,
-        Some(id) if valid(id.trim(), b".-_:") => Some(id.trim().to_owned()),
+        Some(id) if tim_callback_fleet::valid_instance_id(id.trim()) => Some(id.trim().to_owned()),
         Some(_) => {
             return Err(ConfigError::new(
                 "TIM_INSTANCE_ID",
@@ -797,7 +792,9 @@ fn redis(vars: Vars<'_>) -> Result<Option<Redis>, ConfigError> {
     }
     let instance = match instance {
         Some(id) => Some(id),
-        None => vars.get("HOSTNAME")?.filter(|h| valid(h, b".-_:")),
+        None => vars
+            .get("HOSTNAME")?
+            .filter(|h| tim_callback_fleet::valid_instance_id(h)),
     };
     Ok(Some(Redis {
         url,

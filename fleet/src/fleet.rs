@@ -12,7 +12,7 @@ use tim_callback_auth::refresh::{RefresherBuilder, Source};
 use tim_callback_auth::{Error, TokenRefresher, TokenSnapshot};
 use tokio::sync::{mpsc, Notify};
 
-use crate::record::{valid_instance, Record};
+use crate::record::{valid_instance_id, Record};
 use crate::source::{AppState, SharedSource};
 use crate::store::{Notice, Store, StoreError};
 
@@ -337,7 +337,7 @@ impl<St: Store> FleetBuilder<St> {
     /// instance id is not 1 to 64 of the allowed characters; it is not shown.
     pub fn start(self) -> Result<Fleet<St>, Error> {
         let instance = self.instance.unwrap_or_else(default_instance);
-        if !valid_instance(&instance) {
+        if !valid_instance_id(&instance) {
             return Err(Error::from_source(
                 "the fleet's instance id must be 1 to 64 ASCII letters, digits, '.', '_', ':' or '-'",
             ));

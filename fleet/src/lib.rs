@@ -65,6 +65,7 @@ pub mod testing;
 
 pub use crate::fleet::{Fleet, FleetBuilder, FleetStatus};
 pub use crate::memory::MemoryStore;
+pub use crate::record::valid_instance_id;
 #[cfg(feature = "redis")]
 pub use crate::redis::RedisStore;
 pub use crate::retry::retry_key;

@@ -36,8 +36,14 @@ impl fmt::Display for BadRecord {
 
 impl std::error::Error for BadRecord {}
 
-/// Whether `id` can name an instance: 1 to 64 of ASCII letters, digits and `.`, `_`, `:`, `-`.
-pub(crate) fn valid_instance(id: &str) -> bool {
+/// Whether `id` can name an instance ([`FleetBuilder::instance_id`](crate::FleetBuilder::instance_id)):
+/// 1 to 64 of ASCII letters, digits and `.`, `_`, `:`, `-`.
+///
+/// ```
+/// assert!(tim_callback_fleet::valid_instance_id("pod-7f9c.eu:1"));
+/// assert!(!tim_callback_fleet::valid_instance_id("a b"));
+/// ```
+pub fn valid_instance_id(id: &str) -> bool {
     id.len() <= 64 && valid_holder(id)
 }
 
